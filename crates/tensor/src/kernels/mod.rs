@@ -1,0 +1,1 @@
+//! Plain CPU kernels over slices: no Tensor type, no autodiff.
