@@ -1,2 +1,28 @@
-//! convkit-tensor: f32 tensors with reverse-mode autodiff and the CPU kernels behind them.
+//! convkit-tensor: f32 tensors (contiguous, row-major, NCHW for images) with define-by-run
+//! reverse-mode autodiff, the ops a CNN needs (each with its backward), and the CPU kernels behind
+//! them.
+//!
+//! ```
+//! use convkit_tensor::Tensor;
+//! let w = Tensor::from_vec(vec![1.0, 2.0], [2]).unwrap().with_grad();
+//! let loss = w.mul(&w).unwrap().sum();
+//! loss.backward().unwrap();
+//! assert_eq!(w.grad().unwrap().to_vec(), vec![2.0, 4.0]);
+//! ```
+mod autograd;
+mod error;
+pub mod gradcheck;
 pub mod kernels;
+pub mod ops;
+mod rng;
+mod shape;
+mod tensor;
+
+pub use autograd::{is_grad_enabled, no_grad};
+pub use error::{Error, Result};
+pub use ops::activation::Activation;
+pub use ops::matmul::linear;
+pub use ops::norm::{batch_norm, BatchNormConfig};
+pub use rng::{seeded_rng, ConvRng};
+pub use shape::Shape;
+pub use tensor::Tensor;

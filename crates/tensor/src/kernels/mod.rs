@@ -1,1 +1,2 @@
 //! Plain CPU kernels over slices: no Tensor type, no autodiff.
+pub mod gemm;

@@ -1,0 +1,10 @@
+//! Tensor ops, one file per family; each op's forward and backward sit side by side.
+pub mod activation;
+pub(crate) mod broadcast;
+pub mod dropout;
+pub mod elementwise;
+pub mod loss;
+pub mod matmul;
+pub mod norm;
+pub mod reduce;
+pub mod shape_ops;
