@@ -131,3 +131,55 @@ fn batch_norm_train_and_eval() {
         check_with(bn(false), &inputs, &config);
     }
 }
+
+#[test]
+fn conv2d_configurations() {
+    use convkit_tensor::ops::conv::{conv2d, Conv2dConfig};
+    let cases = [
+        // (input dims, weight dims, stride, padding, dilation, groups)
+        ([2, 3, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1), (1, 1), 1),
+        ([1, 2, 9, 9], [3, 2, 3, 3], (2, 2), (0, 0), (1, 1), 1),
+        ([1, 2, 8, 7], [2, 2, 3, 2], (3, 2), (2, 1), (1, 1), 1),
+        ([2, 4, 7, 7], [6, 2, 3, 3], (1, 1), (1, 1), (1, 1), 2),
+        ([1, 3, 6, 6], [3, 1, 3, 3], (1, 1), (1, 1), (1, 1), 3),
+        ([1, 2, 9, 9], [2, 2, 3, 3], (1, 1), (2, 2), (2, 2), 1),
+        ([2, 5, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0), (1, 1), 1),
+        ([1, 1, 5, 5], [2, 1, 5, 5], (1, 1), (0, 0), (1, 1), 1),
+    ];
+    let config = GradCheckConfig { rtol: 2e-2, atol: 5e-3, ..Default::default() };
+    for (i, (x, w, stride, padding, dilation, groups)) in cases.into_iter().enumerate() {
+        let conv = Conv2dConfig { stride, padding, dilation, groups };
+        let seed = i as u64 * 10;
+        let inputs = [input(&x, seed), input(&w, seed + 1), input(&[w[0]], seed + 2)];
+        check_with(|t| conv2d(&t[0], &t[1], Some(&t[2]), &conv), &inputs, &config);
+        check_with(|t| conv2d(&t[0], &t[1], None, &conv), &inputs[..2], &config);
+    }
+}
+
+#[test]
+fn pooling_configurations() {
+    use convkit_tensor::ops::pool::{avg_pool2d, global_avg_pool2d, max_pool2d, Pool2dConfig};
+    // Distinct values spaced well beyond the finite-difference step, so no window's max flips.
+    let distinct = |dims: &[usize], seed: u64| {
+        let n: usize = dims.iter().product();
+        let mut order: Vec<usize> = (0..n).collect();
+        use rand::seq::SliceRandom;
+        order.shuffle(&mut seeded_rng(seed));
+        let v = order.iter().map(|&k| k as f32 * 0.1).collect();
+        Tensor::from_vec(v, dims).unwrap().with_grad()
+    };
+    let configs = [
+        Pool2dConfig::square(2),
+        Pool2dConfig::new((3, 3), (2, 2), (1, 1)),
+        Pool2dConfig::new((2, 3), (1, 2), (0, 1)),
+        Pool2dConfig { ceil_mode: true, ..Pool2dConfig::new((3, 3), (2, 2), (0, 0)) },
+        Pool2dConfig { count_include_pad: false, ..Pool2dConfig::new((3, 3), (1, 1), (1, 1)) },
+    ];
+    for (i, config) in configs.iter().enumerate() {
+        let x = distinct(&[2, 3, 7, 8], i as u64);
+        check(|t| max_pool2d(&t[0], config), &[x.clone()]);
+        check(|t| avg_pool2d(&t[0], config), &[x]);
+    }
+    check(|t| max_pool2d(&t[0], &Pool2dConfig::square(2)), &[distinct(&[1, 1, 5, 5], 9)]);
+    check(|t| global_avg_pool2d(&t[0]), &[input(&[2, 3, 5, 3], 10)]);
+}

@@ -2,6 +2,8 @@
 //! metadata names, with the config it gives; output and every gradient the file holds are compared.
 //! Ops (or op settings) convkit doesn't implement are reported as skipped by name, never passed.
 //! `CONVKIT_FIXTURES=DIR` runs the same tests on another directory of files in this format.
+use convkit_tensor::ops::conv::{conv2d, Conv2dConfig};
+use convkit_tensor::ops::pool::{avg_pool2d, global_avg_pool2d, max_pool2d, Pool2dConfig};
 use convkit_tensor::{batch_norm, linear, Activation, BatchNormConfig, Tensor};
 use convkit_testkit::{assert_close, Case, TensorFile};
 use std::collections::BTreeMap;
@@ -72,6 +74,27 @@ fn forward(case: &Case, inputs: &BTreeMap<&str, Tensor>, extra: &mut Vec<(String
             }
             out
         }
+        "conv2d" => {
+            let config = Conv2dConfig {
+                stride: case.pair("stride", 1),
+                padding: case.pair("padding", 0),
+                dilation: case.pair("dilation", 1),
+                groups: case.config["groups"].as_u64().unwrap_or(1) as usize,
+            };
+            conv2d(input, inputs.get("weight")?, inputs.get("bias"), &config)
+        }
+        "max_pool2d" | "avg_pool2d" => {
+            let kernel = case.pair("kernel", 1);
+            let config = Pool2dConfig {
+                kernel,
+                stride: if case.config["stride"].is_null() { kernel } else { case.pair("stride", 1) },
+                padding: case.pair("padding", 0),
+                ceil_mode: case.bool("ceil_mode").unwrap_or(false),
+                count_include_pad: case.bool("count_include_pad").unwrap_or(true),
+            };
+            if case.op() == "max_pool2d" { max_pool2d(input, &config) } else { avg_pool2d(input, &config) }
+        }
+        "adaptive_avg_pool2d" if case.pair("output_size", 0) == (1, 1) => global_avg_pool2d(input),
         _ => return None,
     })
 }
@@ -141,4 +164,14 @@ fn loss_fixtures() {
 #[test]
 fn norm_fixtures() {
     run_file("norm.safetensors");
+}
+
+#[test]
+fn conv_fixtures() {
+    run_file("conv.safetensors");
+}
+
+#[test]
+fn pool_fixtures() {
+    run_file("pool.safetensors");
 }
