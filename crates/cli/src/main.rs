@@ -1,1 +1,55 @@
-fn main() {}
+//! `convkit`: train, evaluate and use convolutional networks from the command line.
+mod checkpoint_io;
+mod commands;
+mod datasets;
+mod evaluate;
+mod image_input;
+mod metrics_log;
+mod tensors;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "convkit", version, about = "Train, evaluate and use convolutional neural networks", long_about = None)]
+struct Cli {
+    /// Worker threads for the kernels (default: RAYON_NUM_THREADS, else one per core).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a dataset and report test accuracy after every epoch.
+    Train(commands::train::TrainArgs),
+    /// Evaluate a saved checkpoint on the test set: accuracy, loss and confusion matrix.
+    Eval(commands::eval::EvalArgs),
+    /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
+    Predict(commands::predict::PredictArgs),
+    /// Measure training and inference throughput on the reference workloads.
+    Bench(commands::bench::BenchArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+    }
+    match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

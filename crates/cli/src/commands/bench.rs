@@ -1,0 +1,155 @@
+//! `convkit bench`: the reference workloads of `shared/bench/WORKLOADS.md`, measured the way the
+//! PyTorch anchor script measures them (warm-up, then repetitions of at least `--min-time` seconds;
+//! median with min–max), so the figures can be compared as ratios.
+use clap::{Args, ValueEnum};
+use convkit_models::{build_model, ModelSpec};
+use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
+use convkit_nn::{Mode, Module};
+use convkit_tensor::kernels::conv2d::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry};
+use convkit_tensor::kernels::gemm::sgemm;
+use convkit_tensor::{no_grad, seeded_rng, Tensor};
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// LeNet-5 training steps (forward, backward, SGD momentum), batch 64: images/s.
+    W1Train,
+    /// LeNet-5 eval-mode forward, batch 256: images/s.
+    W1Infer,
+    /// One conv 32×64×56×56 → 64, k3 p1: forward + input grad + weight grad, GFLOP/s.
+    W4,
+    /// The same conv, forward only: GFLOP/s.
+    W4Fwd,
+    /// Square SGEMM 1024 and 2048: GFLOP/s.
+    W5,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Workloads to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::W1Train, Workload::W1Infer])]
+    pub workloads: Vec<Workload>,
+    /// Seconds each timed repetition runs at least.
+    #[arg(long, default_value_t = 3.0)]
+    pub min_time: f64,
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+}
+
+/// Seconds per call of `f`, one figure per repetition, after about a second of warm-up.
+fn measure(args: &BenchArgs, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Vec<f64>> {
+    let warmup = Instant::now();
+    while warmup.elapsed().as_secs_f64() < args.min_time.min(1.0) {
+        f()?;
+    }
+    let mut per_call = Vec::new();
+    for _ in 0..args.reps.max(1) {
+        let (start, mut calls) = (Instant::now(), 0);
+        while calls == 0 || start.elapsed().as_secs_f64() < args.min_time {
+            f()?;
+            calls += 1;
+        }
+        per_call.push(start.elapsed().as_secs_f64() / calls as f64);
+    }
+    Ok(per_call)
+}
+
+/// Prints `RESULT convkit <workload> <median> <min> <max> <unit>` for a rate of `items` per call.
+fn report(workload: &str, seconds: &[f64], items: f64, unit: &str) {
+    let mut rates: Vec<f64> = seconds.iter().map(|s| items / s).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!("RESULT convkit {workload} {median:.4} {:.4} {:.4} {unit}", rates[0], rates[rates.len() - 1]);
+}
+
+fn lenet() -> anyhow::Result<Box<dyn Module>> {
+    let spec = ModelSpec { in_channels: 1, num_classes: 10, input_size: (28, 28) };
+    Ok(build_model("lenet5", &spec, &mut seeded_rng(0))?)
+}
+
+fn w1_train(args: &BenchArgs) -> anyhow::Result<()> {
+    let model = lenet()?;
+    let mut sgd = Sgd::new(model.parameters(), SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() })?;
+    let mut rng = seeded_rng(1);
+    let images = Tensor::randn([64, 1, 28, 28], &mut rng);
+    let labels: Vec<usize> = (0..64).map(|i| (i * 7) % 10).collect();
+    let seconds = measure(args, || {
+        let loss = model.forward(&images, Mode::Train)?.cross_entropy(&labels)?;
+        sgd.zero_grad();
+        loss.backward()?;
+        sgd.step()?;
+        Ok(())
+    })?;
+    report("W1-train", &seconds, 64.0, "img/s");
+    Ok(())
+}
+
+fn w1_infer(args: &BenchArgs) -> anyhow::Result<()> {
+    let model = lenet()?;
+    let images = Tensor::randn([256, 1, 28, 28], &mut seeded_rng(1));
+    let seconds = measure(args, || no_grad(|| model.forward(&images, Mode::Eval).map(drop).map_err(Into::into)))?;
+    report("W1-infer", &seconds, 256.0, "img/s");
+    Ok(())
+}
+
+fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
+    let g = Conv2dGeometry {
+        n: 32,
+        c_in: 64,
+        h: 56,
+        w: 56,
+        c_out: 64,
+        kh: 3,
+        kw: 3,
+        stride: (1, 1),
+        padding: (1, 1),
+        dilation: (1, 1),
+        groups: 1,
+    };
+    let mut rng = seeded_rng(2);
+    let input = Tensor::randn([g.input_len()], &mut rng).to_vec();
+    let weight = Tensor::randn([g.weight_len()], &mut rng).to_vec();
+    let grad_out = Tensor::randn([g.output_len()], &mut rng).to_vec();
+    let (mut out, mut grad_in, mut grad_w) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()], vec![0.0; g.weight_len()]);
+    let seconds = measure(args, || {
+        conv2d_forward(&g, &input, &weight, None, &mut out);
+        if backward {
+            conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
+            conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, None);
+        }
+        Ok(())
+    })?;
+    let passes = if backward { 3.0 } else { 1.0 };
+    let gflop = 2.0 * g.macs() as f64 * passes / 1e9;
+    report(if backward { "W4" } else { "W4-fwd" }, &seconds, gflop, "GFLOP/s");
+    Ok(())
+}
+
+fn w5(args: &BenchArgs) -> anyhow::Result<()> {
+    for n in [1024, 2048] {
+        let mut rng = seeded_rng(3);
+        let a = Tensor::randn([n * n], &mut rng).to_vec();
+        let b = Tensor::randn([n * n], &mut rng).to_vec();
+        let mut c = vec![0.0; n * n];
+        let seconds = measure(args, || {
+            sgemm(n, n, n, &a, false, &b, false, &mut c, false, true);
+            Ok(())
+        })?;
+        report(&format!("W5-{n}"), &seconds, 2.0 * (n as f64).powi(3) / 1e9, "GFLOP/s");
+    }
+    Ok(())
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    println!("threads: {}", rayon::current_num_threads());
+    for workload in args.workloads.clone() {
+        match workload {
+            Workload::W1Train => w1_train(&args)?,
+            Workload::W1Infer => w1_infer(&args)?,
+            Workload::W4 => w4(&args, true)?,
+            Workload::W4Fwd => w4(&args, false)?,
+            Workload::W5 => w5(&args)?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `convkit predict`: classify image files with a saved checkpoint.
+use crate::checkpoint_io::load_checkpoint;
+use crate::image_input::{load_image, InputFormat};
+use clap::Args;
+use convkit_nn::Mode;
+use convkit_tensor::{no_grad, Tensor};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Checkpoint written by `convkit train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// PNG or JPEG files; converted to the model's channels and resized to its input size.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Invert brightness first (for dark digits on a light background; MNIST is light on dark).
+    #[arg(long)]
+    pub invert: bool,
+    /// How many classes to list per image.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}
+
+pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let loaded = load_checkpoint(&args.checkpoint)?;
+    let (h, w) = loaded.spec.input_size;
+    let format = InputFormat {
+        channels: loaded.spec.in_channels,
+        height: h,
+        width: w,
+        normalize: loaded.normalize.clone(),
+        invert: args.invert,
+    };
+    for path in &args.images {
+        let pixels = load_image(path, &format)?;
+        let input = Tensor::from_vec(pixels, [1, format.channels, h, w])?;
+        let probs = no_grad(|| loaded.model.forward(&input, Mode::Eval)?.softmax(1).map_err(anyhow::Error::from))?.to_vec();
+        let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let top: Vec<String> = ranked
+            .iter()
+            .take(args.top.max(1))
+            .map(|&(class, p)| {
+                let name = loaded.class_names.get(class).cloned().unwrap_or_else(|| class.to_string());
+                format!("{name} {:.2}%", 100.0 * p)
+            })
+            .collect();
+        println!("{}: {}", path.display(), top.join(", "));
+    }
+    Ok(())
+}

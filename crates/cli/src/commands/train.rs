@@ -1,0 +1,234 @@
+//! `convkit train`: the training loop, with a progress bar, per-epoch test evaluation, a metrics
+//! CSV and the last and best checkpoints in the run folder.
+use crate::checkpoint_io::{save_checkpoint, TrainedModel};
+use crate::datasets::DatasetName;
+use crate::evaluate::evaluate;
+use crate::metrics_log::{EpochMetrics, MetricsLog};
+use crate::tensors::batch_images;
+use anyhow::{bail, Context};
+use clap::{builder::PossibleValuesParser, Args, ValueEnum};
+use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
+use convkit_models::{build_model, ModelSpec, MODEL_NAMES};
+use convkit_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use convkit_nn::{Mode, Module};
+use convkit_tensor::seeded_rng;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// SGD with momentum (PyTorch's conventions).
+    Sgd,
+    /// Adam with bias correction.
+    Adam,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Model architecture.
+    #[arg(long, default_value = "lenet5", value_parser = PossibleValuesParser::new(MODEL_NAMES))]
+    pub model: String,
+    /// Dataset to train and test on.
+    #[arg(long, value_enum, default_value_t = DatasetName::Mnist)]
+    pub dataset: DatasetName,
+    /// Folder holding the dataset files (default: the copy embedded in the repo).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
+    pub optimizer: OptimizerName,
+    /// Learning rate [default: 0.01 for SGD, 0.001 for Adam].
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// L2 weight decay, added to the gradient.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Seed for initialisation, shuffling and dropout: the same seed and thread count give the same run.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where run folders go; each run gets a new folder inside.
+    #[arg(long, default_value = "runs")]
+    pub out_dir: PathBuf,
+    /// Train on only the first N training images (quick experiments).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+}
+
+impl TrainArgs {
+    fn lr(&self) -> f32 {
+        self.lr.unwrap_or(match self.optimizer {
+            OptimizerName::Sgd => 0.01,
+            OptimizerName::Adam => 0.001,
+        })
+    }
+
+    fn optimizer(&self, params: Vec<(String, convkit_tensor::Tensor)>) -> anyhow::Result<Box<dyn Optimizer>> {
+        let (lr, weight_decay) = (self.lr(), self.weight_decay);
+        Ok(match self.optimizer {
+            OptimizerName::Sgd => {
+                Box::new(Sgd::new(params, SgdConfig { lr, momentum: self.momentum, weight_decay, ..Default::default() })?)
+            }
+            OptimizerName::Adam => Box::new(Adam::new(params, AdamConfig { lr, weight_decay, ..Default::default() })?),
+        })
+    }
+}
+
+/// What a finished run reports.
+pub struct TrainOutcome {
+    pub run_dir: PathBuf,
+    pub test_accuracy: f64,
+    /// Training loss at every step, for reproducibility checks.
+    pub losses: Vec<f32>,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let outcome = train(&args)?;
+    println!("run folder: {}", outcome.run_dir.display());
+    println!("test accuracy: {:.2}%", 100.0 * outcome.test_accuracy);
+    Ok(())
+}
+
+/// A fresh folder `<out_dir>/<model>-<dataset>[-k]`.
+fn new_run_dir(out_dir: &Path, model: &str, dataset: &str) -> anyhow::Result<PathBuf> {
+    let base = format!("{model}-{dataset}");
+    let dir = (1..)
+        .map(|k| out_dir.join(if k == 1 { base.clone() } else { format!("{base}-{k}") }))
+        .find(|d| !d.exists())
+        .expect("some suffix is free");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating run folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn limit(dataset: Dataset, n: Option<usize>) -> anyhow::Result<Dataset> {
+    let Some(n) = n.filter(|&n| n < dataset.len()) else { return Ok(dataset) };
+    let dims = [dataset.channels(), dataset.height(), dataset.width()];
+    let images = dataset.images()[..n * dataset.image_len()].to_vec();
+    Ok(Dataset::new(images, dataset.labels()[..n].to_vec(), dims, dataset.class_names().to_vec())?)
+}
+
+fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
+        .expect("valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+    bar
+}
+
+/// Trains as the arguments say; returns the run folder, final test accuracy and loss trajectory.
+pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
+    if args.epochs == 0 || args.batch_size == 0 {
+        bail!("--epochs and --batch-size must be at least 1");
+    }
+    let lr = args.lr();
+    if !(lr > 0.0 && lr.is_finite()) {
+        bail!("--lr must be a positive number, got {lr}");
+    }
+    let train_set = Arc::new(limit(args.dataset.load(args.data_dir.as_deref(), Split::Train)?, args.train_limit)?);
+    let test_set = Arc::new(args.dataset.load(args.data_dir.as_deref(), Split::Test)?);
+    let normalize = args.dataset.normalize();
+    let spec = ModelSpec {
+        in_channels: train_set.channels(),
+        num_classes: train_set.num_classes(),
+        input_size: (train_set.height(), train_set.width()),
+    };
+    let model = build_model(&args.model, &spec, &mut seeded_rng(args.seed))?;
+    let mut optimizer = args.optimizer(model.parameters())?;
+    let loader_config = LoaderConfig {
+        batch_size: args.batch_size,
+        shuffle: true,
+        drop_last: false,
+        seed: args.seed,
+        normalize: Some(normalize.clone()),
+    };
+    let loader = DataLoader::new(train_set.clone(), loader_config)?;
+    let run_dir = new_run_dir(&args.out_dir, &args.model, args.dataset.as_str())?;
+    let mut metrics = MetricsLog::create(&run_dir.join("metrics.csv"))?;
+    let trained = TrainedModel {
+        model: model.as_ref(),
+        model_name: &args.model,
+        spec: &spec,
+        dataset: args.dataset.as_str(),
+        class_names: train_set.class_names(),
+        normalize: &normalize,
+    };
+    println!(
+        "training {} ({} parameters) on {} ({} images), {} epochs, batch {}, {:?} lr {lr}",
+        args.model,
+        model.num_parameters(),
+        args.dataset.as_str(),
+        train_set.len(),
+        args.epochs,
+        args.batch_size,
+        args.optimizer
+    );
+    let (mut best_accuracy, mut losses, mut test_accuracy) = (f64::NEG_INFINITY, Vec::new(), 0.0);
+    for epoch in 1..=args.epochs {
+        let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
+        let start = Instant::now();
+        let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
+        for (step, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
+            let (images, labels) = batch_images(batch)?;
+            let logits = model.forward(&images, Mode::Train)?;
+            let loss = logits.cross_entropy(&labels)?;
+            let value = loss.item();
+            if !value.is_finite() {
+                bail!(
+                    "training diverged: the loss became {value} at epoch {epoch}, step {}; try a lower learning rate (--lr, now {lr})",
+                    step + 1
+                );
+            }
+            optimizer.zero_grad();
+            loss.backward()?;
+            optimizer.step()?;
+            losses.push(value);
+            seen += labels.len();
+            loss_sum += value as f64 * labels.len() as f64;
+            correct += logits.argmax(1)?.iter().zip(&labels).filter(|(p, l)| p == l).count();
+            bar.inc(1);
+            if step % 20 == 0 {
+                let rate = seen as f64 / start.elapsed().as_secs_f64();
+                bar.set_message(format!("loss {:.4} acc {:.2}% {rate:.0} img/s", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64));
+            }
+        }
+        bar.finish_and_clear();
+        let train_seconds = start.elapsed().as_secs_f64();
+        let report = evaluate(model.as_ref(), test_set.clone(), normalize.clone(), 500)?;
+        test_accuracy = report.accuracy();
+        let row = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            test_loss: report.loss,
+            test_accuracy,
+            images_per_second: seen as f64 / train_seconds,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!(
+            "epoch {epoch}/{}: train loss {:.4} acc {:.2}% | test loss {:.4} acc {:.2}% | {:.0} img/s, {:.1} s",
+            args.epochs,
+            row.train_loss,
+            100.0 * row.train_accuracy,
+            row.test_loss,
+            100.0 * row.test_accuracy,
+            row.images_per_second,
+            row.seconds
+        );
+        metrics.append(&row)?;
+        save_checkpoint(&run_dir.join("last.safetensors"), &trained, epoch, &row, optimizer.as_ref())?;
+        if test_accuracy > best_accuracy {
+            best_accuracy = test_accuracy;
+            save_checkpoint(&run_dir.join("best.safetensors"), &trained, epoch, &row, optimizer.as_ref())?;
+        }
+    }
+    Ok(TrainOutcome { run_dir, test_accuracy, losses })
+}

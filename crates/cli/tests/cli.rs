@@ -1,0 +1,157 @@
+//! End-to-end runs of the `convkit` binary: a short real training run on the embedded MNIST, then
+//! eval and predict with its checkpoint, reproducibility, and the error paths a user can hit.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn convkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convkit"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .expect("convkit runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `convkit train` with `extra` arguments into a fresh folder; returns the run folder.
+fn train(out_dir: &Path, extra: &[&str]) -> (Output, PathBuf) {
+    let mut args = vec!["train", "--out-dir", out_dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = convkit(&args);
+    (out, out_dir.join("lenet5-mnist"))
+}
+
+fn accuracy_line(text: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with("test accuracy: ")).unwrap_or_else(|| panic!("no accuracy in:\n{text}"));
+    line["test accuracy: ".len()..].split('%').next().unwrap().parse().unwrap()
+}
+
+/// One short run feeds the train, eval and predict checks (training is the slow part).
+#[test]
+fn train_eval_predict_on_mnist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, run_dir) = train(dir.path(), &["--train-limit", "6000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let accuracy = accuracy_line(&stdout(&out));
+    assert!(accuracy > 90.0, "6,000 images for one epoch should reach > 90%, got {accuracy}%");
+    let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "header and one epoch:\n{csv}");
+    assert!(run_dir.join("best.safetensors").exists() && run_dir.join("last.safetensors").exists());
+
+    let checkpoint = run_dir.join("best.safetensors");
+    let out = convkit(&["eval", "--checkpoint", checkpoint.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!((accuracy_line(&text) - accuracy).abs() < 0.01, "eval disagrees with train:\n{text}");
+    assert!(text.contains("confusion matrix"), "{text}");
+
+    // A test image written as PNG must come back as its own label.
+    let test_set = convkit_data::Mnist::load(&convkit_data::default_mnist_dir(), convkit_data::Split::Test).unwrap();
+    let sample = test_set.get(0).unwrap();
+    let png = dir.path().join("digit.png");
+    image::GrayImage::from_raw(28, 28, sample.image.to_vec()).unwrap().save(&png).unwrap();
+    let out = convkit(&["predict", "--checkpoint", checkpoint.to_str().unwrap(), png.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let top = text.split(": ").nth(1).unwrap().split(' ').next().unwrap();
+    assert_eq!(top, sample.label.to_string(), "{text}");
+    assert_eq!(text.matches('%').count(), 5, "top-5 classes: {text}");
+
+    // A file that is no image.
+    let junk = dir.path().join("junk.png");
+    std::fs::write(&junk, b"not an image").unwrap();
+    let out = convkit(&["predict", "--checkpoint", checkpoint.to_str().unwrap(), junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("junk.png") && stderr(&out).contains("decode"), "{}", stderr(&out));
+
+    // A checkpoint whose metadata describes another model (3 input channels) than its tensors hold.
+    let mut bytes = std::fs::read(&checkpoint).unwrap();
+    let at = bytes.windows(11).position(|w| w == b"in_channels").unwrap();
+    let digit = at + bytes[at..].iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[digit] = b'3';
+    let other = dir.path().join("other-model.safetensors");
+    std::fs::write(&other, bytes).unwrap();
+    let out = convkit(&["eval", "--checkpoint", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("other-model.safetensors") && err.contains("conv1.weight"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn same_seed_same_threads_same_run() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = ["--train-limit", "1000", "--seed", "7"];
+    let (out_a, run_a) = train(a.path(), &args);
+    let (out_b, run_b) = train(b.path(), &args);
+    assert!(out_a.status.success() && out_b.status.success());
+    let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
+    assert!(weights(&run_a) == weights(&run_b), "same seed, different weights");
+    let losses = |run: &Path| {
+        let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string()
+    };
+    assert_eq!(losses(&run_a), losses(&run_b));
+}
+
+#[test]
+fn diverging_run_stops_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = train(dir.path(), &["--train-limit", "640", "--lr", "10000"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("training diverged") && err.contains("lower learning rate"), "{err}");
+    assert!(err.contains("step"), "names the step: {err}");
+}
+
+#[test]
+fn missing_and_truncated_datasets_are_reported_with_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = convkit(&["train", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("train-images-idx3-ubyte") && err.contains("--data-dir"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let good = convkit_data::default_mnist_dir();
+    for name in ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(good.join(name), dir.path().join(name)).unwrap();
+    }
+    let full = std::fs::read(good.join("train-images-idx3-ubyte.gz")).unwrap();
+    std::fs::write(dir.path().join("train-images-idx3-ubyte.gz"), &full[..full.len() / 2]).unwrap();
+    let out = convkit(&["train", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("train-images-idx3-ubyte.gz") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn unknown_names_are_rejected() {
+    let out = convkit(&["train", "--model", "resnet9000"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lenet5"), "lists the models: {}", stderr(&out));
+    let out = convkit(&["train", "--dataset", "imagenet"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("mnist"), "lists the datasets: {}", stderr(&out));
+}
+
+#[test]
+fn bad_checkpoints_and_images_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.safetensors");
+    std::fs::write(&bogus, b"not a checkpoint").unwrap();
+    let out = convkit(&["eval", "--checkpoint", bogus.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bogus.safetensors") && !stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    let missing = dir.path().join("missing.safetensors");
+    let out = convkit(&["predict", "--checkpoint", missing.to_str().unwrap(), "x.png"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing.safetensors"), "{}", stderr(&out));
+}
