@@ -1,1 +1,41 @@
-//! placeholder
+//! Datasets and data loading for convkit.
+//!
+//! Data flows from bytes on disk to a [`Dataset`] (u8 pixels in NCHW order plus class labels, held
+//! in memory), then through a [`DataLoader`] that shuffles it reproducibly from a seed, normalises
+//! it ([`Normalize`]) and hands out [`Batch`]es of f32 pixels prepared on a background thread while
+//! the caller trains on the previous one. Batches are plain buffers; turning them into tensors is
+//! the caller's business.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use convkit_data::{default_mnist_dir, DataLoader, LoaderConfig, Mnist, Split};
+//!
+//! let train = Arc::new(Mnist::load(&default_mnist_dir(), Split::Train)?);
+//! let config = LoaderConfig {
+//!     batch_size: 64,
+//!     shuffle: true,
+//!     seed: 42,
+//!     normalize: Some(Mnist::normalize()),
+//!     ..Default::default()
+//! };
+//! let loader = DataLoader::new(train, config)?;
+//! for batch in loader.epoch(0) {
+//!     assert_eq!(batch.images.len(), batch.dims.iter().product::<usize>()); // [n, 1, 28, 28]
+//! }
+//! # Ok::<(), convkit_data::Error>(())
+//! ```
+
+mod dataset;
+mod error;
+pub mod idx;
+mod loader;
+mod mnist;
+mod normalize;
+#[cfg(test)]
+mod testing;
+
+pub use dataset::{Dataset, Sample};
+pub use error::{Error, Result};
+pub use loader::{Batch, Batches, DataLoader, LoaderConfig};
+pub use mnist::{default_mnist_dir, Mnist, Split, MNIST_MEAN, MNIST_STD};
+pub use normalize::Normalize;

@@ -4,7 +4,7 @@
 //! `Op::backward` is one exhaustive match (an op without a backward does not compile); each arm calls
 //! the backward function that sits next to the op's forward in `ops/`.
 use crate::error::{Error, Result};
-use crate::ops::{activation, dropout, elementwise, loss, matmul, norm, reduce, shape_ops};
+use crate::ops::{activation, conv, dropout, elementwise, loss, matmul, norm, pool, reduce, shape_ops};
 use crate::tensor::Tensor;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -32,6 +32,10 @@ pub(crate) enum Op {
     Mse { pred: Tensor, target: Tensor },
     Dropout { input: Tensor, mask: Vec<f32> },
     BatchNorm { input: Tensor, weight: Option<Tensor>, bias: Option<Tensor>, saved: norm::BatchNormSaved },
+    Conv2d { input: Tensor, weight: Tensor, bias: Option<Tensor>, config: conv::Conv2dConfig },
+    MaxPool2d { input: Tensor, argmax: Vec<u32>, config: pool::Pool2dConfig },
+    AvgPool2d { input: Tensor, config: pool::Pool2dConfig },
+    GlobalAvgPool { input: Tensor },
 }
 
 /// A gradient for one input of an op.
@@ -53,11 +57,14 @@ impl Op {
             | Op::Activation { input, .. }
             | Op::Softmax { input, .. }
             | Op::LogSoftmax { input, .. }
-            | Op::Dropout { input, .. } => vec![input],
+            | Op::Dropout { input, .. }
+            | Op::MaxPool2d { input, .. }
+            | Op::AvgPool2d { input, .. }
+            | Op::GlobalAvgPool { input } => vec![input],
             Op::CrossEntropy { logits, .. } => vec![logits],
             Op::Mse { pred, target } => vec![pred, target],
             Op::Concat { inputs, .. } => inputs.iter().collect(),
-            Op::Linear { input, weight, bias } => {
+            Op::Linear { input, weight, bias } | Op::Conv2d { input, weight, bias, .. } => {
                 std::iter::once(input).chain(Some(weight)).chain(bias.as_ref()).collect()
             }
             Op::BatchNorm { input, weight, bias, .. } => {
@@ -91,6 +98,12 @@ impl Op {
             Op::BatchNorm { input, weight, bias, saved } => {
                 norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad)
             }
+            Op::Conv2d { input, weight, bias, config } => {
+                conv::conv2d_backward(input, weight, bias.as_ref(), config, grad)
+            }
+            Op::MaxPool2d { input, argmax, config } => pool::max_pool2d_backward(input, argmax, config, grad),
+            Op::AvgPool2d { input, config } => pool::avg_pool2d_backward(input, config, grad),
+            Op::GlobalAvgPool { input } => pool::global_avg_pool_backward(input, grad),
         }
     }
 }

@@ -1,2 +1,45 @@
 //! Plain CPU kernels over slices: no Tensor type, no autodiff.
+//!
+//! Every kernel takes flat row-major `f32` slices whose shapes are documented on the function
+//! (NCHW for images) and *overwrites* its output buffers. The optimised kernels are tested against
+//! naive direct-loop references (`reference.rs`) over edge geometries.
+//!
+//! Threads: kernels parallelise with rayon (over the batch, or over N·C planes) and take the thread
+//! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
+//! per-thread and reused across calls; nothing allocates inside hot loops.
+
+pub mod conv2d;
 pub mod gemm;
+pub mod im2col;
+pub mod pool;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod conv2d_tests;
+#[cfg(test)]
+mod pool_tests;
+#[cfg(test)]
+pub(crate) mod reference;
+#[cfg(test)]
+pub(crate) mod test_util;
+
+use std::cell::Cell;
+
+thread_local! {
+    /// Per-thread scratch buffer, reused by every kernel call made on this thread.
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch buffer resized to at least `len` elements (contents are
+/// unspecified). Re-entrant: a nested call (e.g. a rayon job stolen while waiting) finds the
+/// buffer taken and allocates its own.
+pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buf = SCRATCH.with(Cell::take);
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let r = f(&mut buf[..len]);
+    SCRATCH.with(|s| s.set(buf));
+    r
+}

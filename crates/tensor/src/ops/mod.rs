@@ -1,10 +1,12 @@
 //! Tensor ops, one file per family; each op's forward and backward sit side by side.
 pub mod activation;
 pub(crate) mod broadcast;
+pub mod conv;
 pub mod dropout;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod shape_ops;

@@ -1,0 +1,116 @@
+//! Throughput benchmark of the convolution kernels (an `#[ignore]`d test, so it never times
+//! anything in the default suite). Run with:
+//!
+//! ```text
+//! RAYON_NUM_THREADS=2 cargo test --release -p convkit-tensor kernels::bench -- --ignored --nocapture
+//! ```
+//!
+//! `CONVKIT_TILE_FLOATS=<n>` overrides the im2col band budget (see `conv2d::set_tile_floats`).
+
+use super::conv2d::*;
+use super::test_util::random_vec;
+use std::time::{Duration, Instant};
+
+/// Median seconds per call of `f` over timed batches filling about `budget`.
+fn time(mut f: impl FnMut(), budget: Duration) -> f64 {
+    f();
+    f();
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < budget || samples.len() < 5 {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed().as_secs_f64());
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+fn bench(name: &str, g: &Conv2dGeometry, budget: Duration) -> f64 {
+    let x = random_vec(g.input_len(), 1);
+    let w = random_vec(g.weight_len(), 2);
+    let b = random_vec(g.c_out, 3);
+    let dy = random_vec(g.output_len(), 4);
+    let (mut y, mut dx) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()]);
+    let (mut dw, mut db) = (vec![0.0; g.weight_len()], vec![0.0; g.c_out]);
+    let flop = 2.0 * g.macs() as f64;
+    let tf = time(|| conv2d_forward(g, &x, &w, Some(&b), &mut y), budget);
+    let td = time(|| conv2d_backward_input(g, &dy, &w, &mut dx), budget);
+    let tw = time(
+        || conv2d_backward_weight(g, &x, &dy, &mut dw, Some(&mut db)),
+        budget,
+    );
+    let gf = |t: f64| flop / t / 1e9;
+    println!(
+        "{name:<34} fwd {:7.1} GFLOP/s ({:8.3} ms)  dgrad {:7.1} ({:8.3} ms)  wgrad {:7.1} ({:8.3} ms)  all3 {:7.1} GFLOP/s",
+        gf(tf),
+        tf * 1e3,
+        gf(td),
+        td * 1e3,
+        gf(tw),
+        tw * 1e3,
+        3.0 * flop / (tf + td + tw) / 1e9
+    );
+    tf + td + tw
+}
+
+#[test]
+#[ignore = "benchmark; run with --ignored --nocapture"]
+fn conv_throughput() {
+    if let Some(t) = std::env::var("CONVKIT_TILE_FLOATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        set_tile_floats(t);
+    }
+    println!(
+        "rayon threads: {}, band budget: {} floats",
+        rayon::current_num_threads(),
+        tile_floats()
+    );
+    let conv = |n, c_in, c_out, hw, k, p| Conv2dGeometry {
+        n,
+        c_in,
+        h: hw,
+        w: hw,
+        c_out,
+        kh: k,
+        kw: k,
+        stride: (1, 1),
+        padding: (p, p),
+        dilation: (1, 1),
+        groups: 1,
+    };
+    let w4 = conv(32, 64, 64, 56, 3, 1);
+    println!("W4 {:.3} GFLOP per pass", 2.0 * w4.macs() as f64 / 1e9);
+    bench("W4 32x64x56x56 ->64 k3 p1", &w4, Duration::from_secs(3));
+    let t1 = bench(
+        "LeNet conv1 64x1x28x28 ->20 k5 p2",
+        &conv(64, 1, 20, 28, 5, 2),
+        Duration::from_secs(1),
+    );
+    let t2 = bench(
+        "LeNet conv2 64x20x14x14 ->50 k5 p2",
+        &conv(64, 20, 50, 14, 5, 2),
+        Duration::from_secs(1),
+    );
+    println!(
+        "LeNet both convs, fwd+dgrad+wgrad at batch 64: {:.3} ms",
+        (t1 + t2) * 1e3
+    );
+    bench(
+        "ResNet 64x64x32x32 ->64 k3 p1",
+        &conv(64, 64, 64, 32, 3, 1),
+        Duration::from_secs(1),
+    );
+    bench(
+        "1x1 64x256x14x14 ->64",
+        &conv(64, 256, 64, 14, 1, 0),
+        Duration::from_secs(1),
+    );
+    bench(
+        "batch1 1x64x56x56 ->64 k3 p1",
+        &conv(1, 64, 64, 56, 3, 1),
+        Duration::from_secs(1),
+    );
+}

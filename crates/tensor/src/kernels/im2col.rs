@@ -1,0 +1,311 @@
+//! im2col and its adjoint col2im for one image (or one group of channels of one image).
+//!
+//! Column layout: `col[C·kh·kw, Hout·Wout]`, row `(c·kh + i)·kw + j` holds, for every output pixel
+//! `(oh, ow)` in row-major order, the input value `x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`
+//! (0 where that falls in the padding). A convolution is then `W[Cout, C·kh·kw] · col`.
+//!
+//! The `_rows` variants work on a band of output rows `oh0..oh1` only, so a convolution can stream
+//! a cache-sized block of columns through the GEMM instead of materialising the whole matrix.
+//!
+//! Inner loops: for each column row and output row the valid output-column range is computed once,
+//! the padding part is filled (or skipped) in bulk, and the valid part is a `copy_from_slice`
+//! (stride 1) or a strided zip (stride > 1): no per-element bounds or padding tests.
+
+/// Geometry of the patches of one image: `c` channels of `h × w`, kernel `kh × kw`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatchGeometry {
+    /// Channels taken from the input (per group for grouped convolutions).
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// (vertical, horizontal) stride, both ≥ 1.
+    pub stride: (usize, usize),
+    /// (vertical, horizontal) zero padding on each side.
+    pub padding: (usize, usize),
+    /// (vertical, horizontal) dilation, both ≥ 1.
+    pub dilation: (usize, usize),
+}
+
+/// PyTorch's output size `floor((len + 2·pad − dil·(k − 1) − 1) / stride) + 1`, or 0 when the
+/// dilated kernel does not fit in the padded input (or `k` or `stride` is 0).
+#[inline]
+pub fn conv_out_len(len: usize, k: usize, stride: usize, pad: usize, dil: usize) -> usize {
+    let span = dil * k.saturating_sub(1) + 1;
+    let padded = len + 2 * pad;
+    if k == 0 || stride == 0 || padded < span {
+        0
+    } else {
+        (padded - span) / stride + 1
+    }
+}
+
+impl PatchGeometry {
+    /// Output height `Hout`.
+    pub fn out_h(&self) -> usize {
+        conv_out_len(
+            self.h,
+            self.kh,
+            self.stride.0,
+            self.padding.0,
+            self.dilation.0,
+        )
+    }
+    /// Output width `Wout`.
+    pub fn out_w(&self) -> usize {
+        conv_out_len(
+            self.w,
+            self.kw,
+            self.stride.1,
+            self.padding.1,
+            self.dilation.1,
+        )
+    }
+    /// Rows of the column matrix, `C·kh·kw`.
+    pub fn col_rows(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+}
+
+/// Output columns `ow` in `[lo, hi)` read a real input column for kernel column offset `off`
+/// (`iw = ow·s + off`); all others read padding.
+#[inline]
+fn valid_range(off: isize, s: usize, w: usize, ow_n: usize) -> (usize, usize) {
+    let s = s as isize;
+    let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
+    let last = w as isize - 1 - off; // ow·s ≤ last
+    let hi = if last < 0 { 0 } else { last / s + 1 };
+    let lo = (lo as usize).min(ow_n);
+    let hi = (hi as usize).clamp(lo, ow_n);
+    (lo, hi)
+}
+
+/// Visits every (column row, output row) pair of the band `oh0..oh1`, passing the input row it
+/// reads (`None` for a padding row), the output-column range `[lo, hi)` that reads real input, the
+/// input column of `lo`, the horizontal stride, and the band-local index `(row, r)`.
+#[inline(always)]
+fn for_each_segment(
+    g: &PatchGeometry,
+    oh0: usize,
+    oh1: usize,
+    mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
+) {
+    let (sh, sw) = g.stride;
+    let (ph, pw) = g.padding;
+    let (dh, dw) = g.dilation;
+    let ow_n = g.out_w();
+    for c in 0..g.c {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = (c * g.kh + i) * g.kw + j;
+                let off_w = (j * dw) as isize - pw as isize;
+                let (lo, hi) = valid_range(off_w, sw, g.w, ow_n);
+                let iw0 = (lo as isize * sw as isize + off_w).max(0) as usize;
+                for (r, oh) in (oh0..oh1).enumerate() {
+                    let ih = (oh * sh + i * dh) as isize - ph as isize;
+                    let src = if ih >= 0 && (ih as usize) < g.h {
+                        Some((c * g.h + ih as usize) * g.w)
+                    } else {
+                        None
+                    };
+                    f(row, r, src, lo, hi, iw0);
+                }
+            }
+        }
+    }
+}
+
+/// im2col of a whole image.
+///
+/// - `input`: `[C, H, W]`
+/// - `col`: `[C·kh·kw, Hout·Wout]`, fully overwritten
+pub fn im2col(g: &PatchGeometry, input: &[f32], col: &mut [f32]) {
+    im2col_rows(g, input, 0, g.out_h(), col);
+}
+
+/// im2col of the output-row band `oh0..oh1` (`oh1 ≤ Hout`).
+///
+/// - `input`: `[C, H, W]`
+/// - `col`: `[C·kh·kw, (oh1 − oh0)·Wout]`, fully overwritten
+pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col: &mut [f32]) {
+    let ow_n = g.out_w();
+    let cols = (oh1 - oh0) * ow_n;
+    assert!(oh0 <= oh1 && oh1 <= g.out_h(), "im2col: bad row band");
+    assert!(input.len() >= g.c * g.h * g.w, "im2col: input too short");
+    assert!(col.len() >= g.col_rows() * cols, "im2col: col too short");
+    let sw = g.stride.1;
+    for_each_segment(g, oh0, oh1, |row, r, src, lo, hi, iw0| {
+        let dst = &mut col[row * cols + r * ow_n..][..ow_n];
+        let Some(src) = src else {
+            dst.fill(0.0);
+            return;
+        };
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        if lo == hi {
+            return;
+        }
+        let dst = &mut dst[lo..hi];
+        let src = &input[src + iw0..src + g.w];
+        if sw == 1 {
+            dst.copy_from_slice(&src[..dst.len()]);
+        } else {
+            for (d, s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
+                *d = *s;
+            }
+        }
+    });
+}
+
+/// col2im of a whole image: the adjoint of [`im2col`], accumulating.
+///
+/// - `col`: `[C·kh·kw, Hout·Wout]`
+/// - `input_grad`: `[C, H, W]`, each column entry is **added** to the input cell it was read from
+pub fn col2im(g: &PatchGeometry, col: &[f32], input_grad: &mut [f32]) {
+    col2im_rows(g, col, 0, g.out_h(), input_grad);
+}
+
+/// col2im of the output-row band `oh0..oh1`, accumulating (adjoint of [`im2col_rows`]).
+///
+/// - `col`: `[C·kh·kw, (oh1 − oh0)·Wout]`
+/// - `input_grad`: `[C, H, W]`, accumulated into
+pub fn col2im_rows(g: &PatchGeometry, col: &[f32], oh0: usize, oh1: usize, input_grad: &mut [f32]) {
+    let ow_n = g.out_w();
+    let cols = (oh1 - oh0) * ow_n;
+    assert!(oh0 <= oh1 && oh1 <= g.out_h(), "col2im: bad row band");
+    assert!(
+        input_grad.len() >= g.c * g.h * g.w,
+        "col2im: input_grad too short"
+    );
+    assert!(col.len() >= g.col_rows() * cols, "col2im: col too short");
+    let sw = g.stride.1;
+    for_each_segment(g, oh0, oh1, |row, r, dst, lo, hi, iw0| {
+        let Some(dst) = dst.filter(|_| lo < hi) else {
+            return;
+        };
+        let src = &col[row * cols + r * ow_n..][lo..hi];
+        let dst = &mut input_grad[dst + iw0..dst + g.w];
+        if sw == 1 {
+            for (d, s) in dst[..src.len()].iter_mut().zip(src) {
+                *d += *s;
+            }
+        } else {
+            for (d, s) in dst.iter_mut().step_by(sw).zip(src) {
+                *d += *s;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::test_util::random_vec;
+
+    fn geoms() -> Vec<PatchGeometry> {
+        let mut v = Vec::new();
+        for &(h, w) in &[(1, 1), (5, 7), (8, 8)] {
+            for &(kh, kw) in &[(1, 1), (3, 3), (2, 5)] {
+                for &s in &[(1, 1), (2, 3)] {
+                    for &p in &[(0, 0), (1, 2)] {
+                        for &d in &[(1, 1), (2, 1)] {
+                            let g = PatchGeometry {
+                                c: 2,
+                                h,
+                                w,
+                                kh,
+                                kw,
+                                stride: s,
+                                padding: p,
+                                dilation: d,
+                            };
+                            if g.out_h() > 0 && g.out_w() > 0 {
+                                v.push(g);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    fn naive_im2col(g: &PatchGeometry, x: &[f32]) -> Vec<f32> {
+        let (oh_n, ow_n) = (g.out_h(), g.out_w());
+        let mut col = vec![0.0; g.col_rows() * oh_n * ow_n];
+        for c in 0..g.c {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    for oh in 0..oh_n {
+                        for ow in 0..ow_n {
+                            let ih = (oh * g.stride.0 + i * g.dilation.0) as isize
+                                - g.padding.0 as isize;
+                            let iw = (ow * g.stride.1 + j * g.dilation.1) as isize
+                                - g.padding.1 as isize;
+                            if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
+                                let row = (c * g.kh + i) * g.kw + j;
+                                col[row * oh_n * ow_n + oh * ow_n + ow] =
+                                    x[(c * g.h + ih as usize) * g.w + iw as usize];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        col
+    }
+
+    #[test]
+    fn im2col_matches_naive_and_bands_agree() {
+        for g in geoms() {
+            let x = random_vec(g.c * g.h * g.w, 3);
+            let expect = naive_im2col(&g, &x);
+            let mut col = vec![f32::NAN; expect.len()];
+            im2col(&g, &x, &mut col);
+            assert_eq!(col, expect, "{g:?}");
+            // A band reproduces the matching block of columns.
+            let (oh_n, ow_n) = (g.out_h(), g.out_w());
+            let (a, b) = (oh_n / 2, oh_n);
+            let mut band = vec![f32::NAN; g.col_rows() * (b - a) * ow_n];
+            im2col_rows(&g, &x, a, b, &mut band);
+            for r in 0..g.col_rows() {
+                assert_eq!(
+                    band[r * (b - a) * ow_n..][..(b - a) * ow_n],
+                    expect[r * oh_n * ow_n + a * ow_n..][..(b - a) * ow_n]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn col2im_is_adjoint_of_im2col() {
+        // <im2col(x), y> == <x, col2im(y)> for random x, y.
+        for g in geoms() {
+            let x = random_vec(g.c * g.h * g.w, 5);
+            let y = random_vec(g.col_rows() * g.out_h() * g.out_w(), 6);
+            let mut col = vec![0.0; y.len()];
+            im2col(&g, &x, &mut col);
+            let lhs: f64 = col
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum();
+            let mut xg = vec![0.0; x.len()];
+            col2im(&g, &y, &mut xg);
+            let rhs: f64 = x
+                .iter()
+                .zip(&xg)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()),
+                "{g:?}: {lhs} vs {rhs}"
+            );
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! 2-D pooling over NCHW `f32` slices: max (with arg-max indices), average, global average.
+//!
+//! Every plane (one channel of one image) is independent; large calls run planes in parallel on
+//! the rayon pool. Window bounds are clipped once per output row/column, so the inner loops never
+//! test for padding. All kernels **overwrite** their output buffers; backward kernels sum the
+//! contributions of overlapping windows.
+
+use rayon::prelude::*;
+
+/// Shapes and hyper-parameters of a 2-D pooling (PyTorch's `MaxPool2d` / `AvgPool2d` arguments).
+///
+/// Buffers: input `[n, c, h, w]`, output and indices `[n, c, out_h, out_w]`. Strides and
+/// dilations must be ≥ 1; PyTorch also requires `padding ≤ kernel / 2`, which guarantees every
+/// window holds at least one real cell (the op layer checks it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2dGeometry {
+    /// Batch size.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Window height.
+    pub kh: usize,
+    /// Window width.
+    pub kw: usize,
+    /// (vertical, horizontal) stride.
+    pub stride: (usize, usize),
+    /// (vertical, horizontal) padding on each side (never chosen by max, zeros for average).
+    pub padding: (usize, usize),
+    /// (vertical, horizontal) dilation (max pooling only; average pooling needs (1, 1)).
+    pub dilation: (usize, usize),
+    /// Round the output size up instead of down (the last window must still start inside the
+    /// input or the left padding).
+    pub ceil_mode: bool,
+}
+
+/// PyTorch's pooling output size (`pooling_output_shape`), 0 when no window fits.
+fn pool_out_len(len: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> usize {
+    if k == 0 || s == 0 {
+        return 0;
+    }
+    let (len, k, s, p, d) = (len as isize, k as isize, s as isize, p as isize, d as isize);
+    let num = len + 2 * p - d * (k - 1) - 1 + if ceil { s - 1 } else { 0 };
+    if num < 0 {
+        return 0;
+    }
+    let mut out = num / s + 1;
+    if ceil && (out - 1) * s >= len + p {
+        out -= 1;
+    }
+    out.max(0) as usize
+}
+
+impl Pool2dGeometry {
+    /// Output height.
+    pub fn out_h(&self) -> usize {
+        let (k, s, p, d) = (self.kh, self.stride.0, self.padding.0, self.dilation.0);
+        pool_out_len(self.h, k, s, p, d, self.ceil_mode)
+    }
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        let (k, s, p, d) = (self.kw, self.stride.1, self.padding.1, self.dilation.1);
+        pool_out_len(self.w, k, s, p, d, self.ceil_mode)
+    }
+    /// Elements of the input, `n·c·h·w`.
+    pub fn input_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+    /// Elements of the output, `n·c·out_h·out_w`.
+    pub fn output_len(&self) -> usize {
+        self.n * self.c * self.out_h() * self.out_w()
+    }
+    fn check(&self) {
+        assert!(
+            self.stride.0 >= 1 && self.stride.1 >= 1,
+            "pool2d: stride must be >= 1"
+        );
+        assert!(
+            self.dilation.0 >= 1 && self.dilation.1 >= 1,
+            "pool2d: dilation must be >= 1"
+        );
+    }
+}
+
+/// The window of output coordinate `o` along one axis: first input coordinate `base = o·s − p`
+/// (may be negative) and the kernel taps `k_lo..k_hi` that land inside `0..len`.
+#[derive(Clone, Copy)]
+struct Span {
+    base: isize,
+    k_lo: usize,
+    k_hi: usize,
+    d: usize,
+}
+
+impl Span {
+    fn new(o: usize, k: usize, s: usize, p: usize, d: usize, len: usize) -> Span {
+        let base = (o * s) as isize - p as isize;
+        let di = d as isize;
+        let k_lo = if base >= 0 {
+            0
+        } else {
+            ((-base + di - 1) / di) as usize
+        };
+        let last = len as isize - 1 - base;
+        let k_hi = if last < 0 {
+            0
+        } else {
+            (last / di + 1) as usize
+        };
+        let k_hi = k_hi.min(k).max(k_lo.min(k));
+        Span {
+            base,
+            k_lo: k_lo.min(k),
+            k_hi,
+            d,
+        }
+    }
+    /// Input coordinates of the in-bounds taps.
+    fn coords(self) -> impl Iterator<Item = usize> {
+        (self.k_lo..self.k_hi).map(move |t| (self.base + (t * self.d) as isize) as usize)
+    }
+    /// In-bounds range (dilation 1 only): `start..end`.
+    fn range(self) -> std::ops::Range<usize> {
+        let start = (self.base + self.k_lo as isize) as usize;
+        start..start + (self.k_hi - self.k_lo)
+    }
+}
+
+/// Above this many touched elements a call runs planes in parallel; also the least work per job.
+const PAR_THRESHOLD: usize = 1 << 15;
+
+/// Runs `f(input_plane, output_plane)` for every plane pair (`out.len() / out_plane` of them), in
+/// parallel when `work` (elements touched, roughly) is large.
+fn planes<A: Sync, B: Send>(
+    input: &[A],
+    in_plane: usize,
+    out: &mut [B],
+    out_plane: usize,
+    work: usize,
+    f: impl Fn(&[A], &mut [B]) + Sync,
+) {
+    if out_plane == 0 {
+        return;
+    }
+    if in_plane == 0 {
+        out.chunks_mut(out_plane).for_each(|o| f(&input[..0], o));
+        return;
+    }
+    let count = out.len() / out_plane;
+    if work > PAR_THRESHOLD && count > 1 && rayon::current_num_threads() > 1 {
+        let min = (PAR_THRESHOLD / 4 / (work / count).max(1)).clamp(1, count);
+        out.par_chunks_mut(out_plane)
+            .zip(input.par_chunks(in_plane))
+            .with_min_len(min)
+            .for_each(|(o, i)| f(i, o));
+    } else {
+        out.chunks_mut(out_plane)
+            .zip(input.chunks(in_plane))
+            .for_each(|(o, i)| f(i, o));
+    }
+}
+
+/// Max pooling forward with arg-max indices.
+///
+/// - `input`: `[n, c, h, w]`
+/// - `out`: `[n, c, out_h, out_w]`, overwritten with the window maxima (padding is −∞, never chosen)
+/// - `indices`: `[n, c, out_h, out_w]`, overwritten with the flat index `iy·w + ix` of each maximum
+///   inside its input plane (PyTorch's convention). The first maximum in window order wins; a NaN
+///   always takes over (so NaN propagates, as in PyTorch). A window with no real cell (only
+///   possible when `padding > kernel/2`) yields −∞ and index `u32::MAX`.
+///
+/// # Panics
+/// If a buffer length does not match the geometry, or a stride/dilation is 0.
+pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], indices: &mut [u32]) {
+    g.check();
+    assert_eq!(
+        input.len(),
+        g.input_len(),
+        "max_pool2d_forward: input length"
+    );
+    assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: out length");
+    assert_eq!(
+        indices.len(),
+        g.output_len(),
+        "max_pool2d_forward: indices length"
+    );
+    let (oh, ow, hw) = (g.out_h(), g.out_w(), g.h * g.w);
+    let op = oh * ow;
+    // Pair each output plane with its index plane so both travel through `planes`.
+    let mut pairs: Vec<(&mut [f32], &mut [u32])> = out
+        .chunks_mut(op.max(1))
+        .zip(indices.chunks_mut(op.max(1)))
+        .collect();
+    let work = input.len() + op * g.n * g.c * g.kh * g.kw;
+    planes(input, hw, &mut pairs, 1, work, |x, pair| {
+        let (y, idx) = &mut pair[0];
+        for oy in 0..oh {
+            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, g.dilation.0, g.h);
+            for ox in 0..ow {
+                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, g.dilation.1, g.w);
+                let (mut best, mut arg) = (f32::NEG_INFINITY, u32::MAX);
+                for iy in sy.coords() {
+                    let row = &x[iy * g.w..][..g.w];
+                    for ix in sx.coords() {
+                        let v = row[ix];
+                        if arg == u32::MAX || v > best || v.is_nan() {
+                            best = v;
+                            arg = (iy * g.w + ix) as u32;
+                        }
+                    }
+                }
+                y[oy * ow + ox] = best;
+                idx[oy * ow + ox] = arg;
+            }
+        }
+    });
+}
+
+/// Max pooling backward: routes each output gradient to the input cell its index names.
+///
+/// - `grad_out`: `[n, c, out_h, out_w]`
+/// - `indices`: `[n, c, out_h, out_w]` from [`max_pool2d_forward`] (`u32::MAX` entries are skipped)
+/// - `grad_input`: `[n, c, h, w]`, overwritten; overlapping windows that chose the same cell add up
+///
+/// # Panics
+/// If a buffer length does not match the geometry.
+pub fn max_pool2d_backward(
+    g: &Pool2dGeometry,
+    grad_out: &[f32],
+    indices: &[u32],
+    grad_input: &mut [f32],
+) {
+    g.check();
+    assert_eq!(
+        grad_out.len(),
+        g.output_len(),
+        "max_pool2d_backward: grad_out length"
+    );
+    assert_eq!(
+        indices.len(),
+        g.output_len(),
+        "max_pool2d_backward: indices length"
+    );
+    assert_eq!(
+        grad_input.len(),
+        g.input_len(),
+        "max_pool2d_backward: grad_input length"
+    );
+    let (op, hw) = (g.out_h() * g.out_w(), g.h * g.w);
+    grad_input.fill(0.0);
+    let work = grad_input.len() + 2 * op * g.n * g.c;
+    let pairs: Vec<(&[f32], &[u32])> = grad_out
+        .chunks(op.max(1))
+        .zip(indices.chunks(op.max(1)))
+        .collect();
+    planes(&pairs, 1, grad_input, hw, work, |pair, gi| {
+        let (go, idx) = pair[0];
+        for (&gv, &i) in go.iter().zip(idx) {
+            if let Some(cell) = gi.get_mut(i as usize) {
+                *cell += gv;
+            }
+        }
+    });
+}
+
+/// Divisor of the average-pool window `(sy, sx)`: PyTorch counts padded cells (but not cells past
+/// the padding that ceil mode adds) when `count_include_pad`, else only real cells.
+fn avg_divisor(g: &Pool2dGeometry, sy: Span, sx: Span, count_include_pad: bool) -> f32 {
+    let n = if count_include_pad {
+        let padded = |base: isize, k: usize, len: usize, p: usize| {
+            ((base + k as isize).min((len + p) as isize) - base).max(0) as usize
+        };
+        padded(sy.base, g.kh, g.h, g.padding.0) * padded(sx.base, g.kw, g.w, g.padding.1)
+    } else {
+        (sy.k_hi - sy.k_lo) * (sx.k_hi - sx.k_lo)
+    };
+    n.max(1) as f32
+}
+
+/// Average pooling forward.
+///
+/// - `input`: `[n, c, h, w]`
+/// - `out`: `[n, c, out_h, out_w]`, overwritten with window sums divided by the window's cell count
+///   (padded cells included when `count_include_pad`, PyTorch's default)
+///
+/// # Panics
+/// If a buffer length does not match the geometry, a stride is 0 or the dilation is not (1, 1).
+pub fn avg_pool2d_forward(
+    g: &Pool2dGeometry,
+    count_include_pad: bool,
+    input: &[f32],
+    out: &mut [f32],
+) {
+    g.check();
+    assert_eq!(g.dilation, (1, 1), "avg_pool2d: dilation must be (1, 1)");
+    assert_eq!(
+        input.len(),
+        g.input_len(),
+        "avg_pool2d_forward: input length"
+    );
+    assert_eq!(out.len(), g.output_len(), "avg_pool2d_forward: out length");
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let work = input.len() + out.len() * g.kh * g.kw;
+    planes(input, g.h * g.w, out, oh * ow, work, |x, y| {
+        for oy in 0..oh {
+            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, 1, g.h);
+            for ox in 0..ow {
+                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, 1, g.w);
+                let cols = sx.range();
+                let s: f32 = sy
+                    .range()
+                    .map(|iy| x[iy * g.w..][cols.clone()].iter().sum::<f32>())
+                    .sum();
+                y[oy * ow + ox] = s / avg_divisor(g, sy, sx, count_include_pad);
+            }
+        }
+    });
+}
+
+/// Average pooling backward (adjoint of [`avg_pool2d_forward`]).
+///
+/// - `grad_out`: `[n, c, out_h, out_w]`
+/// - `grad_input`: `[n, c, h, w]`, overwritten; each cell gets the sum over the windows covering it
+///   of `grad_out / divisor`
+///
+/// # Panics
+/// As [`avg_pool2d_forward`].
+pub fn avg_pool2d_backward(
+    g: &Pool2dGeometry,
+    count_include_pad: bool,
+    grad_out: &[f32],
+    grad_input: &mut [f32],
+) {
+    g.check();
+    assert_eq!(g.dilation, (1, 1), "avg_pool2d: dilation must be (1, 1)");
+    assert_eq!(
+        grad_out.len(),
+        g.output_len(),
+        "avg_pool2d_backward: grad_out length"
+    );
+    assert_eq!(
+        grad_input.len(),
+        g.input_len(),
+        "avg_pool2d_backward: grad_input length"
+    );
+    let (oh, ow) = (g.out_h(), g.out_w());
+    grad_input.fill(0.0);
+    let work = grad_input.len() + grad_out.len() * g.kh * g.kw;
+    planes(grad_out, oh * ow, grad_input, g.h * g.w, work, |go, gi| {
+        for oy in 0..oh {
+            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, 1, g.h);
+            for ox in 0..ow {
+                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, 1, g.w);
+                let v = go[oy * ow + ox] / avg_divisor(g, sy, sx, count_include_pad);
+                let cols = sx.range();
+                for iy in sy.range() {
+                    gi[iy * g.w..][cols.clone()]
+                        .iter_mut()
+                        .for_each(|c| *c += v);
+                }
+            }
+        }
+    });
+}
+
+/// Global average pooling forward: the mean of every plane.
+///
+/// - `input`: `[planes, hw]` (`planes = n·c`, `hw = h·w`)
+/// - `out`: `[planes]`, overwritten
+///
+/// # Panics
+/// If a buffer length does not match `planes` and `hw`.
+pub fn global_avg_pool2d_forward(planes_n: usize, hw: usize, input: &[f32], out: &mut [f32]) {
+    assert_eq!(
+        input.len(),
+        planes_n * hw,
+        "global_avg_pool2d_forward: input length"
+    );
+    assert_eq!(out.len(), planes_n, "global_avg_pool2d_forward: out length");
+    let inv = 1.0 / hw.max(1) as f32;
+    if hw == 0 {
+        out.fill(0.0);
+        return;
+    }
+    planes(input, hw, out, 1, input.len(), |x, y| {
+        y[0] = x.iter().sum::<f32>() * inv
+    });
+}
+
+/// Global average pooling backward.
+///
+/// - `grad_out`: `[planes]`
+/// - `grad_input`: `[planes, hw]`, overwritten with `grad_out[p] / hw` across plane `p`
+///
+/// # Panics
+/// If a buffer length does not match `planes` and `hw`.
+pub fn global_avg_pool2d_backward(
+    planes_n: usize,
+    hw: usize,
+    grad_out: &[f32],
+    grad_input: &mut [f32],
+) {
+    assert_eq!(
+        grad_out.len(),
+        planes_n,
+        "global_avg_pool2d_backward: grad_out length"
+    );
+    assert_eq!(
+        grad_input.len(),
+        planes_n * hw,
+        "global_avg_pool2d_backward: grad_input length"
+    );
+    let (inv, work) = (1.0 / hw.max(1) as f32, grad_input.len());
+    planes(grad_out, 1, grad_input, hw, work, |go, gi| {
+        gi.fill(go[0] * inv)
+    });
+}

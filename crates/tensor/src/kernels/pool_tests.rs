@@ -1,0 +1,195 @@
+//! The pooling kernels against the direct-loop references.
+
+use super::pool::*;
+use super::reference::*;
+use super::test_util::{assert_close, random_vec};
+
+#[allow(clippy::too_many_arguments)]
+fn pg(
+    n: usize,
+    c: usize,
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    ceil_mode: bool,
+) -> Pool2dGeometry {
+    Pool2dGeometry {
+        n,
+        c,
+        h,
+        w,
+        kh,
+        kw,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    }
+}
+
+fn geoms() -> Vec<Pool2dGeometry> {
+    let mut v = Vec::new();
+    for &hw in &[(1, 1), (4, 4), (7, 5), (9, 10)] {
+        for &k in &[(1, 1), (2, 2), (3, 3), (3, 2)] {
+            for &s in &[(1, 1), (2, 2), (3, 2)] {
+                for &p in &[(0, 0), (1, 1), (1, 0)] {
+                    for &d in &[(1, 1), (2, 2)] {
+                        for ceil in [false, true] {
+                            let g = pg(2, 3, hw, k, s, p, d, ceil);
+                            // PyTorch's validity rule: padding <= kernel / 2.
+                            if p.0 * 2 <= k.0 && p.1 * 2 <= k.1 && g.out_h() > 0 && g.out_w() > 0 {
+                                v.push(g);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn course_example_max_pool() {
+    let x = [
+        1., 1., 2., 4., 5., 6., 7., 8., 3., 2., 1., 0., 1., 2., 3., 4.,
+    ];
+    let g = pg(1, 1, (4, 4), (2, 2), (2, 2), (0, 0), (1, 1), false);
+    let (mut y, mut idx) = (vec![0.0; 4], vec![0u32; 4]);
+    max_pool2d_forward(&g, &x, &mut y, &mut idx);
+    assert_eq!(y, vec![6., 8., 3., 4.]);
+    assert_eq!(idx, vec![5, 7, 8, 15]);
+    let mut gx = vec![f32::NAN; 16];
+    max_pool2d_backward(&g, &[1., 2., 3., 4.], &idx, &mut gx);
+    let mut expect = vec![0.0; 16];
+    (expect[5], expect[7], expect[8], expect[15]) = (1., 2., 3., 4.);
+    assert_eq!(gx, expect);
+}
+
+#[test]
+fn ceil_mode_output_sizes() {
+    // PyTorch: MaxPool2d(2, 2, ceil_mode=True) on 5x5 -> 3x3; (3, 2, pad 1, ceil) on 6 -> 4.
+    assert_eq!(
+        pg(1, 1, (5, 5), (2, 2), (2, 2), (0, 0), (1, 1), true).out_h(),
+        3
+    );
+    assert_eq!(
+        pg(1, 1, (5, 5), (2, 2), (2, 2), (0, 0), (1, 1), false).out_h(),
+        2
+    );
+    assert_eq!(
+        pg(1, 1, (6, 6), (3, 3), (2, 2), (1, 1), (1, 1), true).out_h(),
+        4
+    );
+    // The last window would start in the right padding: dropped (out 3, not 4).
+    assert_eq!(
+        pg(1, 1, (5, 5), (2, 2), (2, 2), (1, 1), (1, 1), true).out_h(),
+        3
+    );
+}
+
+#[test]
+fn max_pool_matches_reference() {
+    for g in geoms() {
+        let x = random_vec(g.input_len(), 11);
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let (mut ry, mut ridx) = (y.clone(), idx.clone());
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+        assert_eq!(y, ry, "{g:?}");
+        assert_eq!(idx, ridx, "{g:?}");
+        // Backward: scatter by index equals the reference scatter.
+        let go = random_vec(g.output_len(), 12);
+        let mut gx = vec![f32::NAN; g.input_len()];
+        max_pool2d_backward(&g, &go, &idx, &mut gx);
+        let mut rx = vec![0.0f64; g.input_len()];
+        let (hw, op) = (g.h * g.w, g.out_h() * g.out_w());
+        // u32::MAX marks a window with no real cell (possible with dilation + ceil mode).
+        for (o, &i) in ridx.iter().enumerate().filter(|(_, &i)| i != u32::MAX) {
+            rx[(o / op) * hw + i as usize] += go[o] as f64;
+        }
+        let rx: Vec<f32> = rx.iter().map(|&v| v as f32).collect();
+        assert_close(&gx, &rx, 1e-6, 1e-6, &format!("{g:?}"));
+    }
+}
+
+#[test]
+fn max_pool_ties_nan_and_negative() {
+    // Ties: first in window order; all-negative windows never pick the padding.
+    let g = pg(1, 1, (2, 2), (3, 3), (1, 1), (1, 1), (1, 1), false);
+    let x = [-5.0, -5.0, -7.0, -5.0];
+    let (mut y, mut idx) = (vec![0.0; 4], vec![0u32; 4]);
+    max_pool2d_forward(&g, &x, &mut y, &mut idx);
+    assert_eq!(y, vec![-5.0; 4]);
+    assert_eq!(idx, vec![0, 0, 0, 0]);
+    let x = [1.0, f32::NAN, 3.0, 2.0];
+    max_pool2d_forward(&g, &x, &mut y, &mut idx);
+    assert!(y.iter().all(|v| v.is_nan()));
+    assert_eq!(idx, vec![1; 4]);
+}
+
+#[test]
+fn avg_pool_matches_reference() {
+    for g in geoms().into_iter().filter(|g| g.dilation == (1, 1)) {
+        for cip in [true, false] {
+            let x = random_vec(g.input_len(), 13);
+            let (mut y, mut r) = (vec![f32::NAN; g.output_len()], vec![0.0; g.output_len()]);
+            avg_pool2d_forward(&g, cip, &x, &mut y);
+            avg_pool2d_reference(&g, cip, &x, &mut r);
+            assert_close(&y, &r, 1e-6, 1e-5, &format!("fwd {cip} {g:?}"));
+            let go = random_vec(g.output_len(), 14);
+            let (mut gx, mut rx) = (vec![f32::NAN; g.input_len()], vec![0.0; g.input_len()]);
+            avg_pool2d_backward(&g, cip, &go, &mut gx);
+            avg_pool2d_backward_reference(&g, cip, &go, &mut rx);
+            assert_close(&gx, &rx, 1e-6, 1e-5, &format!("bwd {cip} {g:?}"));
+        }
+    }
+}
+
+#[test]
+fn avg_pool_count_include_pad_example() {
+    // 2x2 of ones, kernel 3, pad 1: corner windows hold 4 real cells of 9.
+    let g = pg(1, 1, (2, 2), (3, 3), (1, 1), (1, 1), (1, 1), false);
+    let mut y = vec![0.0; 4];
+    avg_pool2d_forward(&g, true, &[1.0; 4], &mut y);
+    assert_close(&y, &[4.0 / 9.0; 4], 1e-7, 0.0, "include pad");
+    avg_pool2d_forward(&g, false, &[1.0; 4], &mut y);
+    assert_close(&y, &[1.0; 4], 1e-7, 0.0, "exclude pad");
+}
+
+#[test]
+fn large_calls_run_in_parallel_and_agree() {
+    let g = pg(8, 16, (32, 32), (3, 3), (2, 2), (1, 1), (1, 1), true);
+    let x = random_vec(g.input_len(), 15);
+    let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+    let (mut ry, mut ridx) = (y.clone(), idx.clone());
+    max_pool2d_forward(&g, &x, &mut y, &mut idx);
+    max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+    assert_eq!((y, idx), (ry, ridx));
+    let (mut a, mut r) = (vec![0.0; g.output_len()], vec![0.0; g.output_len()]);
+    avg_pool2d_forward(&g, true, &x, &mut a);
+    avg_pool2d_reference(&g, true, &x, &mut r);
+    assert_close(&a, &r, 1e-6, 1e-5, "avg large");
+}
+
+#[test]
+fn global_avg_pool() {
+    for (planes, hw) in [(1, 1), (3, 7), (64, 49), (512, 64)] {
+        let x = random_vec(planes * hw, 16);
+        let mut y = vec![f32::NAN; planes];
+        global_avg_pool2d_forward(planes, hw, &x, &mut y);
+        let r: Vec<f32> = x
+            .chunks(hw)
+            .map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / hw as f64) as f32)
+            .collect();
+        assert_close(&y, &r, 1e-6, 1e-5, "gap fwd");
+        let go = random_vec(planes, 17);
+        let mut gx = vec![f32::NAN; planes * hw];
+        global_avg_pool2d_backward(planes, hw, &go, &mut gx);
+        for (p, chunk) in gx.chunks(hw).enumerate() {
+            assert!(chunk.iter().all(|&v| (v - go[p] / hw as f32).abs() < 1e-7));
+        }
+    }
+}

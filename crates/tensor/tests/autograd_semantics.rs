@@ -1,0 +1,91 @@
+//! The autodiff contract: accumulation, zeroing, no_grad, shared subexpressions, errors.
+use convkit_tensor::{no_grad, Tensor};
+
+fn vector(values: &[f32]) -> Tensor {
+    Tensor::from_vec(values.to_vec(), [values.len()]).unwrap()
+}
+
+#[test]
+fn gradients_accumulate_until_zeroed() {
+    let w = vector(&[1.0, -2.0]).with_grad();
+    let loss = || w.mul(&w).unwrap().sum();
+    loss().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![2.0, -4.0]);
+    loss().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![4.0, -8.0]);
+    w.zero_grad();
+    assert!(w.grad().is_none());
+}
+
+#[test]
+fn shared_subexpression_sums_both_paths() {
+    // y = a·b + a  ⇒ dy/da = b + 1, through a diamond in the graph.
+    let a = vector(&[3.0]).with_grad();
+    let b = vector(&[5.0]).with_grad();
+    let y = a.mul(&b).unwrap().add(&a).unwrap().sum();
+    y.backward().unwrap();
+    assert_eq!(a.grad().unwrap().to_vec(), vec![6.0]);
+    assert_eq!(b.grad().unwrap().to_vec(), vec![3.0]);
+}
+
+#[test]
+fn no_grad_records_nothing() {
+    let w = vector(&[1.0]).with_grad();
+    let y = no_grad(|| w.mul_scalar(2.0));
+    assert!(!y.requires_grad());
+    assert!(y.sum().backward().is_err());
+    // Recording resumes after the scope.
+    assert!(w.mul_scalar(2.0).requires_grad());
+}
+
+#[test]
+fn frozen_inputs_get_no_gradient() {
+    let w = vector(&[1.0, 2.0]).with_grad();
+    let frozen = vector(&[3.0, 4.0]);
+    w.mul(&frozen).unwrap().sum().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![3.0, 4.0]);
+    assert!(frozen.grad().is_none());
+    let detached = w.detach();
+    assert!(!detached.requires_grad());
+}
+
+#[test]
+fn backward_needs_a_scalar() {
+    let w = vector(&[1.0, 2.0]).with_grad();
+    let err = w.mul_scalar(2.0).backward().unwrap_err();
+    assert!(err.to_string().contains("single value"), "{err}");
+}
+
+#[test]
+fn deep_chains_do_not_overflow_the_stack() {
+    let w = vector(&[1.0]).with_grad();
+    let mut y = w.clone();
+    for _ in 0..20_000 {
+        y = y.add_scalar(0.0);
+    }
+    y.sum().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![1.0]);
+}
+
+#[test]
+fn shape_errors_name_the_op_and_shapes() {
+    let a = Tensor::zeros([2, 3]);
+    let err = a.matmul(&Tensor::zeros([4, 5])).unwrap_err();
+    assert_eq!(err.to_string(), "matmul: inner dims differ: [2, 3] · [4, 5] (3 vs 4)");
+    let err = a.add(&Tensor::zeros([4])).unwrap_err();
+    assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
+    let err = convkit_tensor::linear(&a, &Tensor::zeros([5, 4]), None).unwrap_err();
+    assert!(err.to_string().contains("input has 3 features but weight expects 4"), "{err}");
+    let err = a.cross_entropy(&[0, 3]).unwrap_err();
+    assert!(err.to_string().contains("target class 3 is out of range for 3 classes"), "{err}");
+}
+
+#[test]
+fn gradcheck_catches_a_wrong_gradient() {
+    use convkit_tensor::gradcheck::{check_gradients, GradCheckConfig};
+    // x·detach(x) has analytic gradient x but numeric gradient 2x: the checker must object.
+    let x = Tensor::from_vec(vec![0.5, -1.5, 2.0], [3]).unwrap().with_grad();
+    let result = check_gradients(|t| t[0].mul(&t[0].detach()), &[x], &GradCheckConfig::default()).unwrap();
+    let err = result.unwrap_err();
+    assert!((err.numeric - 2.0 * err.analytic).abs() < 1e-2, "{err}");
+}
