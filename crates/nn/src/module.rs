@@ -110,6 +110,24 @@ pub(crate) fn py_pair((a, b): (usize, usize)) -> String {
     format!("({a}, {b})")
 }
 
+/// A pooling size as PyTorch prints it when given as an int (square) or a tuple: `2`, `(2, 3)`.
+pub(crate) fn py_size((a, b): (usize, usize)) -> String {
+    if a == b {
+        a.to_string()
+    } else {
+        py_pair((a, b))
+    }
+}
+
+/// A bool as Python prints it.
+pub(crate) fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

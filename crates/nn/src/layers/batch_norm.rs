@@ -1,7 +1,7 @@
 //! `BatchNorm1d` and `BatchNorm2d`: one generic layer, differing only in the input ranks they take.
 use crate::error::{Error, Result};
 use crate::init;
-use crate::module::{join_name, parameter, py_float, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
 use convkit_tensor::{batch_norm, Error as TensorError, Tensor};
 
 /// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
@@ -174,7 +174,7 @@ impl<const D: usize> Module for BatchNormNd<D> {
 
     fn describe(&self) -> String {
         let c = &self.config;
-        let affine = if c.affine { "True" } else { "False" };
+        let affine = py_bool(c.affine);
         format!(
             "BatchNorm{D}d({}, eps={}, momentum={}, affine={affine}, track_running_stats=True)",
             self.num_features,

@@ -1,7 +1,7 @@
 //! `Linear`: a fully-connected layer, `y = x·Wᵀ + b`.
 use crate::error::{Error, Result};
 use crate::init::default_layer_init;
-use crate::module::{join_name, parameter, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, Mode, Module, TensorKind};
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -103,7 +103,7 @@ impl Module for Linear {
     }
 
     fn describe(&self) -> String {
-        let bias = if self.bias.is_some() { "True" } else { "False" };
+        let bias = py_bool(self.bias.is_some());
         format!(
             "Linear(in_features={}, out_features={}, bias={bias})",
             self.in_features, self.out_features
