@@ -3,18 +3,13 @@
 //! Cases for optimisers (or settings) this crate does not implement are reported as skipped.
 //! The fixture directory defaults to the repository's `tests/fixtures`; set `CONVKIT_FIXTURES=DIR`
 //! to run another set.
-use convkit_nn::io::read_safetensors;
+mod common;
+
+use common::{assert_close, fixture_dir, Fixture};
 use convkit_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use convkit_tensor::Tensor;
 use safetensors::SafeTensors;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
-
-fn fixture_dir() -> PathBuf {
-    std::env::var_os("CONVKIT_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures"))
-}
 
 /// Reads a hyper-parameter as f32, removing it from `params` so leftovers can be detected.
 fn take(params: &mut Map<String, Value>, key: &str, default: f32) -> f32 {
@@ -86,19 +81,11 @@ fn optimizers_match_pytorch() {
         .expect("metadata key `cases`");
     let cases: Map<String, Value> =
         serde_json::from_str(cases_json).expect("cases is a JSON object");
-    let tensors = read_safetensors(&path).expect("fixture reads").tensors;
-    let get = |name: String| {
-        tensors
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("no {name}"))
-            .1
-            .clone()
-    };
+    let fixture = Fixture::open("optim.safetensors");
 
     let (mut passed, mut skipped) = (Vec::new(), Vec::new());
     for (name, case) in &cases {
-        let param = get(format!("{name}.param0")).with_grad();
+        let param = fixture.get(&format!("{name}.param0")).with_grad();
         let mut optimizer = match build(case, &param) {
             Ok(o) => o,
             Err(why) => {
@@ -108,8 +95,8 @@ fn optimizers_match_pytorch() {
             }
         };
         let (grads, expected) = (
-            get(format!("{name}.grads")),
-            get(format!("{name}.params_after_each_step")),
+            fixture.get(&format!("{name}.grads")),
+            fixture.get(&format!("{name}.params_after_each_step")),
         );
         let (steps, numel) = (grads.dims()[0], param.numel());
         for step in 0..steps {
@@ -123,12 +110,13 @@ fn optimizers_match_pytorch() {
             param.mul(&g).unwrap().sum().backward().unwrap();
             optimizer.step().unwrap();
             let want = &expected.data()[step * numel..(step + 1) * numel];
-            for (i, (a, b)) in param.data().iter().zip(want).enumerate() {
-                assert!(
-                    (a - b).abs() <= 1e-6 + 1e-5 * b.abs(),
-                    "{name} step {step} element {i}: {a} vs {b}"
-                );
-            }
+            assert_close(
+                &format!("{name} step {step}"),
+                &param.data(),
+                want,
+                1e-6,
+                1e-5,
+            );
         }
         passed.push(name.clone());
     }
