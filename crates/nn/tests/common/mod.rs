@@ -33,6 +33,10 @@ impl Fixture {
             .clone()
     }
 
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+
     /// The tensors whose names start with `prefix`, with the prefix removed.
     pub fn with_prefix(&self, prefix: &str) -> Vec<(String, Tensor)> {
         self.0
