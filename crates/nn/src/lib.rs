@@ -1,1 +1,40 @@
-//! placeholder
+//! convkit-nn: the building blocks of a CNN on top of `convkit-tensor`.
+//!
+//! - [`Module`]: `forward(x, mode)` with an explicit [`Mode`], parameters and buffers named exactly as
+//!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
+//! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, `ReLU`, `Dropout`, `Flatten`, `Sequential`,
+//!   one per file, each built from a config struct with PyTorch's argument names and defaults.
+//! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
+//! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
+//! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
+//!   written atomically, loaded with every mismatch reported at once.
+//!
+//! ```
+//! use convkit_nn::layers::{Linear, LinearConfig, ReLU, Sequential};
+//! use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
+//! use convkit_nn::{Mode, Module};
+//! use convkit_tensor::{seeded_rng, Tensor};
+//!
+//! let mut rng = seeded_rng(0);
+//! let model = Sequential::new(vec![
+//!     Box::new(Linear::new(2, 8, LinearConfig::default(), &mut rng).unwrap()),
+//!     Box::new(ReLU),
+//!     Box::new(Linear::new(8, 2, LinearConfig::default(), &mut rng).unwrap()),
+//! ]);
+//! let mut opt = Sgd::new(model.parameters(), SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
+//! let x = Tensor::randn([4, 2], &mut rng);
+//! let loss = model.forward(&x, Mode::Train).unwrap().cross_entropy(&[0, 1, 0, 1]).unwrap();
+//! opt.zero_grad();
+//! loss.backward().unwrap();
+//! opt.step().unwrap();
+//! ```
+pub mod checkpoint;
+mod error;
+pub mod init;
+pub mod io;
+pub mod layers;
+mod module;
+pub mod optim;
+
+pub use error::{Error, Result, StateProblem};
+pub use module::{join_name, Mode, Module, TensorKind};

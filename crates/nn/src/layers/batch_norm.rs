@@ -1,0 +1,292 @@
+//! `BatchNorm1d` and `BatchNorm2d`: one generic layer, differing only in the input ranks they take.
+use crate::error::{Error, Result};
+use crate::init;
+use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
+use convkit_tensor::{batch_norm, Error as TensorError, Tensor};
+
+/// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
+/// Running statistics are always tracked (`track_running_stats=True`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormConfig {
+    /// Added to the variance before the square root.
+    pub eps: f32,
+    /// Weight of each batch statistic in the running averages.
+    pub momentum: f32,
+    /// Learn a per-channel scale (`weight`, init 1) and shift (`bias`, init 0).
+    pub affine: bool,
+}
+
+impl Default for BatchNormConfig {
+    fn default() -> Self {
+        BatchNormConfig {
+            eps: 1e-5,
+            momentum: 0.1,
+            affine: true,
+        }
+    }
+}
+
+/// Batch normalisation over dim 1 of a `D`-dimensional batch, PyTorch's `nn.BatchNorm{D}d`; use
+/// the aliases [`BatchNorm1d`] and [`BatchNorm2d`].
+///
+/// `y = (x − mean) / √(var + eps) · weight + bias` per channel. In [`Mode::Train`] mean and (biased)
+/// variance come from the batch, and the running statistics move toward them:
+/// `running = (1 − momentum)·running + momentum·batch` (the variance unbiased), as PyTorch does. In
+/// [`Mode::Eval`] the running statistics normalise the input.
+///
+/// Tensors, as in PyTorch's state_dict: parameters `weight`, `bias` (when affine); buffers
+/// `running_mean` (init 0), `running_var` (init 1) and `num_batches_tracked`, which PyTorch stores as
+/// an int64 scalar and convkit as an f32 scalar (exact up to 2²⁴ batches); checkpoint loading
+/// converts integer tensors to f32, so PyTorch state_dicts load unchanged.
+///
+/// # Shapes
+/// `BatchNorm1d`: `[N, C]` or `[N, C, L]`; `BatchNorm2d`: `[N, C, H, W]`; output like the input.
+///
+/// # Errors
+/// `new`: zero `num_features`, `eps ≤ 0`, `momentum` outside `[0, 1]`. `forward`: a wrong rank or
+/// channel count, or a training batch with a single value per channel.
+pub struct BatchNormNd<const D: usize> {
+    num_features: usize,
+    config: BatchNormConfig,
+    weight: Option<Tensor>,
+    bias: Option<Tensor>,
+    running_mean: Tensor,
+    running_var: Tensor,
+    num_batches_tracked: Tensor,
+}
+
+/// Batch norm over `[N, C]` or `[N, C, L]` inputs; see [`BatchNormNd`].
+pub type BatchNorm1d = BatchNormNd<1>;
+/// Batch norm over `[N, C, H, W]` inputs; see [`BatchNormNd`].
+pub type BatchNorm2d = BatchNormNd<2>;
+
+impl<const D: usize> BatchNormNd<D> {
+    pub fn new(num_features: usize, config: BatchNormConfig) -> Result<Self> {
+        let what = if D == 1 { "BatchNorm1d" } else { "BatchNorm2d" };
+        if num_features == 0 {
+            return Err(Error::config(what, "num_features must be positive"));
+        }
+        if config.eps.is_nan() || config.eps <= 0.0 {
+            return Err(Error::config(
+                what,
+                format!("eps must be positive, got {}", config.eps),
+            ));
+        }
+        if !(0.0..=1.0).contains(&config.momentum) {
+            return Err(Error::config(
+                what,
+                format!("momentum must be in [0, 1], got {}", config.momentum),
+            ));
+        }
+        let affine = |value| {
+            config.affine.then(|| {
+                let t = parameter(&[num_features]);
+                init::constant(&t, value);
+                t
+            })
+        };
+        Ok(BatchNormNd {
+            num_features,
+            config,
+            weight: affine(1.0),
+            bias: affine(0.0),
+            running_mean: Tensor::zeros([num_features]),
+            running_var: Tensor::ones([num_features]),
+            num_batches_tracked: Tensor::zeros(Vec::<usize>::new()),
+        })
+    }
+
+    pub fn running_mean(&self) -> &Tensor {
+        &self.running_mean
+    }
+
+    pub fn running_var(&self) -> &Tensor {
+        &self.running_var
+    }
+
+    fn check_rank(&self, x: &Tensor) -> Result<()> {
+        let ok = if D == 1 {
+            matches!(x.rank(), 2 | 3)
+        } else {
+            x.rank() == 4
+        };
+        if ok {
+            return Ok(());
+        }
+        let expected = if D == 1 {
+            "[N, C] or [N, C, L]"
+        } else {
+            "[N, C, H, W]"
+        };
+        Err(TensorError::shape(
+            "batch_norm",
+            format!("BatchNorm{D}d expects {expected}, got {}", x.shape()),
+        )
+        .into())
+    }
+}
+
+impl<const D: usize> Module for BatchNormNd<D> {
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.check_rank(x)?;
+        let training = mode.is_train();
+        let config = convkit_tensor::BatchNormConfig {
+            eps: self.config.eps,
+            momentum: self.config.momentum,
+            training,
+        };
+        let y = batch_norm(
+            x,
+            Some(&self.running_mean),
+            Some(&self.running_var),
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            config,
+        )?;
+        if training {
+            self.num_batches_tracked.data_mut()[0] += 1.0;
+        }
+        Ok(y)
+    }
+
+    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        for (name, t) in [("weight", &self.weight), ("bias", &self.bias)] {
+            if let Some(t) = t {
+                visitor(&join_name(prefix, name), t, TensorKind::Parameter);
+            }
+        }
+        visitor(
+            &join_name(prefix, "running_mean"),
+            &self.running_mean,
+            TensorKind::Buffer,
+        );
+        visitor(
+            &join_name(prefix, "running_var"),
+            &self.running_var,
+            TensorKind::Buffer,
+        );
+        visitor(
+            &join_name(prefix, "num_batches_tracked"),
+            &self.num_batches_tracked,
+            TensorKind::Buffer,
+        );
+    }
+
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let affine = py_bool(c.affine);
+        format!(
+            "BatchNorm{D}d({}, eps={}, momentum={}, affine={affine}, track_running_stats=True)",
+            self.num_features,
+            py_float(c.eps),
+            py_float(c.momentum)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::testing::assert_close;
+
+    /// Channel 0 holds 1, 3 (mean 2, biased var 1, unbiased 2); channel 1 holds 0, 4 (mean 2, var 4 / 8).
+    fn batch() -> Tensor {
+        Tensor::from_vec(vec![1.0, 0.0, 3.0, 4.0], [2, 2]).unwrap()
+    }
+
+    #[test]
+    fn train_uses_batch_stats_and_updates_running_ones() {
+        let bn = BatchNorm1d::new(2, BatchNormConfig::default()).unwrap();
+        bn.parameters()[0].1.data_mut().copy_from_slice(&[2.0, 1.0]); // weight
+        bn.parameters()[1].1.data_mut().copy_from_slice(&[0.5, 0.0]); // bias
+        let y = bn.forward(&batch(), Mode::Train).unwrap();
+        let (s0, s1) = (1.0 / (1.0f32 + 1e-5).sqrt(), 2.0 / (4.0f32 + 1e-5).sqrt());
+        assert_close(&y.to_vec(), &[0.5 - 2.0 * s0, -s1, 0.5 + 2.0 * s0, s1]);
+        assert_close(&bn.running_mean().to_vec(), &[0.2, 0.2]);
+        assert_close(
+            &bn.running_var().to_vec(),
+            &[0.9 + 0.1 * 2.0, 0.9 + 0.1 * 8.0],
+        );
+        assert_eq!(bn.buffers()[2].1.item(), 1.0, "num_batches_tracked");
+    }
+
+    #[test]
+    fn eval_uses_running_stats_and_leaves_them_alone() {
+        let bn = BatchNorm2d::new(
+            2,
+            BatchNormConfig {
+                affine: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        bn.running_mean().data_mut().copy_from_slice(&[1.0, -1.0]);
+        bn.running_var().data_mut().copy_from_slice(&[4.0, 0.25]);
+        let x = Tensor::from_vec(vec![3.0, 5.0, 0.0, 1.0], [1, 2, 1, 2]).unwrap();
+        let y = bn.forward(&x, Mode::Eval).unwrap();
+        let (s0, s1) = (1.0 / (4.0f32 + 1e-5).sqrt(), 1.0 / (0.25f32 + 1e-5).sqrt());
+        assert_close(&y.to_vec(), &[2.0 * s0, 4.0 * s0, s1, 2.0 * s1]);
+        assert_eq!(bn.running_mean().to_vec(), vec![1.0, -1.0]);
+        assert_eq!(bn.buffers()[2].1.item(), 0.0);
+        // A single image still has two values per channel: enough to train on.
+        assert!(bn.forward(&x, Mode::Train).is_ok());
+    }
+
+    #[test]
+    fn names_description_and_errors() {
+        let bn = BatchNorm2d::new(64, BatchNormConfig::default()).unwrap();
+        let names: Vec<String> = bn.named_tensors().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "weight",
+                "bias",
+                "running_mean",
+                "running_var",
+                "num_batches_tracked"
+            ]
+        );
+        assert_eq!(bn.num_parameters(), 128);
+        assert_eq!(
+            bn.describe(),
+            "BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        );
+        let err = bn
+            .forward(&Tensor::zeros([2, 64]), Mode::Train)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("BatchNorm2d expects [N, C, H, W], got [2, 64]"),
+            "{err}"
+        );
+        let err = bn
+            .forward(&Tensor::zeros([2, 3, 4, 4]), Mode::Train)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("but the input [2, 3, 4, 4] has 3 channels"),
+            "{err}"
+        );
+        let err = BatchNorm1d::new(
+            3,
+            BatchNormConfig {
+                momentum: 2.0,
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .contains("BatchNorm1d: invalid configuration: momentum"),
+            "{err}"
+        );
+        let err = BatchNorm1d::new(3, BatchNormConfig::default())
+            .unwrap()
+            .forward(&Tensor::zeros([1, 3]), Mode::Train);
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("more than one value per channel"));
+    }
+}

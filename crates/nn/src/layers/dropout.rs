@@ -1,0 +1,96 @@
+//! `Dropout`: inverted dropout with its own seeded RNG.
+use crate::error::{Error, Result};
+use crate::module::{Mode, Module, TensorKind};
+use convkit_tensor::{seeded_rng, ConvRng, Tensor};
+use rand::Rng;
+use std::sync::Mutex;
+
+/// Settings of [`Dropout`] (PyTorch's keyword arguments and defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DropoutConfig {
+    /// Probability of zeroing an element.
+    pub p: f32,
+}
+
+impl Default for DropoutConfig {
+    fn default() -> Self {
+        DropoutConfig { p: 0.5 }
+    }
+}
+
+/// Inverted dropout, PyTorch's `nn.Dropout`: in [`Mode::Train`] each element is zeroed with
+/// probability `p` and the survivors scaled by `1/(1−p)`; in [`Mode::Eval`] the input passes unchanged.
+///
+/// The layer owns an RNG seeded from the one given at construction, so a run seeded the same way
+/// drops the same elements.
+///
+/// # Shapes
+/// any shape → the same shape.
+///
+/// # Errors
+/// [`Dropout::new`]: `p` outside `[0, 1]`.
+pub struct Dropout {
+    p: f32,
+    rng: Mutex<ConvRng>,
+}
+
+impl Dropout {
+    pub fn new(config: DropoutConfig, rng: &mut impl Rng) -> Result<Dropout> {
+        if !(0.0..=1.0).contains(&config.p) {
+            return Err(Error::config(
+                "Dropout",
+                format!("p must be in [0, 1], got {}", config.p),
+            ));
+        }
+        Ok(Dropout {
+            p: config.p,
+            rng: Mutex::new(seeded_rng(rng.random())),
+        })
+    }
+}
+
+impl Module for Dropout {
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
+        Ok(x.dropout(self.p, mode.is_train(), &mut *rng)?)
+    }
+
+    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
+
+    fn describe(&self) -> String {
+        format!("Dropout(p={}, inplace=False)", self.p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_drops_and_rescales_eval_passes_through() {
+        let x = Tensor::ones([10_000]);
+        let drop = Dropout::new(DropoutConfig { p: 0.25 }, &mut seeded_rng(1)).unwrap();
+        let y = drop.forward(&x, Mode::Train).unwrap().to_vec();
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+        let zeroed = y.iter().filter(|&&v| v == 0.0).count() as f32 / y.len() as f32;
+        assert!((zeroed - 0.25).abs() < 0.02, "dropped fraction {zeroed}");
+        assert_eq!(drop.forward(&x, Mode::Eval).unwrap().to_vec(), x.to_vec());
+        assert_eq!(drop.describe(), "Dropout(p=0.25, inplace=False)");
+    }
+
+    #[test]
+    fn reproducible_from_the_construction_seed() {
+        let x = Tensor::ones([64]);
+        let run = |seed| {
+            let drop = Dropout::new(DropoutConfig::default(), &mut seeded_rng(seed)).unwrap();
+            (
+                drop.forward(&x, Mode::Train).unwrap().to_vec(),
+                drop.forward(&x, Mode::Train).unwrap().to_vec(),
+            )
+        };
+        let (first, second) = run(5);
+        assert_eq!((first.clone(), second.clone()), run(5));
+        assert_ne!(first, second, "successive calls draw fresh masks");
+        assert!(Dropout::new(DropoutConfig { p: 1.5 }, &mut seeded_rng(0)).is_err());
+    }
+}

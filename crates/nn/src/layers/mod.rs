@@ -1,0 +1,48 @@
+//! The layers, one per file, each built from a config struct with PyTorch's argument names.
+mod adaptive_avg_pool2d;
+mod avg_pool2d;
+mod batch_norm;
+mod conv2d;
+mod dropout;
+mod flatten;
+mod linear;
+mod max_pool2d;
+mod relu;
+mod sequential;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
+pub use avg_pool2d::{AvgPool2d, AvgPool2dConfig};
+pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig, BatchNormNd};
+pub use conv2d::{Conv2d, Conv2dConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use flatten::{Flatten, FlattenConfig};
+pub use linear::{Linear, LinearConfig};
+pub use max_pool2d::{MaxPool2d, MaxPool2dConfig};
+pub use relu::ReLU;
+pub use sequential::Sequential;
+
+use crate::error::Result;
+use convkit_tensor::ops::pool::Pool2dConfig;
+
+/// The pooling op's settings for a pooling layer (stride defaulting to the kernel, as PyTorch),
+/// validated (errors name the layer).
+fn pool_op_config(
+    layer: &'static str,
+    kernel: (usize, usize),
+    stride: Option<(usize, usize)>,
+    padding: (usize, usize),
+    ceil_mode: bool,
+    count_include_pad: bool,
+) -> Result<Pool2dConfig> {
+    let config = Pool2dConfig {
+        kernel,
+        stride: stride.unwrap_or(kernel),
+        padding,
+        ceil_mode,
+        count_include_pad,
+    };
+    config.validate(layer)?;
+    Ok(config)
+}

@@ -1,0 +1,350 @@
+//! Optimisers: the [`Optimizer`] trait, [`Sgd`] and [`Adam`], with PyTorch's conventions.
+//!
+//! Each optimiser keeps explicit per-parameter state (momentum buffer, Adam's moments), created the
+//! first time a parameter has a gradient, exposed by [`Optimizer::state`] under the names
+//! `<param>.<slot>` (`fc.weight.momentum_buffer`, `conv1.weight.exp_avg`) plus `step`, the number of
+//! `step()` calls, so a checkpoint can resume training exactly. Step counts are stored as f32 scalars,
+//! exact up to 2²⁴ steps.
+mod adam;
+mod sgd;
+
+pub use adam::{Adam, AdamConfig};
+pub use sgd::{Sgd, SgdConfig};
+
+use crate::error::{Error, Result, StateProblem};
+use convkit_tensor::Tensor;
+
+/// Updates parameters from their gradients.
+pub trait Optimizer {
+    /// One update of every parameter that has a gradient; parameters without one are skipped (their
+    /// state is left as it is), as in PyTorch.
+    ///
+    /// # Errors
+    /// Never with the optimisers of this crate; the signature leaves room for checks.
+    fn step(&mut self) -> Result<()>;
+    /// Clears every parameter's gradient (PyTorch's `set_to_none=True`).
+    fn zero_grad(&self);
+    fn lr(&self) -> f32;
+    /// Sets the learning rate (for schedules).
+    fn set_lr(&mut self, lr: f32);
+    /// The named state tensors: `step`, then `<param>.<slot>` for each parameter with state.
+    fn state(&self) -> Vec<(String, Tensor)>;
+    /// Restores state saved by [`Optimizer::state`] for the same parameters.
+    ///
+    /// # Errors
+    /// [`Error::StateMismatch`] listing every unknown name, wrong shape and incomplete parameter state.
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
+}
+
+/// One per-parameter state tensor: its name and whether it is a scalar or shaped like the parameter.
+pub(crate) struct Slot {
+    pub name: &'static str,
+    pub scalar: bool,
+}
+
+/// The parameters an optimiser updates and their lazily created state: one buffer per [`Slot`]
+/// (a scalar slot is a one-element buffer), shared bookkeeping for every optimiser.
+pub(crate) struct ParamStates {
+    what: &'static str,
+    params: Vec<(String, Tensor)>,
+    slots: &'static [Slot],
+    states: Vec<Option<Vec<Vec<f32>>>>,
+    steps: u64,
+}
+
+impl ParamStates {
+    pub fn new(
+        what: &'static str,
+        params: Vec<(String, Tensor)>,
+        slots: &'static [Slot],
+    ) -> Result<Self> {
+        for (i, (name, _)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(other, _)| other == name) {
+                return Err(Error::config(
+                    what,
+                    format!("parameter {name} is listed twice"),
+                ));
+            }
+        }
+        let states = vec![None; params.len()];
+        Ok(ParamStates {
+            what,
+            params,
+            slots,
+            states,
+            steps: 0,
+        })
+    }
+
+    pub fn zero_grad(&self) {
+        self.params.iter().for_each(|(_, p)| p.zero_grad());
+    }
+
+    /// Calls `update(param, grad, state, first)` for every parameter with a gradient and counts the
+    /// step; `state` holds one zero-filled buffer per slot on a parameter's first update, when `first`
+    /// is true.
+    pub fn update(&mut self, mut update: impl FnMut(&mut [f32], &[f32], &mut [Vec<f32>], bool)) {
+        for ((_, param), state) in self.params.iter().zip(&mut self.states) {
+            param.with_grad_slice(|grad| {
+                let Some(grad) = grad else { return };
+                let mut data = param.data_mut();
+                let first = state.is_none();
+                let state = state.get_or_insert_with(|| {
+                    self.slots
+                        .iter()
+                        .map(|s| vec![0.0; if s.scalar { 1 } else { data.len() }])
+                        .collect()
+                });
+                update(&mut data, grad, state, first);
+            });
+        }
+        self.steps += 1;
+    }
+
+    fn slot_dims(&self, slot: &Slot, param: &Tensor) -> Vec<usize> {
+        if slot.scalar {
+            Vec::new()
+        } else {
+            param.dims().to_vec()
+        }
+    }
+
+    pub fn to_named(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("step".to_string(), Tensor::scalar(self.steps as f32))];
+        for ((name, param), state) in self.params.iter().zip(&self.states) {
+            for (slot, buf) in self.slots.iter().zip(state.iter().flatten()) {
+                let t = Tensor::from_vec(buf.clone(), self.slot_dims(slot, param))
+                    .expect("state has the slot's size");
+                out.push((format!("{name}.{}", slot.name), t));
+            }
+        }
+        out
+    }
+
+    /// Replaces the state by `state` after checking it all, reporting every problem at once.
+    pub fn load(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let mut problems = Vec::new();
+        let mut steps = None;
+        let mut found: Vec<Vec<Option<Vec<f32>>>> =
+            vec![vec![None; self.slots.len()]; self.params.len()];
+        for (name, t) in state {
+            let target = if name == "step" {
+                Some((Vec::new(), None))
+            } else {
+                self.params
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, (pname, param))| {
+                        let slot = name.strip_prefix(pname.as_str())?.strip_prefix('.')?;
+                        let s = self.slots.iter().position(|s| s.name == slot)?;
+                        Some((self.slot_dims(&self.slots[s], param), Some((i, s))))
+                    })
+            };
+            match target {
+                None => problems.push(StateProblem::Unexpected {
+                    name: name.clone(),
+                    found: t.dims().to_vec(),
+                }),
+                Some((expected, _)) if expected != t.dims() => problems.push(StateProblem::Shape {
+                    name: name.clone(),
+                    expected,
+                    found: t.dims().to_vec(),
+                }),
+                Some((_, None)) => steps = Some(t.item() as u64),
+                Some((_, Some((i, s)))) => found[i][s] = Some(t.to_vec()),
+            }
+        }
+        if steps.is_none() {
+            problems.push(StateProblem::Missing {
+                name: "step".into(),
+                expected: Vec::new(),
+            });
+        }
+        for ((name, param), slots) in self.params.iter().zip(&found) {
+            if slots.iter().any(Option::is_some) {
+                for (slot, buf) in self.slots.iter().zip(slots) {
+                    if buf.is_none() {
+                        let expected = self.slot_dims(slot, param);
+                        problems.push(StateProblem::Missing {
+                            name: format!("{name}.{}", slot.name),
+                            expected,
+                        });
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::StateMismatch {
+                source_name: "optimizer state".into(),
+                target: format!("{} over {} parameters", self.what, self.params.len()),
+                problems,
+            });
+        }
+        self.steps = steps.unwrap_or_default();
+        self.states = found
+            .into_iter()
+            .map(|slots| slots.into_iter().collect::<Option<Vec<_>>>())
+            .collect();
+        Ok(())
+    }
+}
+
+/// Checks a learning rate or other hyper-parameter that must be finite and non-negative.
+pub(crate) fn check_non_negative(what: &'static str, name: &str, value: f32) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            what,
+            format!("{name} must be finite and non-negative, got {value}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Vec<(String, Tensor)> {
+        let a = Tensor::from_vec(vec![1.0, -2.0], [2]).unwrap().with_grad();
+        let b = Tensor::from_vec(vec![0.5; 6], [2, 3]).unwrap().with_grad();
+        vec![("a".into(), a), ("fc.b".into(), b)]
+    }
+
+    /// Gives `a` the gradient `g` (and `fc.b` none) through the graph: d(sum(a·g))/da = g.
+    fn grad_a(params: &[(String, Tensor)], g: &[f32]) {
+        let g = Tensor::from_vec(g.to_vec(), [2]).unwrap();
+        params[0].1.mul(&g).unwrap().sum().backward().unwrap();
+    }
+
+    #[test]
+    fn sgd_momentum_by_hand_and_parameters_without_grad_are_skipped() {
+        let p = params();
+        let config = SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            ..Default::default()
+        };
+        let mut sgd = Sgd::new(p.clone(), config).unwrap();
+        grad_a(&p, &[1.0, 2.0]);
+        sgd.step().unwrap(); // b = g; a -= 0.1·b
+        sgd.zero_grad();
+        grad_a(&p, &[1.0, 2.0]);
+        sgd.step().unwrap(); // b = 0.9·g + g = 1.9·g
+        let a = p[0].1.to_vec();
+        assert!(
+            (a[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-6 && (a[1] - (-2.0 - 0.2 - 0.38)).abs() < 1e-6,
+            "{a:?}"
+        );
+        assert_eq!(p[1].1.to_vec(), vec![0.5; 6], "no gradient, no update");
+        let names: Vec<String> = sgd.state().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["step", "a.momentum_buffer"],
+            "no state for a parameter never updated"
+        );
+    }
+
+    #[test]
+    fn adam_state_round_trips_and_resumes_identically() {
+        let (p1, p2) = (params(), params());
+        let config = AdamConfig {
+            lr: 0.01,
+            ..Default::default()
+        };
+        let (mut first, mut resumed) = (
+            Adam::new(p1.clone(), config).unwrap(),
+            Adam::new(p2.clone(), config).unwrap(),
+        );
+        grad_a(&p1, &[0.3, -0.7]);
+        first.step().unwrap();
+        let state = first.state();
+        let names: Vec<&str> = state.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["step", "a.step", "a.exp_avg", "a.exp_avg_sq"]);
+        resumed.load_state(&state).unwrap();
+        p2[0].1.data_mut().copy_from_slice(&p1[0].1.data());
+        for (params, opt) in [(&p1, &mut first), (&p2, &mut resumed)] {
+            opt.zero_grad();
+            grad_a(params, &[0.1, 0.2]);
+            opt.step().unwrap();
+        }
+        assert_eq!(p1[0].1.to_vec(), p2[0].1.to_vec());
+        assert_eq!(first.state()[1].1.item(), 2.0, "per-parameter step count");
+    }
+
+    #[test]
+    fn load_state_reports_every_problem() {
+        let mut sgd = Sgd::new(
+            params(),
+            SgdConfig {
+                momentum: 0.9,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let state = vec![
+            ("a.momentum_buffer".to_string(), Tensor::zeros([3])),
+            ("nope.momentum_buffer".to_string(), Tensor::zeros([1])),
+            ("a.exp_avg".to_string(), Tensor::zeros([2])),
+        ];
+        let err = sgd.load_state(&state).unwrap_err().to_string();
+        for needle in [
+            "optimizer state does not match SGD over 2 parameters",
+            "shape mismatch for a.momentum_buffer: expected [2], found [3]",
+            "unexpected tensor nope.momentum_buffer",
+            "unexpected tensor a.exp_avg",
+            "missing tensor step",
+        ] {
+            assert!(err.contains(needle), "{needle:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn invalid_hyper_parameters() {
+        let nesterov = SgdConfig {
+            nesterov: true,
+            ..Default::default()
+        };
+        assert!(Sgd::new(params(), nesterov)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("Nesterov momentum requires"));
+        assert!(Sgd::new(
+            params(),
+            SgdConfig {
+                lr: -1.0,
+                ..Default::default()
+            }
+        )
+        .is_err());
+        let err = Adam::new(
+            params(),
+            AdamConfig {
+                betas: (0.9, 1.0),
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .contains("Adam: invalid configuration: beta2 must be in [0, 1), got 1"),
+            "{err}"
+        );
+        let twice = vec![params()[0].clone(), params()[0].clone()];
+        assert!(Sgd::new(twice, SgdConfig::default())
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("listed twice"));
+    }
+
+    #[test]
+    fn learning_rate_is_adjustable() {
+        let mut sgd = Sgd::new(params(), SgdConfig::default()).unwrap();
+        assert_eq!(sgd.lr(), 1e-3);
+        sgd.set_lr(0.5);
+        assert_eq!(sgd.lr(), 0.5);
+    }
+}

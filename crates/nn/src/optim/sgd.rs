@@ -1,0 +1,133 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's `SGD`).
+use super::{check_non_negative, Optimizer, ParamStates, Slot};
+use crate::error::{Error, Result};
+use convkit_tensor::Tensor;
+
+/// Hyper-parameters of [`Sgd`], PyTorch's names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    pub lr: f32,
+    pub momentum: f32,
+    pub dampening: f32,
+    pub weight_decay: f32,
+    pub nesterov: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+        }
+    }
+}
+
+/// SGD as PyTorch implements it, which differs from the textbook (Sutskever) form in where `lr`
+/// sits:
+///
+/// ```text
+/// g = grad + weight_decay·p
+/// b = g                                  on a parameter's first step
+/// b = momentum·b + (1 − dampening)·g     afterwards
+/// d = g + momentum·b  (nesterov)  or  b
+/// p = p − lr·d
+/// ```
+/// With `momentum == 0` there is no buffer and `d = g`. State: `<param>.momentum_buffer`.
+///
+/// # Errors
+/// [`Sgd::new`]: a negative or non-finite hyper-parameter, a parameter listed twice, or Nesterov
+/// without momentum or with dampening (PyTorch's rule).
+pub struct Sgd {
+    config: SgdConfig,
+    params: ParamStates,
+}
+
+const MOMENTUM_SLOTS: &[Slot] = &[Slot {
+    name: "momentum_buffer",
+    scalar: false,
+}];
+
+impl Sgd {
+    pub fn new(params: Vec<(String, Tensor)>, config: SgdConfig) -> Result<Sgd> {
+        let SgdConfig {
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+        } = config;
+        for (name, value) in [
+            ("lr", lr),
+            ("momentum", momentum),
+            ("dampening", dampening),
+            ("weight_decay", weight_decay),
+        ] {
+            check_non_negative("SGD", name, value)?;
+        }
+        if nesterov && (momentum <= 0.0 || dampening != 0.0) {
+            return Err(Error::config(
+                "SGD",
+                "Nesterov momentum requires a momentum and zero dampening",
+            ));
+        }
+        let slots = if momentum > 0.0 { MOMENTUM_SLOTS } else { &[] };
+        Ok(Sgd {
+            config,
+            params: ParamStates::new("SGD", params, slots)?,
+        })
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self) -> Result<()> {
+        let SgdConfig {
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+        } = self.config;
+        self.params.update(|param, grad, state, first| {
+            for (i, (p, &g)) in param.iter_mut().zip(grad).enumerate() {
+                let mut d = g + weight_decay * *p;
+                if let Some(buf) = state.first_mut() {
+                    buf[i] = if first {
+                        d
+                    } else {
+                        momentum * buf[i] + (1.0 - dampening) * d
+                    };
+                    d = if nesterov {
+                        d + momentum * buf[i]
+                    } else {
+                        buf[i]
+                    };
+                }
+                *p -= lr * d;
+            }
+        });
+        Ok(())
+    }
+
+    fn zero_grad(&self) {
+        self.params.zero_grad();
+    }
+
+    fn lr(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.params.to_named()
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        self.params.load(state)
+    }
+}
