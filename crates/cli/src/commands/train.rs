@@ -10,7 +10,7 @@ use clap::{builder::PossibleValuesParser, Args, ValueEnum};
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
 use convkit_models::{build_model, ModelSpec, MODEL_NAMES};
 use convkit_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use convkit_nn::{Mode, Module};
+use convkit_nn::Mode;
 use convkit_tensor::seeded_rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -85,8 +85,6 @@ impl TrainArgs {
 pub struct TrainOutcome {
     pub run_dir: PathBuf,
     pub test_accuracy: f64,
-    /// Training loss at every step, for reproducibility checks.
-    pub losses: Vec<f32>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -124,7 +122,7 @@ fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
     bar
 }
 
-/// Trains as the arguments say; returns the run folder, final test accuracy and loss trajectory.
+/// Trains as the arguments say; returns the run folder and the final test accuracy.
 pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
     if args.epochs == 0 || args.batch_size == 0 {
         bail!("--epochs and --batch-size must be at least 1");
@@ -171,7 +169,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         args.batch_size,
         args.optimizer
     );
-    let (mut best_accuracy, mut losses, mut test_accuracy) = (f64::NEG_INFINITY, Vec::new(), 0.0);
+    let (mut best_accuracy, mut test_accuracy) = (f64::NEG_INFINITY, 0.0);
     for epoch in 1..=args.epochs {
         let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
         let start = Instant::now();
@@ -190,7 +188,6 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             optimizer.zero_grad();
             loss.backward()?;
             optimizer.step()?;
-            losses.push(value);
             seen += labels.len();
             loss_sum += value as f64 * labels.len() as f64;
             correct += logits.argmax(1)?.iter().zip(&labels).filter(|(p, l)| p == l).count();
@@ -230,5 +227,5 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             save_checkpoint(&run_dir.join("best.safetensors"), &trained, epoch, &row, optimizer.as_ref())?;
         }
     }
-    Ok(TrainOutcome { run_dir, test_accuracy, losses })
+    Ok(TrainOutcome { run_dir, test_accuracy })
 }
