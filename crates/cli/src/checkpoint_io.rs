@@ -32,7 +32,10 @@ pub fn save_checkpoint(
     let mut meta = CheckpointMeta::new(trained.model_name);
     meta.config = serde_json::json!({ "spec": trained.spec, "dataset": trained.dataset });
     meta.class_names = trained.class_names.to_vec();
-    meta.normalization = Normalization { mean: trained.normalize.mean.clone(), std: trained.normalize.std.clone() };
+    meta.normalization = Normalization {
+        mean: trained.normalize.mean.clone(),
+        std: trained.normalize.std.clone(),
+    };
     meta.epoch = epoch;
     meta.metrics = BTreeMap::from([
         ("train_loss".to_string(), metrics.train_loss),
@@ -40,7 +43,8 @@ pub fn save_checkpoint(
         ("test_loss".to_string(), metrics.test_loss),
         ("test_accuracy".to_string(), metrics.test_accuracy),
     ]);
-    checkpoint::save(path, trained.model, &meta, Some(optimizer)).with_context(|| format!("saving checkpoint {}", path.display()))
+    checkpoint::save(path, trained.model, &meta, Some(optimizer))
+        .with_context(|| format!("saving checkpoint {}", path.display()))
 }
 
 /// A model rebuilt from a checkpoint, with its weights loaded.
@@ -67,9 +71,13 @@ pub fn load_checkpoint(path: &Path) -> anyhow::Result<LoadedModel> {
         .as_str()
         .with_context(|| format!("{}: the metadata names no dataset", path.display()))?
         .to_string();
-    let model = build_model(&meta.model, &spec, &mut seeded_rng(0)).with_context(|| format!("{}", path.display()))?;
+    let model = build_model(&meta.model, &spec, &mut seeded_rng(0))
+        .with_context(|| format!("{}", path.display()))?;
     ckpt.load_into(model.as_ref())?;
-    let normalize = Normalize { mean: meta.normalization.mean.clone(), std: meta.normalization.std.clone() };
+    let normalize = Normalize {
+        mean: meta.normalization.mean.clone(),
+        std: meta.normalization.std.clone(),
+    };
     Ok(LoadedModel {
         model,
         model_name: meta.model.clone(),

@@ -18,7 +18,8 @@ impl DatasetName {
     }
 
     pub fn parse(name: &str) -> anyhow::Result<DatasetName> {
-        DatasetName::from_str(name, true).map_err(|_| anyhow::anyhow!("unknown dataset '{name}' (available: mnist)"))
+        DatasetName::from_str(name, true)
+            .map_err(|_| anyhow::anyhow!("unknown dataset '{name}' (available: mnist)"))
     }
 
     /// The data directory to read: the one given, else the dataset's default.

@@ -15,7 +15,10 @@ pub struct ConfusionMatrix {
 impl ConfusionMatrix {
     pub fn new(class_names: Vec<String>) -> Self {
         let n = class_names.len();
-        ConfusionMatrix { class_names, counts: vec![0; n * n] }
+        ConfusionMatrix {
+            class_names,
+            counts: vec![0; n * n],
+        }
     }
 
     pub fn add(&mut self, truth: usize, predicted: usize) {
@@ -41,8 +44,19 @@ impl ConfusionMatrix {
 impl fmt::Display for ConfusionMatrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.class_names.len();
-        let width = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(4);
-        let label_width = self.class_names.iter().map(|c| c.len()).max().unwrap_or(1).max(10);
+        let width = self
+            .counts
+            .iter()
+            .max()
+            .map_or(1, |m| m.to_string().len())
+            .max(4);
+        let label_width = self
+            .class_names
+            .iter()
+            .map(|c| c.len())
+            .max()
+            .unwrap_or(1)
+            .max(10);
         write!(f, "{:>label_width$} ", "true\\pred")?;
         for name in &self.class_names {
             write!(f, " {:>width$.width$}", name)?;
@@ -74,9 +88,20 @@ impl EvalReport {
 }
 
 /// Runs `model` in eval mode over every image of `dataset`, without recording a graph.
-pub fn evaluate(model: &dyn Module, dataset: Arc<Dataset>, normalize: Normalize, batch_size: usize) -> anyhow::Result<EvalReport> {
+pub fn evaluate(
+    model: &dyn Module,
+    dataset: Arc<Dataset>,
+    normalize: Normalize,
+    batch_size: usize,
+) -> anyhow::Result<EvalReport> {
     let class_names = dataset.class_names().to_vec();
-    let config = LoaderConfig { batch_size, shuffle: false, drop_last: false, seed: 0, normalize: Some(normalize) };
+    let config = LoaderConfig {
+        batch_size,
+        shuffle: false,
+        drop_last: false,
+        seed: 0,
+        normalize: Some(normalize),
+    };
     let loader = DataLoader::new(dataset, config)?;
     let mut confusion = ConfusionMatrix::new(class_names);
     let mut loss_sum = 0.0;

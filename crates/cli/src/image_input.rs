@@ -25,14 +25,25 @@ pub fn load_image(path: &Path, format: &InputFormat) -> anyhow::Result<Vec<f32>>
         .with_guessed_format()
         .with_context(|| format!("{}: cannot read image", path.display()))?
         .decode()
-        .with_context(|| format!("{}: cannot decode image (expected PNG or JPEG)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: cannot decode image (expected PNG or JPEG)",
+                path.display()
+            )
+        })?;
     let (w, h) = (format.width as u32, format.height as u32);
-    let img = if img.width() != w || img.height() != h { img.resize_exact(w, h, FilterType::Triangle) } else { img };
+    let img = if img.width() != w || img.height() != h {
+        img.resize_exact(w, h, FilterType::Triangle)
+    } else {
+        img
+    };
     let planes: Vec<Vec<u8>> = match format.channels {
         1 => vec![img.to_luma8().into_raw()],
         3 => {
             let rgb = img.to_rgb8().into_raw();
-            (0..3).map(|c| rgb.iter().skip(c).step_by(3).copied().collect()).collect()
+            (0..3)
+                .map(|c| rgb.iter().skip(c).step_by(3).copied().collect())
+                .collect()
         }
         c => anyhow::bail!("models with {c} input channels cannot take images"),
     };

@@ -34,7 +34,9 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(threads) = cli.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()?;
     }
     match cli.command {
         Command::Train(args) => commands::train::run(args),

@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub const HEADER: &str = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,seconds";
+pub const HEADER: &str =
+    "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,seconds";
 
 /// One row of metrics.csv.
 pub struct EpochMetrics {
@@ -25,7 +26,10 @@ pub struct MetricsLog {
 impl MetricsLog {
     pub fn create(path: &Path) -> anyhow::Result<MetricsLog> {
         let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        let mut log = MetricsLog { path: path.to_path_buf(), out: BufWriter::new(file) };
+        let mut log = MetricsLog {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+        };
         writeln!(log.out, "{HEADER}").with_context(|| format!("writing {}", path.display()))?;
         Ok(log)
     }
@@ -35,7 +39,13 @@ impl MetricsLog {
         writeln!(
             self.out,
             "{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.2}",
-            m.epoch, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.images_per_second, m.seconds
+            m.epoch,
+            m.train_loss,
+            m.train_accuracy,
+            m.test_loss,
+            m.test_accuracy,
+            m.images_per_second,
+            m.seconds
         )
         .and_then(|_| self.out.flush())
         .with_context(|| format!("writing {}", self.path.display()))

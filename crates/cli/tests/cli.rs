@@ -28,8 +28,16 @@ fn train(out_dir: &Path, extra: &[&str]) -> (Output, PathBuf) {
 }
 
 fn accuracy_line(text: &str) -> f64 {
-    let line = text.lines().find(|l| l.starts_with("test accuracy: ")).unwrap_or_else(|| panic!("no accuracy in:\n{text}"));
-    line["test accuracy: ".len()..].split('%').next().unwrap().parse().unwrap()
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("test accuracy: "))
+        .unwrap_or_else(|| panic!("no accuracy in:\n{text}"));
+    line["test accuracy: ".len()..]
+        .split('%')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// One short run feeds the train, eval and predict checks (training is the slow part).
@@ -39,7 +47,10 @@ fn train_eval_predict_on_mnist() {
     let (out, run_dir) = train(dir.path(), &["--train-limit", "6000"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let accuracy = accuracy_line(&stdout(&out));
-    assert!(accuracy > 90.0, "6,000 images for one epoch should reach > 90%, got {accuracy}%");
+    assert!(
+        accuracy > 90.0,
+        "6,000 images for one epoch should reach > 90%, got {accuracy}%"
+    );
     let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "header and one epoch:\n{csv}");
     assert!(run_dir.join("best.safetensors").exists() && run_dir.join("last.safetensors").exists());
@@ -48,15 +59,30 @@ fn train_eval_predict_on_mnist() {
     let out = convkit(&["eval", "--checkpoint", checkpoint.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!((accuracy_line(&text) - accuracy).abs() < 0.01, "eval disagrees with train:\n{text}");
+    assert!(
+        (accuracy_line(&text) - accuracy).abs() < 0.01,
+        "eval disagrees with train:\n{text}"
+    );
     assert!(text.contains("confusion matrix"), "{text}");
 
     // A test image written as PNG must come back as its own label.
-    let test_set = convkit_data::Mnist::load(&convkit_data::default_mnist_dir(), convkit_data::Split::Test).unwrap();
+    let test_set = convkit_data::Mnist::load(
+        &convkit_data::default_mnist_dir(),
+        convkit_data::Split::Test,
+    )
+    .unwrap();
     let sample = test_set.get(0).unwrap();
     let png = dir.path().join("digit.png");
-    image::GrayImage::from_raw(28, 28, sample.image.to_vec()).unwrap().save(&png).unwrap();
-    let out = convkit(&["predict", "--checkpoint", checkpoint.to_str().unwrap(), png.to_str().unwrap()]);
+    image::GrayImage::from_raw(28, 28, sample.image.to_vec())
+        .unwrap()
+        .save(&png)
+        .unwrap();
+    let out = convkit(&[
+        "predict",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        png.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let top = text.split(": ").nth(1).unwrap().split(' ').next().unwrap();
@@ -66,9 +92,18 @@ fn train_eval_predict_on_mnist() {
     // A file that is no image.
     let junk = dir.path().join("junk.png");
     std::fs::write(&junk, b"not an image").unwrap();
-    let out = convkit(&["predict", "--checkpoint", checkpoint.to_str().unwrap(), junk.to_str().unwrap()]);
+    let out = convkit(&[
+        "predict",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        junk.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("junk.png") && stderr(&out).contains("decode"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("junk.png") && stderr(&out).contains("decode"),
+        "{}",
+        stderr(&out)
+    );
 
     // A checkpoint whose metadata describes another model (3 input channels) than its tensors hold.
     let mut bytes = std::fs::read(&checkpoint).unwrap();
@@ -80,7 +115,10 @@ fn train_eval_predict_on_mnist() {
     let out = convkit(&["eval", "--checkpoint", other.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("other-model.safetensors") && err.contains("conv1.weight"), "{err}");
+    assert!(
+        err.contains("other-model.safetensors") && err.contains("conv1.weight"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -92,10 +130,19 @@ fn same_seed_same_threads_same_run() {
     let (out_b, run_b) = train(b.path(), &args);
     assert!(out_a.status.success() && out_b.status.success());
     let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
-    assert!(weights(&run_a) == weights(&run_b), "same seed, different weights");
+    assert!(
+        weights(&run_a) == weights(&run_b),
+        "same seed, different weights"
+    );
     let losses = |run: &Path| {
         let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-        csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string()
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .to_string()
     };
     assert_eq!(losses(&run_a), losses(&run_b));
 }
@@ -106,7 +153,10 @@ fn diverging_run_stops_with_advice() {
     let (out, _) = train(dir.path(), &["--train-limit", "640", "--lr", "10000"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("training diverged") && err.contains("lower learning rate"), "{err}");
+    assert!(
+        err.contains("training diverged") && err.contains("lower learning rate"),
+        "{err}"
+    );
     assert!(err.contains("step"), "names the step: {err}");
 }
 
@@ -116,29 +166,51 @@ fn missing_and_truncated_datasets_are_reported_with_their_path() {
     let out = convkit(&["train", "--data-dir", dir.path().to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("train-images-idx3-ubyte") && err.contains("--data-dir"), "{err}");
+    assert!(
+        err.contains("train-images-idx3-ubyte") && err.contains("--data-dir"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 
     let good = convkit_data::default_mnist_dir();
-    for name in ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+    for name in [
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
         std::fs::copy(good.join(name), dir.path().join(name)).unwrap();
     }
     let full = std::fs::read(good.join("train-images-idx3-ubyte.gz")).unwrap();
-    std::fs::write(dir.path().join("train-images-idx3-ubyte.gz"), &full[..full.len() / 2]).unwrap();
+    std::fs::write(
+        dir.path().join("train-images-idx3-ubyte.gz"),
+        &full[..full.len() / 2],
+    )
+    .unwrap();
     let out = convkit(&["train", "--data-dir", dir.path().to_str().unwrap()]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("train-images-idx3-ubyte.gz") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz") && !err.contains("panicked"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_names_are_rejected() {
     let out = convkit(&["train", "--model", "resnet9000"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("lenet5"), "lists the models: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lenet5"),
+        "lists the models: {}",
+        stderr(&out)
+    );
     let out = convkit(&["train", "--dataset", "imagenet"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("mnist"), "lists the datasets: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("mnist"),
+        "lists the datasets: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -148,10 +220,23 @@ fn bad_checkpoints_and_images_are_reported() {
     std::fs::write(&bogus, b"not a checkpoint").unwrap();
     let out = convkit(&["eval", "--checkpoint", bogus.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("bogus.safetensors") && !stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bogus.safetensors") && !stderr(&out).contains("panicked"),
+        "{}",
+        stderr(&out)
+    );
 
     let missing = dir.path().join("missing.safetensors");
-    let out = convkit(&["predict", "--checkpoint", missing.to_str().unwrap(), "x.png"]);
+    let out = convkit(&[
+        "predict",
+        "--checkpoint",
+        missing.to_str().unwrap(),
+        "x.png",
+    ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("missing.safetensors"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing.safetensors"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -2,7 +2,10 @@
 //! p2, ReLU, max-pool 2 → flatten → linear 500, ReLU → linear (classes).
 use crate::error::{Error, Result};
 use crate::registry::ModelSpec;
-use convkit_nn::layers::{Conv2d, Conv2dConfig, Flatten, FlattenConfig, Linear, LinearConfig, MaxPool2d, MaxPool2dConfig, ReLU, Sequential};
+use convkit_nn::layers::{
+    Conv2d, Conv2dConfig, Flatten, FlattenConfig, Linear, LinearConfig, MaxPool2d, MaxPool2dConfig,
+    ReLU, Sequential,
+};
 use convkit_nn::Module;
 use rand::Rng;
 
@@ -17,10 +20,22 @@ use rand::Rng;
 pub fn lenet5(spec: &ModelSpec, rng: &mut impl Rng) -> Result<Sequential> {
     let (h, w) = spec.input_size;
     if h < 4 || w < 4 {
-        return Err(Error::Unsupported { model: "lenet5", reason: format!("input {h}x{w} is smaller than 4x4") });
+        return Err(Error::Unsupported {
+            model: "lenet5",
+            reason: format!("input {h}x{w} is smaller than 4x4"),
+        });
     }
     let conv = |c_in, c_out, rng: &mut _| {
-        Conv2d::new(c_in, c_out, (5, 5), Conv2dConfig { padding: (2, 2), ..Default::default() }, rng)
+        Conv2d::new(
+            c_in,
+            c_out,
+            (5, 5),
+            Conv2dConfig {
+                padding: (2, 2),
+                ..Default::default()
+            },
+            rng,
+        )
     };
     let pool = || MaxPool2d::new((2, 2), MaxPool2dConfig::default());
     let features = 50 * (h / 2 / 2) * (w / 2 / 2);
@@ -32,9 +47,25 @@ pub fn lenet5(spec: &ModelSpec, rng: &mut impl Rng) -> Result<Sequential> {
         ("relu2", Box::new(ReLU)),
         ("pool2", Box::new(pool()?)),
         ("flatten", Box::new(Flatten::new(FlattenConfig::default()))),
-        ("fc1", Box::new(Linear::new(features, 500, LinearConfig::default(), rng)?)),
+        (
+            "fc1",
+            Box::new(Linear::new(features, 500, LinearConfig::default(), rng)?),
+        ),
         ("relu3", Box::new(ReLU)),
-        ("fc2", Box::new(Linear::new(500, spec.num_classes, LinearConfig::default(), rng)?)),
+        (
+            "fc2",
+            Box::new(Linear::new(
+                500,
+                spec.num_classes,
+                LinearConfig::default(),
+                rng,
+            )?),
+        ),
     ];
-    Ok(Sequential::named(layers.into_iter().map(|(n, l)| (n.to_string(), l)).collect())?)
+    Ok(Sequential::named(
+        layers
+            .into_iter()
+            .map(|(n, l)| (n.to_string(), l))
+            .collect(),
+    )?)
 }

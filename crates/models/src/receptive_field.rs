@@ -26,13 +26,28 @@ mod tests {
 
     #[test]
     fn stacks_of_convs_and_pools() {
-        let conv3 = Window { kernel: 3, stride: 1, dilation: 1 };
+        let conv3 = Window {
+            kernel: 3,
+            stride: 1,
+            dilation: 1,
+        };
         for l in 0..6 {
             assert_eq!(receptive_field(&vec![conv3; l]), 1 + l * 2);
         }
-        let pool2 = Window { kernel: 2, stride: 2, dilation: 1 };
+        let pool2 = Window {
+            kernel: 2,
+            stride: 2,
+            dilation: 1,
+        };
         // conv3, pool2, conv3: 1 + 2 + 1 + 2·2 = 8.
         assert_eq!(receptive_field(&[conv3, pool2, conv3]), 8);
-        assert_eq!(receptive_field(&[Window { kernel: 3, stride: 1, dilation: 2 }]), 5);
+        assert_eq!(
+            receptive_field(&[Window {
+                kernel: 3,
+                stride: 1,
+                dilation: 2
+            }]),
+            5
+        );
     }
 }

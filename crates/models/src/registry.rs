@@ -25,6 +25,9 @@ pub const MODEL_NAMES: &[&str] = &["lenet5"];
 pub fn build_model(name: &str, spec: &ModelSpec, rng: &mut ConvRng) -> Result<Box<dyn Module>> {
     match name {
         "lenet5" => Ok(Box::new(lenet5(spec, rng)?)),
-        _ => Err(Error::UnknownModel { name: name.to_string(), available: MODEL_NAMES.to_vec() }),
+        _ => Err(Error::UnknownModel {
+            name: name.to_string(),
+            available: MODEL_NAMES.to_vec(),
+        }),
     }
 }

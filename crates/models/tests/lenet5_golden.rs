@@ -12,12 +12,18 @@ fn golden() -> TensorFile {
 }
 
 fn tensor<'a>(file: &'a TensorFile, name: &str) -> &'a Tensor {
-    file.tensors.get(name).unwrap_or_else(|| panic!("fixture has no {name}"))
+    file.tensors
+        .get(name)
+        .unwrap_or_else(|| panic!("fixture has no {name}"))
 }
 
 /// LeNet-5 holding the fixture's weights (`param.<state_dict name>`).
 fn model_with_golden_weights(file: &TensorFile) -> impl Module {
-    let spec = ModelSpec { in_channels: 1, num_classes: 10, input_size: (28, 28) };
+    let spec = ModelSpec {
+        in_channels: 1,
+        num_classes: 10,
+        input_size: (28, 28),
+    };
     let model = lenet5(&spec, &mut seeded_rng(0)).unwrap();
     let params = model.parameters();
     assert_eq!(params.len(), 8, "conv1/conv2/fc1/fc2 weight and bias");
@@ -30,7 +36,11 @@ fn model_with_golden_weights(file: &TensorFile) -> impl Module {
 }
 
 fn targets(file: &TensorFile) -> Vec<usize> {
-    tensor(file, "target").data().iter().map(|&t| t as usize).collect()
+    tensor(file, "target")
+        .data()
+        .iter()
+        .map(|&t| t as usize)
+        .collect()
 }
 
 #[test]
@@ -38,14 +48,37 @@ fn logits_loss_and_gradients_match_pytorch() {
     let file = golden();
     let model = model_with_golden_weights(&file);
     let logits = model.forward(tensor(&file, "input"), Mode::Train).unwrap();
-    assert_close("logits", &logits.to_vec(), &tensor(&file, "logits").to_vec(), 1e-5, 1e-4).unwrap();
+    assert_close(
+        "logits",
+        &logits.to_vec(),
+        &tensor(&file, "logits").to_vec(),
+        1e-5,
+        1e-4,
+    )
+    .unwrap();
     let loss = logits.cross_entropy(&targets(&file)).unwrap();
-    assert_close("loss", &loss.to_vec(), &tensor(&file, "loss").to_vec(), 1e-6, 1e-5).unwrap();
+    assert_close(
+        "loss",
+        &loss.to_vec(),
+        &tensor(&file, "loss").to_vec(),
+        1e-6,
+        1e-5,
+    )
+    .unwrap();
     loss.backward().unwrap();
     for (name, param) in model.parameters() {
-        let grad = param.grad().unwrap_or_else(|| panic!("no gradient for {name}"));
+        let grad = param
+            .grad()
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
         let expected = tensor(&file, &format!("grad.{name}"));
-        assert_close(&format!("grad.{name}"), &grad.to_vec(), &expected.to_vec(), 1e-6, 1e-3).unwrap();
+        assert_close(
+            &format!("grad.{name}"),
+            &grad.to_vec(),
+            &expected.to_vec(),
+            1e-6,
+            1e-3,
+        )
+        .unwrap();
     }
 }
 
@@ -53,12 +86,20 @@ fn logits_loss_and_gradients_match_pytorch() {
 fn sgd_momentum_trajectory_matches_pytorch() {
     let file = golden();
     let model = model_with_golden_weights(&file);
-    let config = SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() };
+    let config = SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        ..Default::default()
+    };
     let mut sgd = Sgd::new(model.parameters(), config).unwrap();
     let (input, labels) = (tensor(&file, "input"), targets(&file));
     let mut losses = Vec::new();
     for _ in 0..10 {
-        let loss = model.forward(input, Mode::Train).unwrap().cross_entropy(&labels).unwrap();
+        let loss = model
+            .forward(input, Mode::Train)
+            .unwrap()
+            .cross_entropy(&labels)
+            .unwrap();
         losses.push(loss.item());
         sgd.zero_grad();
         loss.backward().unwrap();
@@ -66,5 +107,8 @@ fn sgd_momentum_trajectory_matches_pytorch() {
     }
     let expected = tensor(&file, "sgd_momentum_losses_10_steps").to_vec();
     assert_close("loss trajectory", &losses, &expected, 1e-5, 1e-4).unwrap();
-    assert!(losses[9] < losses[0], "training on one batch must lower its loss: {losses:?}");
+    assert!(
+        losses[9] < losses[0],
+        "training on one batch must lower its loss: {losses:?}"
+    );
 }

@@ -4,7 +4,9 @@
 //! `Op::backward` is one exhaustive match (an op without a backward does not compile); each arm calls
 //! the backward function that sits next to the op's forward in `ops/`.
 use crate::error::{Error, Result};
-use crate::ops::{activation, conv, dropout, elementwise, loss, matmul, norm, pool, reduce, shape_ops};
+use crate::ops::{
+    activation, conv, dropout, elementwise, loss, matmul, norm, pool, reduce, shape_ops,
+};
 use crate::tensor::Tensor;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -12,30 +14,107 @@ use std::sync::Arc;
 
 /// A recorded op: its inputs and the values saved for backward.
 pub(crate) enum Op {
-    Binary { op: elementwise::BinaryOp, lhs: Tensor, rhs: Tensor },
-    Unary { op: elementwise::UnaryOp, input: Tensor },
-    AddScalar { input: Tensor },
-    MulScalar { input: Tensor, factor: f32 },
-    Matmul { lhs: Tensor, rhs: Tensor },
-    Linear { input: Tensor, weight: Tensor, bias: Option<Tensor> },
-    Sum { input: Tensor },
-    SumDims { input: Tensor, keepdim_shape: Vec<usize> },
-    MaxDim { input: Tensor, argmax: Vec<usize>, dim: usize },
-    Reshape { input: Tensor },
-    Transpose { input: Tensor },
-    Concat { inputs: Vec<Tensor>, dim: usize },
-    Narrow { input: Tensor, dim: usize, start: usize },
-    Activation { op: activation::Activation, input: Tensor },
-    Softmax { input: Tensor, dim: usize },
-    LogSoftmax { input: Tensor, dim: usize },
-    CrossEntropy { logits: Tensor, targets: Arc<Vec<usize>>, probs: Vec<f32> },
-    Mse { pred: Tensor, target: Tensor },
-    Dropout { input: Tensor, mask: Vec<f32> },
-    BatchNorm { input: Tensor, weight: Option<Tensor>, bias: Option<Tensor>, saved: norm::BatchNormSaved },
-    Conv2d { input: Tensor, weight: Tensor, bias: Option<Tensor>, config: conv::Conv2dConfig },
-    MaxPool2d { input: Tensor, argmax: Vec<u32>, config: pool::Pool2dConfig },
-    AvgPool2d { input: Tensor, config: pool::Pool2dConfig },
-    GlobalAvgPool { input: Tensor },
+    Binary {
+        op: elementwise::BinaryOp,
+        lhs: Tensor,
+        rhs: Tensor,
+    },
+    Unary {
+        op: elementwise::UnaryOp,
+        input: Tensor,
+    },
+    AddScalar {
+        input: Tensor,
+    },
+    MulScalar {
+        input: Tensor,
+        factor: f32,
+    },
+    Matmul {
+        lhs: Tensor,
+        rhs: Tensor,
+    },
+    Linear {
+        input: Tensor,
+        weight: Tensor,
+        bias: Option<Tensor>,
+    },
+    Sum {
+        input: Tensor,
+    },
+    SumDims {
+        input: Tensor,
+        keepdim_shape: Vec<usize>,
+    },
+    MaxDim {
+        input: Tensor,
+        argmax: Vec<usize>,
+        dim: usize,
+    },
+    Reshape {
+        input: Tensor,
+    },
+    Transpose {
+        input: Tensor,
+    },
+    Concat {
+        inputs: Vec<Tensor>,
+        dim: usize,
+    },
+    Narrow {
+        input: Tensor,
+        dim: usize,
+        start: usize,
+    },
+    Activation {
+        op: activation::Activation,
+        input: Tensor,
+    },
+    Softmax {
+        input: Tensor,
+        dim: usize,
+    },
+    LogSoftmax {
+        input: Tensor,
+        dim: usize,
+    },
+    CrossEntropy {
+        logits: Tensor,
+        targets: Arc<Vec<usize>>,
+        probs: Vec<f32>,
+    },
+    Mse {
+        pred: Tensor,
+        target: Tensor,
+    },
+    Dropout {
+        input: Tensor,
+        mask: Vec<f32>,
+    },
+    BatchNorm {
+        input: Tensor,
+        weight: Option<Tensor>,
+        bias: Option<Tensor>,
+        saved: norm::BatchNormSaved,
+    },
+    Conv2d {
+        input: Tensor,
+        weight: Tensor,
+        bias: Option<Tensor>,
+        config: conv::Conv2dConfig,
+    },
+    MaxPool2d {
+        input: Tensor,
+        argmax: Vec<u32>,
+        config: pool::Pool2dConfig,
+    },
+    AvgPool2d {
+        input: Tensor,
+        config: pool::Pool2dConfig,
+    },
+    GlobalAvgPool {
+        input: Tensor,
+    },
 }
 
 /// A gradient for one input of an op.
@@ -64,12 +143,29 @@ impl Op {
             Op::CrossEntropy { logits, .. } => vec![logits],
             Op::Mse { pred, target } => vec![pred, target],
             Op::Concat { inputs, .. } => inputs.iter().collect(),
-            Op::Linear { input, weight, bias } | Op::Conv2d { input, weight, bias, .. } => {
-                std::iter::once(input).chain(Some(weight)).chain(bias.as_ref()).collect()
+            Op::Linear {
+                input,
+                weight,
+                bias,
             }
-            Op::BatchNorm { input, weight, bias, .. } => {
-                std::iter::once(input).chain(weight.as_ref()).chain(bias.as_ref()).collect()
-            }
+            | Op::Conv2d {
+                input,
+                weight,
+                bias,
+                ..
+            } => std::iter::once(input)
+                .chain(Some(weight))
+                .chain(bias.as_ref())
+                .collect(),
+            Op::BatchNorm {
+                input,
+                weight,
+                bias,
+                ..
+            } => std::iter::once(input)
+                .chain(weight.as_ref())
+                .chain(bias.as_ref())
+                .collect(),
         }
     }
 
@@ -79,29 +175,58 @@ impl Op {
             Op::Binary { op, lhs, rhs } => elementwise::binary_backward(*op, lhs, rhs, out, grad),
             Op::Unary { op, input } => elementwise::unary_backward(*op, input, out, grad),
             Op::AddScalar { input } => elementwise::add_scalar_backward(input, grad),
-            Op::MulScalar { input, factor } => elementwise::mul_scalar_backward(input, *factor, grad),
+            Op::MulScalar { input, factor } => {
+                elementwise::mul_scalar_backward(input, *factor, grad)
+            }
             Op::Matmul { lhs, rhs } => matmul::matmul_backward(lhs, rhs, grad),
-            Op::Linear { input, weight, bias } => matmul::linear_backward(input, weight, bias.as_ref(), grad),
+            Op::Linear {
+                input,
+                weight,
+                bias,
+            } => matmul::linear_backward(input, weight, bias.as_ref(), grad),
             Op::Sum { input } => reduce::sum_backward(input, grad),
-            Op::SumDims { input, keepdim_shape } => reduce::sum_dims_backward(input, keepdim_shape, grad),
-            Op::MaxDim { input, argmax, dim } => reduce::max_dim_backward(input, argmax, *dim, grad),
+            Op::SumDims {
+                input,
+                keepdim_shape,
+            } => reduce::sum_dims_backward(input, keepdim_shape, grad),
+            Op::MaxDim { input, argmax, dim } => {
+                reduce::max_dim_backward(input, argmax, *dim, grad)
+            }
             Op::Reshape { input } => shape_ops::reshape_backward(input, grad),
             Op::Transpose { input } => shape_ops::transpose_backward(input, grad),
             Op::Concat { inputs, dim } => shape_ops::concat_backward(inputs, *dim, grad),
-            Op::Narrow { input, dim, start } => shape_ops::narrow_backward(input, *dim, *start, out, grad),
+            Op::Narrow { input, dim, start } => {
+                shape_ops::narrow_backward(input, *dim, *start, out, grad)
+            }
             Op::Activation { op, input } => activation::activation_backward(*op, input, out, grad),
             Op::Softmax { input, dim } => activation::softmax_backward(input, *dim, out, grad),
-            Op::LogSoftmax { input, dim } => activation::log_softmax_backward(input, *dim, out, grad),
-            Op::CrossEntropy { logits, targets, probs } => loss::cross_entropy_backward(logits, targets, probs, grad),
+            Op::LogSoftmax { input, dim } => {
+                activation::log_softmax_backward(input, *dim, out, grad)
+            }
+            Op::CrossEntropy {
+                logits,
+                targets,
+                probs,
+            } => loss::cross_entropy_backward(logits, targets, probs, grad),
             Op::Mse { pred, target } => loss::mse_backward(pred, target, grad),
             Op::Dropout { input, mask } => dropout::dropout_backward(input, mask, grad),
-            Op::BatchNorm { input, weight, bias, saved } => {
-                norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad)
-            }
-            Op::Conv2d { input, weight, bias, config } => {
-                conv::conv2d_backward(input, weight, bias.as_ref(), config, grad)
-            }
-            Op::MaxPool2d { input, argmax, config } => pool::max_pool2d_backward(input, argmax, config, grad),
+            Op::BatchNorm {
+                input,
+                weight,
+                bias,
+                saved,
+            } => norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad),
+            Op::Conv2d {
+                input,
+                weight,
+                bias,
+                config,
+            } => conv::conv2d_backward(input, weight, bias.as_ref(), config, grad),
+            Op::MaxPool2d {
+                input,
+                argmax,
+                config,
+            } => pool::max_pool2d_backward(input, argmax, config, grad),
             Op::AvgPool2d { input, config } => pool::avg_pool2d_backward(input, config, grad),
             Op::GlobalAvgPool { input } => pool::global_avg_pool_backward(input, grad),
         }
@@ -166,12 +291,16 @@ pub(crate) fn backward(root: &Tensor) -> Result<()> {
         )));
     }
     if !root.requires_grad() {
-        return Err(Error::Backward("the tensor does not depend on anything that requires grad".into()));
+        return Err(Error::Backward(
+            "the tensor does not depend on anything that requires grad".into(),
+        ));
     }
     let mut grads: HashMap<usize, Vec<f32>> = HashMap::new();
     grads.insert(root.id(), vec![1.0]);
     for t in topological_order(root).iter().rev() {
-        let Some(grad) = grads.remove(&t.id()) else { continue };
+        let Some(grad) = grads.remove(&t.id()) else {
+            continue;
+        };
         match t.node() {
             None => t.accumulate_grad(&grad),
             Some(op) => {

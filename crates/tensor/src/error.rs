@@ -19,9 +19,15 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Shape { op, msg: msg.into() }
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
     }
     pub fn config(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Config { op, msg: msg.into() }
+        Error::Config {
+            op,
+            msg: msg.into(),
+        }
     }
 }

@@ -23,7 +23,13 @@ pub struct GradCheckConfig {
 
 impl Default for GradCheckConfig {
     fn default() -> Self {
-        GradCheckConfig { eps: 1e-2, atol: 2e-3, rtol: 1e-2, max_checks_per_input: 200, seed: 0 }
+        GradCheckConfig {
+            eps: 1e-2,
+            atol: 2e-3,
+            rtol: 1e-2,
+            max_checks_per_input: 200,
+            seed: 0,
+        }
     }
 }
 
@@ -50,7 +56,11 @@ impl std::error::Error for GradCheckError {}
 
 /// `Σ out ⊙ g` in f64.
 fn weighted_sum(out: &Tensor, g: &[f32]) -> f64 {
-    out.data().iter().zip(g).map(|(&o, &g)| o as f64 * g as f64).sum()
+    out.data()
+        .iter()
+        .zip(g)
+        .map(|(&o, &g)| o as f64 * g as f64)
+        .sum()
 }
 
 /// Checks the gradients of `f` with respect to every input that requires grad. `f` must be
@@ -71,7 +81,10 @@ pub fn check_gradients(
     let g = upstream.to_vec();
     let mut worst = 0.0f32;
     for (input_index, input) in inputs.iter().enumerate().filter(|(_, t)| t.requires_grad()) {
-        let analytic = input.grad().map(|t| t.to_vec()).unwrap_or_else(|| vec![0.0; input.numel()]);
+        let analytic = input
+            .grad()
+            .map(|t| t.to_vec())
+            .unwrap_or_else(|| vec![0.0; input.numel()]);
         let n = input.numel();
         let indices = if n <= config.max_checks_per_input {
             (0..n).collect::<Vec<_>>()
@@ -92,7 +105,12 @@ pub fn check_gradients(
             let diff = (analytic[index] - numeric).abs();
             worst = worst.max(diff);
             if diff > config.atol + config.rtol * numeric.abs() || !diff.is_finite() {
-                return Ok(Err(GradCheckError { input: input_index, index, analytic: analytic[index], numeric }));
+                return Ok(Err(GradCheckError {
+                    input: input_index,
+                    index,
+                    analytic: analytic[index],
+                    numeric,
+                }));
             }
         }
     }

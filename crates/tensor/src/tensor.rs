@@ -59,7 +59,11 @@ impl Tensor {
         if data.len() != shape.numel() {
             return Err(Error::shape(
                 "from_vec",
-                format!("{} values cannot fill shape {shape} ({} elements)", data.len(), shape.numel()),
+                format!(
+                    "{} values cannot fill shape {shape} ({} elements)",
+                    data.len(),
+                    shape.numel()
+                ),
             ));
         }
         Ok(Tensor::from_parts(data, shape))
@@ -85,7 +89,10 @@ impl Tensor {
     /// `[start, start + step, ...]` up to (excluding) `end`, as a 1-D tensor.
     pub fn arange(start: f32, end: f32, step: f32) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || (end - start) / step < 0.0 {
-            return Err(Error::config("arange", format!("cannot go from {start} to {end} by {step}")));
+            return Err(Error::config(
+                "arange",
+                format!("cannot go from {start} to {end} by {step}"),
+            ));
         }
         let n = ((end - start) / step).ceil() as usize;
         let data: Vec<f32> = (0..n).map(|i| start + i as f32 * step).collect();
@@ -95,7 +102,9 @@ impl Tensor {
     /// Uniform samples in `[low, high)`.
     pub fn uniform(shape: impl Into<Shape>, low: f32, high: f32, rng: &mut impl Rng) -> Tensor {
         let shape = shape.into();
-        let data = (0..shape.numel()).map(|_| low + (high - low) * rng.random::<f32>()).collect();
+        let data = (0..shape.numel())
+            .map(|_| low + (high - low) * rng.random::<f32>())
+            .collect();
         Tensor::from_parts(data, shape)
     }
 
@@ -138,7 +147,10 @@ impl Tensor {
 
     /// Write access to the values, bypassing autodiff: for optimisers, initialisers and running statistics.
     pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
-        self.0.storage.write().expect("tensor storage lock poisoned")
+        self.0
+            .storage
+            .write()
+            .expect("tensor storage lock poisoned")
     }
 
     pub fn to_vec(&self) -> Vec<f32> {
@@ -151,7 +163,12 @@ impl Tensor {
     /// When the tensor holds more than one element: that is a bug in the caller, not bad input.
     pub fn item(&self) -> f32 {
         let data = self.data();
-        assert_eq!(data.len(), 1, "item() on a tensor of shape {}", self.shape());
+        assert_eq!(
+            data.len(),
+            1,
+            "item() on a tensor of shape {}",
+            self.shape()
+        );
         data[0]
     }
 
@@ -162,9 +179,16 @@ impl Tensor {
     pub fn get(&self, index: &[usize]) -> Result<f32> {
         let dims = self.dims();
         if index.len() != dims.len() || index.iter().zip(dims).any(|(i, d)| i >= d) {
-            return Err(Error::shape("get", format!("index {index:?} is outside shape {}", self.shape())));
+            return Err(Error::shape(
+                "get",
+                format!("index {index:?} is outside shape {}", self.shape()),
+            ));
         }
-        let offset: usize = index.iter().zip(self.shape().strides()).map(|(i, s)| i * s).sum();
+        let offset: usize = index
+            .iter()
+            .zip(self.shape().strides())
+            .map(|(i, s)| i * s)
+            .sum();
         Ok(self.data()[offset])
     }
 
@@ -194,7 +218,8 @@ impl Tensor {
     /// The accumulated gradient of a leaf, if `backward()` reached it.
     pub fn grad(&self) -> Option<Tensor> {
         let grad = self.0.grad.lock().expect("grad lock poisoned");
-        grad.as_ref().map(|g| Tensor::from_parts(g.clone(), self.shape().clone()))
+        grad.as_ref()
+            .map(|g| Tensor::from_parts(g.clone(), self.shape().clone()))
     }
 
     /// Runs `f` over the gradient buffer without copying it (optimisers use this).
@@ -247,8 +272,14 @@ impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let data = self.data();
         let preview: Vec<f32> = data.iter().take(8).copied().collect();
-        write!(f, "Tensor(shape={}, requires_grad={}, data={:?}{})", self.shape(), self.requires_grad(), preview,
-            if data.len() > 8 { " ..." } else { "" })
+        write!(
+            f,
+            "Tensor(shape={}, requires_grad={}, data={:?}{})",
+            self.shape(),
+            self.requires_grad(),
+            preview,
+            if data.len() > 8 { " ..." } else { "" }
+        )
     }
 }
 
@@ -260,7 +291,11 @@ mod tests {
     #[test]
     fn from_vec_checks_length() {
         let err = Tensor::from_vec(vec![1.0; 5], [2, 3]).unwrap_err();
-        assert!(err.to_string().contains("5 values cannot fill shape [2, 3]"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("5 values cannot fill shape [2, 3]"),
+            "{err}"
+        );
         let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]).unwrap();
         assert_eq!(t.get(&[1, 2]).unwrap(), 6.0);
         assert!(t.get(&[2, 0]).is_err());
@@ -268,14 +303,20 @@ mod tests {
 
     #[test]
     fn constructors() {
-        assert_eq!(Tensor::arange(0.0, 5.0, 2.0).unwrap().to_vec(), vec![0.0, 2.0, 4.0]);
+        assert_eq!(
+            Tensor::arange(0.0, 5.0, 2.0).unwrap().to_vec(),
+            vec![0.0, 2.0, 4.0]
+        );
         assert!(Tensor::arange(0.0, 5.0, -1.0).is_err());
         assert_eq!(Tensor::full([2], 3.5).to_vec(), vec![3.5, 3.5]);
         let mut rng = seeded_rng(7);
         let n = Tensor::randn([10_000], &mut rng).to_vec();
         let mean = n.iter().sum::<f32>() / n.len() as f32;
         let var = n.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n.len() as f32;
-        assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+            "mean {mean} var {var}"
+        );
         let u = Tensor::uniform([1000], -2.0, 3.0, &mut rng).to_vec();
         assert!(u.iter().all(|x| (-2.0..3.0).contains(x)));
         let a = Tensor::randn([4], &mut seeded_rng(1)).to_vec();

@@ -71,21 +71,42 @@ fn deep_chains_do_not_overflow_the_stack() {
 fn shape_errors_name_the_op_and_shapes() {
     let a = Tensor::zeros([2, 3]);
     let err = a.matmul(&Tensor::zeros([4, 5])).unwrap_err();
-    assert_eq!(err.to_string(), "matmul: inner dims differ: [2, 3] · [4, 5] (3 vs 4)");
+    assert_eq!(
+        err.to_string(),
+        "matmul: inner dims differ: [2, 3] · [4, 5] (3 vs 4)"
+    );
     let err = a.add(&Tensor::zeros([4])).unwrap_err();
-    assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
+    assert_eq!(
+        err.to_string(),
+        "add: shapes [2, 3] and [4] cannot be broadcast together"
+    );
     let err = convkit_tensor::linear(&a, &Tensor::zeros([5, 4]), None).unwrap_err();
-    assert!(err.to_string().contains("input has 3 features but weight expects 4"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("input has 3 features but weight expects 4"),
+        "{err}"
+    );
     let err = a.cross_entropy(&[0, 3]).unwrap_err();
-    assert!(err.to_string().contains("target class 3 is out of range for 3 classes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("target class 3 is out of range for 3 classes"),
+        "{err}"
+    );
 }
 
 #[test]
 fn gradcheck_catches_a_wrong_gradient() {
     use convkit_tensor::gradcheck::{check_gradients, GradCheckConfig};
     // x·detach(x) has analytic gradient x but numeric gradient 2x: the checker must object.
-    let x = Tensor::from_vec(vec![0.5, -1.5, 2.0], [3]).unwrap().with_grad();
-    let result = check_gradients(|t| t[0].mul(&t[0].detach()), &[x], &GradCheckConfig::default()).unwrap();
+    let x = Tensor::from_vec(vec![0.5, -1.5, 2.0], [3])
+        .unwrap()
+        .with_grad();
+    let result = check_gradients(
+        |t| t[0].mul(&t[0].detach()),
+        &[x],
+        &GradCheckConfig::default(),
+    )
+    .unwrap();
     let err = result.unwrap_err();
     assert!((err.numeric - 2.0 * err.analytic).abs() < 1e-2, "{err}");
 }

@@ -22,8 +22,14 @@ fn check(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor]) {
     check_with(f, inputs, &GradCheckConfig::default());
 }
 
-fn check_with(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], config: &GradCheckConfig) {
-    let worst = check_gradients(f, inputs, config).expect("op failed").unwrap_or_else(|e| panic!("{e}"));
+fn check_with(
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    inputs: &[Tensor],
+    config: &GradCheckConfig,
+) {
+    let worst = check_gradients(f, inputs, config)
+        .expect("op failed")
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(worst.is_finite());
 }
 
@@ -39,17 +45,32 @@ fn binary_ops_with_broadcasts() {
     for (i, (a, b)) in cases.iter().enumerate() {
         let seed = i as u64 * 10;
         check(|t| t[0].add(&t[1]), &[input(a, seed), input(b, seed + 1)]);
-        check(|t| t[0].sub(&t[1]), &[input(a, seed + 2), input(b, seed + 3)]);
-        check(|t| t[0].mul(&t[1]), &[input(a, seed + 4), input(b, seed + 5)]);
-        check(|t| t[0].div(&t[1]), &[input(a, seed + 6), positive(b, seed + 7)]);
+        check(
+            |t| t[0].sub(&t[1]),
+            &[input(a, seed + 2), input(b, seed + 3)],
+        );
+        check(
+            |t| t[0].mul(&t[1]),
+            &[input(a, seed + 4), input(b, seed + 5)],
+        );
+        check(
+            |t| t[0].div(&t[1]),
+            &[input(a, seed + 6), positive(b, seed + 7)],
+        );
         // The broadcast operand on the left.
-        check(|t| t[1].sub(&t[0]), &[input(a, seed + 8), input(b, seed + 9)]);
+        check(
+            |t| t[1].sub(&t[0]),
+            &[input(a, seed + 8), input(b, seed + 9)],
+        );
     }
 }
 
 #[test]
 fn scalar_and_unary_ops() {
-    check(|t| Ok(t[0].add_scalar(0.7).mul_scalar(-1.3)), &[input(&[3, 4], 1)]);
+    check(
+        |t| Ok(t[0].add_scalar(0.7).mul_scalar(-1.3)),
+        &[input(&[3, 4], 1)],
+    );
     check(|t| Ok(t[0].neg()), &[input(&[5], 2)]);
     check(|t| Ok(t[0].exp()), &[input(&[2, 3], 3)]);
     check(|t| Ok(t[0].log()), &[positive(&[2, 3], 4)]);
@@ -58,33 +79,60 @@ fn scalar_and_unary_ops() {
 
 #[test]
 fn matmul_and_linear() {
-    check(|t| t[0].matmul(&t[1]), &[input(&[3, 5], 1), input(&[5, 4], 2)]);
-    check(|t| t[0].matmul(&t[1]), &[input(&[1, 7], 3), input(&[7, 1], 4)]);
-    check(|t| linear(&t[0], &t[1], Some(&t[2])), &[input(&[4, 6], 5), input(&[3, 6], 6), input(&[3], 7)]);
-    check(|t| linear(&t[0], &t[1], None), &[input(&[1, 9], 8), input(&[5, 9], 9)]);
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[input(&[3, 5], 1), input(&[5, 4], 2)],
+    );
+    check(
+        |t| t[0].matmul(&t[1]),
+        &[input(&[1, 7], 3), input(&[7, 1], 4)],
+    );
+    check(
+        |t| linear(&t[0], &t[1], Some(&t[2])),
+        &[input(&[4, 6], 5), input(&[3, 6], 6), input(&[3], 7)],
+    );
+    check(
+        |t| linear(&t[0], &t[1], None),
+        &[input(&[1, 9], 8), input(&[5, 9], 9)],
+    );
 }
 
 #[test]
 fn reductions() {
     check(|t| Ok(t[0].sum()), &[input(&[2, 3, 4], 1)]);
     check(|t| Ok(t[0].mean()), &[input(&[5, 3], 2)]);
-    check(|t| t[0].sum_dims(&[0, 2], false), &[input(&[2, 3, 4, 5], 3)]);
+    check(
+        |t| t[0].sum_dims(&[0, 2], false),
+        &[input(&[2, 3, 4, 5], 3)],
+    );
     check(|t| t[0].sum_dims(&[1], true), &[input(&[3, 4, 2], 4)]);
-    check(|t| t[0].mean_dims(&[2, 3], true), &[input(&[2, 3, 3, 5], 5)]);
+    check(
+        |t| t[0].mean_dims(&[2, 3], true),
+        &[input(&[2, 3, 3, 5], 5)],
+    );
     // Distinct values so the arg-max doesn't flip under the finite-difference step.
     let distinct: Vec<f32> = (0..30).map(|i| ((i * 7) % 30) as f32 * 0.1).collect();
     let x = Tensor::from_vec(distinct, [2, 5, 3]).unwrap().with_grad();
-    check(|t| t[0].max_dim(1), &[x.clone()]);
+    check(|t| t[0].max_dim(1), std::slice::from_ref(&x));
     check(|t| t[0].max_dim(2), &[x]);
 }
 
 #[test]
 fn shape_ops() {
-    check(|t| t[0].reshape(&[6, 4])?.mul(&t[1]), &[input(&[2, 3, 4], 1), input(&[6, 4], 2)]);
+    check(
+        |t| t[0].reshape(&[6, 4])?.mul(&t[1]),
+        &[input(&[2, 3, 4], 1), input(&[6, 4], 2)],
+    );
     check(|t| t[0].flatten(1), &[input(&[2, 3, 2, 2], 3)]);
     check(|t| t[0].transpose(), &[input(&[3, 5], 4)]);
-    check(|t| Tensor::concat(&[t[0].clone(), t[1].clone()], 1), &[input(&[2, 3, 2], 5), input(&[2, 4, 2], 6)]);
-    check(|t| Tensor::concat(&[t[0].clone(), t[1].clone()], 0), &[input(&[1, 3], 7), input(&[2, 3], 8)]);
+    check(
+        |t| Tensor::concat(&[t[0].clone(), t[1].clone()], 1),
+        &[input(&[2, 3, 2], 5), input(&[2, 4, 2], 6)],
+    );
+    check(
+        |t| Tensor::concat(&[t[0].clone(), t[1].clone()], 0),
+        &[input(&[1, 3], 7), input(&[2, 3], 8)],
+    );
     check(|t| t[0].narrow(1, 1, 2), &[input(&[2, 4, 3], 9)]);
 }
 
@@ -96,37 +144,67 @@ fn activations() {
     check(|t| Ok(t[0].tanh()), &[input(&[3, 5], 4)]);
     for dim in 0..3 {
         check(|t| t[0].softmax(dim), &[input(&[3, 4, 5], 5 + dim as u64)]);
-        check(|t| t[0].log_softmax(dim), &[input(&[3, 4, 5], 8 + dim as u64)]);
+        check(
+            |t| t[0].log_softmax(dim),
+            &[input(&[3, 4, 5], 8 + dim as u64)],
+        );
     }
 }
 
 #[test]
 fn losses() {
-    check(|t| t[0].cross_entropy(&[2, 0, 4, 1, 4]), &[input(&[5, 6], 1)]);
+    check(
+        |t| t[0].cross_entropy(&[2, 0, 4, 1, 4]),
+        &[input(&[5, 6], 1)],
+    );
     check(|t| t[0].cross_entropy(&[3]), &[input(&[1, 4], 2)]);
-    check(|t| t[0].mse_loss(&t[1]), &[input(&[4, 3], 3), input(&[4, 3], 4)]);
+    check(
+        |t| t[0].mse_loss(&t[1]),
+        &[input(&[4, 3], 3), input(&[4, 3], 4)],
+    );
 }
 
 #[test]
 fn dropout_with_fixed_mask() {
     // Reseeding inside the function keeps the mask fixed across the finite-difference evaluations.
-    check(|t| t[0].dropout(0.3, true, &mut seeded_rng(42)), &[input(&[4, 9], 1)]);
+    check(
+        |t| t[0].dropout(0.3, true, &mut seeded_rng(42)),
+        &[input(&[4, 9], 1)],
+    );
 }
 
 #[test]
 fn batch_norm_train_and_eval() {
-    let config = GradCheckConfig { rtol: 2e-2, ..Default::default() };
-    for (i, dims) in [[4usize, 3, 5, 5].as_slice(), &[1, 2, 3, 3], &[6, 5], &[2, 3, 7]].iter().enumerate() {
+    let config = GradCheckConfig {
+        rtol: 2e-2,
+        ..Default::default()
+    };
+    for (i, dims) in [
+        [4usize, 3, 5, 5].as_slice(),
+        &[1, 2, 3, 3],
+        &[6, 5],
+        &[2, 3, 7],
+    ]
+    .iter()
+    .enumerate()
+    {
         let c = dims[1];
         let bn = |training: bool| {
             move |t: &[Tensor]| {
                 let (rm, rv) = (Tensor::zeros([c]), Tensor::ones([c]));
-                let cfg = BatchNormConfig { training, ..Default::default() };
+                let cfg = BatchNormConfig {
+                    training,
+                    ..Default::default()
+                };
                 batch_norm(&t[0], Some(&rm), Some(&rv), Some(&t[1]), Some(&t[2]), cfg)
             }
         };
         let seed = i as u64 * 10;
-        let inputs = [input(dims, seed), positive(&[c], seed + 1), input(&[c], seed + 2)];
+        let inputs = [
+            input(dims, seed),
+            positive(&[c], seed + 1),
+            input(&[c], seed + 2),
+        ];
         check_with(bn(true), &inputs, &config);
         check_with(bn(false), &inputs, &config);
     }
@@ -146,12 +224,29 @@ fn conv2d_configurations() {
         ([2, 5, 4, 4], [3, 5, 1, 1], (1, 1), (0, 0), (1, 1), 1),
         ([1, 1, 5, 5], [2, 1, 5, 5], (1, 1), (0, 0), (1, 1), 1),
     ];
-    let config = GradCheckConfig { rtol: 2e-2, atol: 5e-3, ..Default::default() };
+    let config = GradCheckConfig {
+        rtol: 2e-2,
+        atol: 5e-3,
+        ..Default::default()
+    };
     for (i, (x, w, stride, padding, dilation, groups)) in cases.into_iter().enumerate() {
-        let conv = Conv2dConfig { stride, padding, dilation, groups };
+        let conv = Conv2dConfig {
+            stride,
+            padding,
+            dilation,
+            groups,
+        };
         let seed = i as u64 * 10;
-        let inputs = [input(&x, seed), input(&w, seed + 1), input(&[w[0]], seed + 2)];
-        check_with(|t| conv2d(&t[0], &t[1], Some(&t[2]), &conv), &inputs, &config);
+        let inputs = [
+            input(&x, seed),
+            input(&w, seed + 1),
+            input(&[w[0]], seed + 2),
+        ];
+        check_with(
+            |t| conv2d(&t[0], &t[1], Some(&t[2]), &conv),
+            &inputs,
+            &config,
+        );
         check_with(|t| conv2d(&t[0], &t[1], None, &conv), &inputs[..2], &config);
     }
 }
@@ -172,14 +267,23 @@ fn pooling_configurations() {
         Pool2dConfig::square(2),
         Pool2dConfig::new((3, 3), (2, 2), (1, 1)),
         Pool2dConfig::new((2, 3), (1, 2), (0, 1)),
-        Pool2dConfig { ceil_mode: true, ..Pool2dConfig::new((3, 3), (2, 2), (0, 0)) },
-        Pool2dConfig { count_include_pad: false, ..Pool2dConfig::new((3, 3), (1, 1), (1, 1)) },
+        Pool2dConfig {
+            ceil_mode: true,
+            ..Pool2dConfig::new((3, 3), (2, 2), (0, 0))
+        },
+        Pool2dConfig {
+            count_include_pad: false,
+            ..Pool2dConfig::new((3, 3), (1, 1), (1, 1))
+        },
     ];
     for (i, config) in configs.iter().enumerate() {
         let x = distinct(&[2, 3, 7, 8], i as u64);
-        check(|t| max_pool2d(&t[0], config), &[x.clone()]);
+        check(|t| max_pool2d(&t[0], config), std::slice::from_ref(&x));
         check(|t| avg_pool2d(&t[0], config), &[x]);
     }
-    check(|t| max_pool2d(&t[0], &Pool2dConfig::square(2)), &[distinct(&[1, 1, 5, 5], 9)]);
+    check(
+        |t| max_pool2d(&t[0], &Pool2dConfig::square(2)),
+        &[distinct(&[1, 1, 5, 5], 9)],
+    );
     check(|t| global_avg_pool2d(&t[0]), &[input(&[2, 3, 5, 3], 10)]);
 }

@@ -27,7 +27,11 @@ fn class_indices(t: &Tensor) -> Vec<usize> {
 }
 
 /// Runs the op a case names on its inputs. Also returns extra (name, actual, expected) checks.
-fn forward(case: &Case, inputs: &BTreeMap<&str, Tensor>, extra: &mut Vec<(String, Tensor, Tensor)>) -> Forward {
+fn forward(
+    case: &Case,
+    inputs: &BTreeMap<&str, Tensor>,
+    extra: &mut Vec<(String, Tensor, Tensor)>,
+) -> Forward {
     let input = inputs.get("input")?;
     let scaled = match case.f32("input_scale") {
         Some(scale) => input.mul_scalar(scale),
@@ -38,13 +42,17 @@ fn forward(case: &Case, inputs: &BTreeMap<&str, Tensor>, extra: &mut Vec<(String
         "relu" => Ok(scaled.relu()),
         "sigmoid" => Ok(scaled.sigmoid()),
         "tanh" => Ok(scaled.tanh()),
-        "leaky_relu" => Ok(scaled.activation(Activation::LeakyRelu { negative_slope: case.f32("negative_slope")? })),
+        "leaky_relu" => Ok(scaled.activation(Activation::LeakyRelu {
+            negative_slope: case.f32("negative_slope")?,
+        })),
         "softmax" => scaled.softmax(dim),
         "log_softmax" => scaled.log_softmax(dim),
         "linear" => linear(input, inputs.get("weight")?, inputs.get("bias")),
         "mse" if case.config["reduction"] == "mean" => input.mse_loss(inputs.get("target")?),
         "cross_entropy" => {
-            let plain = ["label_smoothing", "soft_targets", "class_weights"].iter().all(|k| case.config[*k].is_null());
+            let plain = ["label_smoothing", "soft_targets", "class_weights"]
+                .iter()
+                .all(|k| case.config[*k].is_null());
             if !plain {
                 return None;
             }
@@ -58,16 +66,37 @@ fn forward(case: &Case, inputs: &BTreeMap<&str, Tensor>, extra: &mut Vec<(String
         }
         "batch_norm1d" | "batch_norm2d" => {
             let channels = input.dims()[1];
-            let before = |role: &str| case.tensor(role).unwrap_or_else(|_| Tensor::zeros([channels]));
-            let running_mean = if case.has("running_mean_before") { before("running_mean_before") } else { Tensor::zeros([channels]) };
-            let running_var = if case.has("running_var_before") { before("running_var_before") } else { Tensor::ones([channels]) };
+            let before = |role: &str| {
+                case.tensor(role)
+                    .unwrap_or_else(|_| Tensor::zeros([channels]))
+            };
+            let running_mean = if case.has("running_mean_before") {
+                before("running_mean_before")
+            } else {
+                Tensor::zeros([channels])
+            };
+            let running_var = if case.has("running_var_before") {
+                before("running_var_before")
+            } else {
+                Tensor::ones([channels])
+            };
             let config = BatchNormConfig {
                 eps: case.f32("eps").unwrap_or(1e-5),
                 momentum: case.f32("momentum").unwrap_or(0.1),
                 training: case.bool("training").unwrap_or(true),
             };
-            let out = batch_norm(input, Some(&running_mean), Some(&running_var), inputs.get("weight"), inputs.get("bias"), config);
-            for (name, actual) in [("running_mean_after", running_mean), ("running_var_after", running_var)] {
+            let out = batch_norm(
+                input,
+                Some(&running_mean),
+                Some(&running_var),
+                inputs.get("weight"),
+                inputs.get("bias"),
+                config,
+            );
+            for (name, actual) in [
+                ("running_mean_after", running_mean),
+                ("running_var_after", running_var),
+            ] {
                 if let Ok(expected) = case.tensor(name) {
                     extra.push((name.to_string(), actual, expected));
                 }
@@ -87,12 +116,20 @@ fn forward(case: &Case, inputs: &BTreeMap<&str, Tensor>, extra: &mut Vec<(String
             let kernel = case.pair("kernel", 1);
             let config = Pool2dConfig {
                 kernel,
-                stride: if case.config["stride"].is_null() { kernel } else { case.pair("stride", 1) },
+                stride: if case.config["stride"].is_null() {
+                    kernel
+                } else {
+                    case.pair("stride", 1)
+                },
                 padding: case.pair("padding", 0),
                 ceil_mode: case.bool("ceil_mode").unwrap_or(false),
                 count_include_pad: case.bool("count_include_pad").unwrap_or(true),
             };
-            if case.op() == "max_pool2d" { max_pool2d(input, &config) } else { avg_pool2d(input, &config) }
+            if case.op() == "max_pool2d" {
+                max_pool2d(input, &config)
+            } else {
+                avg_pool2d(input, &config)
+            }
         }
         "adaptive_avg_pool2d" if case.pair("output_size", 0) == (1, 1) => global_avg_pool2d(input),
         _ => return None,
@@ -114,19 +151,44 @@ fn run_case(case: &Case) -> Result<Outcome, String> {
     };
     let output = output.map_err(|e| format!("{}: {e}", case.name))?;
     let (atol, rtol) = FORWARD_TOL;
-    assert_close(&format!("{} output", case.name), &output.to_vec(), &case.tensor("output")?.to_vec(), atol, rtol)?;
+    assert_close(
+        &format!("{} output", case.name),
+        &output.to_vec(),
+        &case.tensor("output")?.to_vec(),
+        atol,
+        rtol,
+    )?;
     for (name, actual, expected) in extra {
-        assert_close(&format!("{} {name}", case.name), &actual.to_vec(), &expected.to_vec(), atol, rtol)?;
+        assert_close(
+            &format!("{} {name}", case.name),
+            &actual.to_vec(),
+            &expected.to_vec(),
+            atol,
+            rtol,
+        )?;
     }
     if case.has("grad_out") {
         let grad_out = case.tensor("grad_out")?;
         let grad_out = grad_out.reshape(output.dims()).map_err(|e| e.to_string())?;
-        output.mul(&grad_out).map_err(|e| e.to_string())?.sum().backward().map_err(|e| e.to_string())?;
+        output
+            .mul(&grad_out)
+            .map_err(|e| e.to_string())?
+            .sum()
+            .backward()
+            .map_err(|e| e.to_string())?;
         for (role, t) in &inputs {
             if let Ok(expected) = case.tensor(&format!("grad_{role}")) {
-                let actual = t.grad().ok_or_else(|| format!("{}: no gradient reached {role}", case.name))?;
+                let actual = t
+                    .grad()
+                    .ok_or_else(|| format!("{}: no gradient reached {role}", case.name))?;
                 let (atol, rtol) = GRAD_TOL;
-                assert_close(&format!("{} grad_{role}", case.name), &actual.to_vec(), &expected.to_vec(), atol, rtol)?;
+                assert_close(
+                    &format!("{} grad_{role}", case.name),
+                    &actual.to_vec(),
+                    &expected.to_vec(),
+                    atol,
+                    rtol,
+                )?;
             }
         }
     }
@@ -146,8 +208,17 @@ fn run_file(file_name: &str) {
             Err(e) => failures.push(e),
         }
     }
-    eprintln!("{file_name}: {passed} passed, {} skipped: {}", skipped.len(), skipped.join(", "));
-    assert!(failures.is_empty(), "{file_name}: {} failures:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "{file_name}: {passed} passed, {} skipped: {}",
+        skipped.len(),
+        skipped.join(", ")
+    );
+    assert!(
+        failures.is_empty(),
+        "{file_name}: {} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(passed > 0, "{file_name}: no case ran");
 }
 

@@ -5,7 +5,9 @@ use clap::{Args, ValueEnum};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
 use convkit_nn::{Mode, Module};
-use convkit_tensor::kernels::conv2d::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry};
+use convkit_tensor::kernels::conv2d::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
+};
 use convkit_tensor::kernels::gemm::sgemm;
 use convkit_tensor::{no_grad, seeded_rng, Tensor};
 use std::time::Instant;
@@ -37,7 +39,10 @@ pub struct BenchArgs {
 }
 
 /// Seconds per call of `f`, one figure per repetition, after about a second of warm-up.
-fn measure(args: &BenchArgs, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Vec<f64>> {
+fn measure(
+    args: &BenchArgs,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<f64>> {
     let warmup = Instant::now();
     while warmup.elapsed().as_secs_f64() < args.min_time.min(1.0) {
         f()?;
@@ -59,22 +64,39 @@ fn report(workload: &str, seconds: &[f64], items: f64, unit: &str) {
     let mut rates: Vec<f64> = seconds.iter().map(|s| items / s).collect();
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
-    println!("RESULT convkit {workload} {median:.4} {:.4} {:.4} {unit}", rates[0], rates[rates.len() - 1]);
+    println!(
+        "RESULT convkit {workload} {median:.4} {:.4} {:.4} {unit}",
+        rates[0],
+        rates[rates.len() - 1]
+    );
 }
 
 fn lenet() -> anyhow::Result<Box<dyn Module>> {
-    let spec = ModelSpec { in_channels: 1, num_classes: 10, input_size: (28, 28) };
+    let spec = ModelSpec {
+        in_channels: 1,
+        num_classes: 10,
+        input_size: (28, 28),
+    };
     Ok(build_model("lenet5", &spec, &mut seeded_rng(0))?)
 }
 
 fn w1_train(args: &BenchArgs) -> anyhow::Result<()> {
     let model = lenet()?;
-    let mut sgd = Sgd::new(model.parameters(), SgdConfig { lr: 0.01, momentum: 0.9, ..Default::default() })?;
+    let mut sgd = Sgd::new(
+        model.parameters(),
+        SgdConfig {
+            lr: 0.01,
+            momentum: 0.9,
+            ..Default::default()
+        },
+    )?;
     let mut rng = seeded_rng(1);
     let images = Tensor::randn([64, 1, 28, 28], &mut rng);
     let labels: Vec<usize> = (0..64).map(|i| (i * 7) % 10).collect();
     let seconds = measure(args, || {
-        let loss = model.forward(&images, Mode::Train)?.cross_entropy(&labels)?;
+        let loss = model
+            .forward(&images, Mode::Train)?
+            .cross_entropy(&labels)?;
         sgd.zero_grad();
         loss.backward()?;
         sgd.step()?;
@@ -87,7 +109,14 @@ fn w1_train(args: &BenchArgs) -> anyhow::Result<()> {
 fn w1_infer(args: &BenchArgs) -> anyhow::Result<()> {
     let model = lenet()?;
     let images = Tensor::randn([256, 1, 28, 28], &mut seeded_rng(1));
-    let seconds = measure(args, || no_grad(|| model.forward(&images, Mode::Eval).map(drop).map_err(Into::into)))?;
+    let seconds = measure(args, || {
+        no_grad(|| {
+            model
+                .forward(&images, Mode::Eval)
+                .map(drop)
+                .map_err(Into::into)
+        })
+    })?;
     report("W1-infer", &seconds, 256.0, "img/s");
     Ok(())
 }
@@ -110,7 +139,11 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     let input = Tensor::randn([g.input_len()], &mut rng).to_vec();
     let weight = Tensor::randn([g.weight_len()], &mut rng).to_vec();
     let grad_out = Tensor::randn([g.output_len()], &mut rng).to_vec();
-    let (mut out, mut grad_in, mut grad_w) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()], vec![0.0; g.weight_len()]);
+    let (mut out, mut grad_in, mut grad_w) = (
+        vec![0.0; g.output_len()],
+        vec![0.0; g.input_len()],
+        vec![0.0; g.weight_len()],
+    );
     let seconds = measure(args, || {
         conv2d_forward(&g, &input, &weight, None, &mut out);
         if backward {
@@ -121,7 +154,12 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     })?;
     let passes = if backward { 3.0 } else { 1.0 };
     let gflop = 2.0 * g.macs() as f64 * passes / 1e9;
-    report(if backward { "W4" } else { "W4-fwd" }, &seconds, gflop, "GFLOP/s");
+    report(
+        if backward { "W4" } else { "W4-fwd" },
+        &seconds,
+        gflop,
+        "GFLOP/s",
+    );
     Ok(())
 }
 
@@ -135,7 +173,12 @@ fn w5(args: &BenchArgs) -> anyhow::Result<()> {
             sgemm(n, n, n, &a, false, &b, false, &mut c, false, true);
             Ok(())
         })?;
-        report(&format!("W5-{n}"), &seconds, 2.0 * (n as f64).powi(3) / 1e9, "GFLOP/s");
+        report(
+            &format!("W5-{n}"),
+            &seconds,
+            2.0 * (n as f64).powi(3) / 1e9,
+            "GFLOP/s",
+        );
     }
     Ok(())
 }

@@ -23,8 +23,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let loaded = load_checkpoint(&args.checkpoint)?;
     let dataset = DatasetName::parse(&loaded.dataset)?;
     let test_set = Arc::new(dataset.load(args.data_dir.as_deref(), Split::Test)?);
-    let report = evaluate(loaded.model.as_ref(), test_set, loaded.normalize.clone(), args.batch_size.max(1))?;
-    println!("{} on {} test set ({} images)", loaded.model_name, loaded.dataset, report.confusion.total());
+    let report = evaluate(
+        loaded.model.as_ref(),
+        test_set,
+        loaded.normalize.clone(),
+        args.batch_size.max(1),
+    )?;
+    println!(
+        "{} on {} test set ({} images)",
+        loaded.model_name,
+        loaded.dataset,
+        report.confusion.total()
+    );
     println!(
         "test accuracy: {:.2}% ({}/{}), loss {:.4}",
         100.0 * report.accuracy(),
@@ -32,6 +42,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         report.confusion.total(),
         report.loss
     );
-    println!("confusion matrix (rows: true class, columns: predicted):\n{}", report.confusion);
+    println!(
+        "confusion matrix (rows: true class, columns: predicted):\n{}",
+        report.confusion
+    );
     Ok(())
 }

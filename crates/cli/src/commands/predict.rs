@@ -35,14 +35,25 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     for path in &args.images {
         let pixels = load_image(path, &format)?;
         let input = Tensor::from_vec(pixels, [1, format.channels, h, w])?;
-        let probs = no_grad(|| loaded.model.forward(&input, Mode::Eval)?.softmax(1).map_err(anyhow::Error::from))?.to_vec();
+        let probs = no_grad(|| {
+            loaded
+                .model
+                .forward(&input, Mode::Eval)?
+                .softmax(1)
+                .map_err(anyhow::Error::from)
+        })?
+        .to_vec();
         let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top: Vec<String> = ranked
             .iter()
             .take(args.top.max(1))
             .map(|&(class, p)| {
-                let name = loaded.class_names.get(class).cloned().unwrap_or_else(|| class.to_string());
+                let name = loaded
+                    .class_names
+                    .get(class)
+                    .cloned()
+                    .unwrap_or_else(|| class.to_string());
                 format!("{name} {:.2}%", 100.0 * p)
             })
             .collect();

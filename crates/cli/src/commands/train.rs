@@ -70,13 +70,29 @@ impl TrainArgs {
         })
     }
 
-    fn optimizer(&self, params: Vec<(String, convkit_tensor::Tensor)>) -> anyhow::Result<Box<dyn Optimizer>> {
+    fn optimizer(
+        &self,
+        params: Vec<(String, convkit_tensor::Tensor)>,
+    ) -> anyhow::Result<Box<dyn Optimizer>> {
         let (lr, weight_decay) = (self.lr(), self.weight_decay);
         Ok(match self.optimizer {
-            OptimizerName::Sgd => {
-                Box::new(Sgd::new(params, SgdConfig { lr, momentum: self.momentum, weight_decay, ..Default::default() })?)
-            }
-            OptimizerName::Adam => Box::new(Adam::new(params, AdamConfig { lr, weight_decay, ..Default::default() })?),
+            OptimizerName::Sgd => Box::new(Sgd::new(
+                params,
+                SgdConfig {
+                    lr,
+                    momentum: self.momentum,
+                    weight_decay,
+                    ..Default::default()
+                },
+            )?),
+            OptimizerName::Adam => Box::new(Adam::new(
+                params,
+                AdamConfig {
+                    lr,
+                    weight_decay,
+                    ..Default::default()
+                },
+            )?),
         })
     }
 }
@@ -98,25 +114,40 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 fn new_run_dir(out_dir: &Path, model: &str, dataset: &str) -> anyhow::Result<PathBuf> {
     let base = format!("{model}-{dataset}");
     let dir = (1..)
-        .map(|k| out_dir.join(if k == 1 { base.clone() } else { format!("{base}-{k}") }))
+        .map(|k| {
+            out_dir.join(if k == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{k}")
+            })
+        })
         .find(|d| !d.exists())
         .expect("some suffix is free");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating run folder {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating run folder {}", dir.display()))?;
     Ok(dir)
 }
 
 fn limit(dataset: Dataset, n: Option<usize>) -> anyhow::Result<Dataset> {
-    let Some(n) = n.filter(|&n| n < dataset.len()) else { return Ok(dataset) };
+    let Some(n) = n.filter(|&n| n < dataset.len()) else {
+        return Ok(dataset);
+    };
     let dims = [dataset.channels(), dataset.height(), dataset.width()];
     let images = dataset.images()[..n * dataset.image_len()].to_vec();
-    Ok(Dataset::new(images, dataset.labels()[..n].to_vec(), dims, dataset.class_names().to_vec())?)
+    Ok(Dataset::new(
+        images,
+        dataset.labels()[..n].to_vec(),
+        dims,
+        dataset.class_names().to_vec(),
+    )?)
 }
 
 fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
-        .expect("valid template")
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
+            .expect("valid template")
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(format!("epoch {epoch}/{epochs}"));
     bar
@@ -131,7 +162,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
     if !(lr > 0.0 && lr.is_finite()) {
         bail!("--lr must be a positive number, got {lr}");
     }
-    let train_set = Arc::new(limit(args.dataset.load(args.data_dir.as_deref(), Split::Train)?, args.train_limit)?);
+    let train_set = Arc::new(limit(
+        args.dataset.load(args.data_dir.as_deref(), Split::Train)?,
+        args.train_limit,
+    )?);
     let test_set = Arc::new(args.dataset.load(args.data_dir.as_deref(), Split::Test)?);
     let normalize = args.dataset.normalize();
     let spec = ModelSpec {
@@ -190,11 +224,20 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             optimizer.step()?;
             seen += labels.len();
             loss_sum += value as f64 * labels.len() as f64;
-            correct += logits.argmax(1)?.iter().zip(&labels).filter(|(p, l)| p == l).count();
+            correct += logits
+                .argmax(1)?
+                .iter()
+                .zip(&labels)
+                .filter(|(p, l)| p == l)
+                .count();
             bar.inc(1);
             if step % 20 == 0 {
                 let rate = seen as f64 / start.elapsed().as_secs_f64();
-                bar.set_message(format!("loss {:.4} acc {:.2}% {rate:.0} img/s", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64));
+                bar.set_message(format!(
+                    "loss {:.4} acc {:.2}% {rate:.0} img/s",
+                    loss_sum / seen as f64,
+                    100.0 * correct as f64 / seen as f64
+                ));
             }
         }
         bar.finish_and_clear();
@@ -221,11 +264,26 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             row.seconds
         );
         metrics.append(&row)?;
-        save_checkpoint(&run_dir.join("last.safetensors"), &trained, epoch, &row, optimizer.as_ref())?;
+        save_checkpoint(
+            &run_dir.join("last.safetensors"),
+            &trained,
+            epoch,
+            &row,
+            optimizer.as_ref(),
+        )?;
         if test_accuracy > best_accuracy {
             best_accuracy = test_accuracy;
-            save_checkpoint(&run_dir.join("best.safetensors"), &trained, epoch, &row, optimizer.as_ref())?;
+            save_checkpoint(
+                &run_dir.join("best.safetensors"),
+                &trained,
+                epoch,
+                &row,
+                optimizer.as_ref(),
+            )?;
         }
     }
-    Ok(TrainOutcome { run_dir, test_accuracy })
+    Ok(TrainOutcome {
+        run_dir,
+        test_accuracy,
+    })
 }

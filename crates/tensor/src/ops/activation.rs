@@ -18,7 +18,13 @@ impl Activation {
     fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Relu => x.max(0.0),
-            Activation::LeakyRelu { negative_slope } => if x > 0.0 { x } else { x * negative_slope },
+            Activation::LeakyRelu { negative_slope } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    x * negative_slope
+                }
+            }
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Activation::Tanh => x.tanh(),
         }
@@ -28,8 +34,20 @@ impl Activation {
     #[inline]
     fn derivative(self, x: f32, y: f32) -> f32 {
         match self {
-            Activation::Relu => if x > 0.0 { 1.0 } else { 0.0 },
-            Activation::LeakyRelu { negative_slope } => if x > 0.0 { 1.0 } else { negative_slope },
+            Activation::Relu => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::LeakyRelu { negative_slope } => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    negative_slope
+                }
+            }
             Activation::Sigmoid => y * (1.0 - y),
             Activation::Tanh => 1.0 - y * y,
         }
@@ -40,7 +58,14 @@ impl Tensor {
     /// Applies a point-wise activation. Shape is unchanged.
     pub fn activation(&self, op: Activation) -> Tensor {
         let out = self.data().iter().map(|&x| op.apply(x)).collect();
-        Tensor::from_op(out, self.shape().clone(), Op::Activation { op, input: self.clone() })
+        Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::Activation {
+                op,
+                input: self.clone(),
+            },
+        )
     }
 
     pub fn relu(&self) -> Tensor {
@@ -66,7 +91,14 @@ impl Tensor {
     pub fn softmax(&self, dim: usize) -> Result<Tensor> {
         check_dim("softmax", self.shape(), dim)?;
         let out = softmax_along(&self.data(), self.shape().split_at_dim(dim), false);
-        Ok(Tensor::from_op(out, self.shape().clone(), Op::Softmax { input: self.clone(), dim }))
+        Ok(Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::Softmax {
+                input: self.clone(),
+                dim,
+            },
+        ))
     }
 
     /// Log-softmax over `dim`, computed as `x - max - log(sum(exp(x - max)))`.
@@ -76,36 +108,67 @@ impl Tensor {
     pub fn log_softmax(&self, dim: usize) -> Result<Tensor> {
         check_dim("log_softmax", self.shape(), dim)?;
         let out = softmax_along(&self.data(), self.shape().split_at_dim(dim), true);
-        Ok(Tensor::from_op(out, self.shape().clone(), Op::LogSoftmax { input: self.clone(), dim }))
+        Ok(Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::LogSoftmax {
+                input: self.clone(),
+                dim,
+            },
+        ))
     }
 }
 
 /// Softmax (or log-softmax) of a buffer split as (outer, n, inner) along the softmax dim.
-pub(crate) fn softmax_along(data: &[f32], (outer, n, inner): (usize, usize, usize), log: bool) -> Vec<f32> {
+pub(crate) fn softmax_along(
+    data: &[f32],
+    (outer, n, inner): (usize, usize, usize),
+    log: bool,
+) -> Vec<f32> {
     let mut out = vec![0.0; data.len()];
     for o in 0..outer {
         for i in 0..inner {
             let idx = |k: usize| (o * n + k) * inner + i;
-            let max = (0..n).map(|k| data[idx(k)]).fold(f32::NEG_INFINITY, f32::max);
+            let max = (0..n)
+                .map(|k| data[idx(k)])
+                .fold(f32::NEG_INFINITY, f32::max);
             let sum: f32 = (0..n).map(|k| (data[idx(k)] - max).exp()).sum();
             let log_sum = sum.ln();
             for k in 0..n {
                 let shifted = data[idx(k)] - max;
-                out[idx(k)] = if log { shifted - log_sum } else { shifted.exp() / sum };
+                out[idx(k)] = if log {
+                    shifted - log_sum
+                } else {
+                    shifted.exp() / sum
+                };
             }
         }
     }
     out
 }
 
-pub(crate) fn activation_backward(op: Activation, input: &Tensor, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn activation_backward(
+    op: Activation,
+    input: &Tensor,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (x, y) = (input.data(), out.data());
-    let g = grad.iter().zip(x.iter().zip(y.iter())).map(|(g, (&x, &y))| g * op.derivative(x, y)).collect();
+    let g = grad
+        .iter()
+        .zip(x.iter().zip(y.iter()))
+        .map(|(g, (&x, &y))| g * op.derivative(x, y))
+        .collect();
     vec![(input.clone(), g)]
 }
 
 /// dx = y ⊙ (g − Σ g·y) along the dim.
-pub(crate) fn softmax_backward(input: &Tensor, dim: usize, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn softmax_backward(
+    input: &Tensor,
+    dim: usize,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (outer, n, inner) = input.shape().split_at_dim(dim);
     let y = out.data();
     let mut g = vec![0.0; grad.len()];
@@ -122,7 +185,12 @@ pub(crate) fn softmax_backward(input: &Tensor, dim: usize, out: &Tensor, grad: &
 }
 
 /// dx = g − softmax ⊙ Σ g along the dim (softmax = exp of the output).
-pub(crate) fn log_softmax_backward(input: &Tensor, dim: usize, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn log_softmax_backward(
+    input: &Tensor,
+    dim: usize,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (outer, n, inner) = input.shape().split_at_dim(dim);
     let y = out.data();
     let mut g = vec![0.0; grad.len()];

@@ -8,13 +8,20 @@ pub(crate) fn broadcast_shape(op: &'static str, a: &Shape, b: &Shape) -> Result<
     let rank = a.rank().max(b.rank());
     let dim = |s: &Shape, i: usize| {
         let offset = rank - s.rank();
-        if i < offset { 1 } else { s.dims()[i - offset] }
+        if i < offset {
+            1
+        } else {
+            s.dims()[i - offset]
+        }
     };
     let mut dims = Vec::with_capacity(rank);
     for i in 0..rank {
         let (x, y) = (dim(a, i), dim(b, i));
         if x != y && x != 1 && y != 1 {
-            return Err(Error::shape(op, format!("shapes {a} and {b} cannot be broadcast together")));
+            return Err(Error::shape(
+                op,
+                format!("shapes {a} and {b} cannot be broadcast together"),
+            ));
         }
         dims.push(x.max(y));
     }
@@ -37,7 +44,13 @@ impl BroadcastOffsets {
         let pad = rank - input.rank();
         let in_strides = input.strides();
         let strides = (0..rank)
-            .map(|i| if i < pad || input.dims()[i - pad] == 1 { 0 } else { in_strides[i - pad] })
+            .map(|i| {
+                if i < pad || input.dims()[i - pad] == 1 {
+                    0
+                } else {
+                    in_strides[i - pad]
+                }
+            })
             .collect();
         BroadcastOffsets {
             dims: out.dims().to_vec(),
@@ -93,16 +106,25 @@ mod tests {
         let s = broadcast_shape("t", &Shape::from([4, 3, 2, 2]), &Shape::from([3, 1, 1])).unwrap();
         assert_eq!(s.dims(), &[4, 3, 2, 2]);
         let err = broadcast_shape("add", &Shape::from([2, 3]), &Shape::from([4])).unwrap_err();
-        assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
+        assert_eq!(
+            err.to_string(),
+            "add: shapes [2, 3] and [4] cannot be broadcast together"
+        );
     }
 
     #[test]
     fn offsets_per_channel() {
-        let offs: Vec<usize> = BroadcastOffsets::new(&Shape::from([1, 2, 2, 2]), &Shape::from([2, 1, 1])).collect();
+        let offs: Vec<usize> =
+            BroadcastOffsets::new(&Shape::from([1, 2, 2, 2]), &Shape::from([2, 1, 1])).collect();
         assert_eq!(offs, vec![0, 0, 0, 0, 1, 1, 1, 1]);
-        let offs: Vec<usize> = BroadcastOffsets::new(&Shape::from([2, 3]), &Shape::from([3])).collect();
+        let offs: Vec<usize> =
+            BroadcastOffsets::new(&Shape::from([2, 3]), &Shape::from([3])).collect();
         assert_eq!(offs, vec![0, 1, 2, 0, 1, 2]);
-        let summed = sum_to_shape(&[1., 2., 3., 4., 5., 6.], &Shape::from([2, 3]), &Shape::from([2, 1]));
+        let summed = sum_to_shape(
+            &[1., 2., 3., 4., 5., 6.],
+            &Shape::from([2, 3]),
+            &Shape::from([2, 1]),
+        );
         assert_eq!(summed, vec![6., 15.]);
     }
 }

@@ -2,7 +2,9 @@
 //! The work happens in `kernels::conv2d` (im2col + GEMM, parallel over the batch).
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
-use crate::kernels::conv2d::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry};
+use crate::kernels::conv2d::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
+};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -17,7 +19,12 @@ pub struct Conv2dConfig {
 
 impl Default for Conv2dConfig {
     fn default() -> Self {
-        Conv2dConfig { stride: (1, 1), padding: (0, 0), dilation: (1, 1), groups: 1 }
+        Conv2dConfig {
+            stride: (1, 1),
+            padding: (0, 0),
+            dilation: (1, 1),
+            groups: 1,
+        }
     }
 }
 
@@ -27,9 +34,14 @@ impl Conv2dConfig {
     /// # Errors
     /// A zero stride, dilation or group count.
     pub fn validate(&self) -> Result<()> {
-        let zero = [("stride", self.stride), ("dilation", self.dilation)].into_iter().find(|(_, (a, b))| *a == 0 || *b == 0);
+        let zero = [("stride", self.stride), ("dilation", self.dilation)]
+            .into_iter()
+            .find(|(_, (a, b))| *a == 0 || *b == 0);
         if let Some((name, value)) = zero {
-            return Err(Error::config("conv2d", format!("{name} must be at least 1, got {value:?}")));
+            return Err(Error::config(
+                "conv2d",
+                format!("{name} must be at least 1, got {value:?}"),
+            ));
         }
         if self.groups == 0 {
             return Err(Error::config("conv2d", "groups must be at least 1"));
@@ -39,7 +51,13 @@ impl Conv2dConfig {
 
     /// Output size along one axis: `floor((len + 2·pad − dilation·(k − 1) − 1) / stride) + 1`,
     /// or None when the dilated kernel is larger than the padded input.
-    pub fn output_len(len: usize, kernel: usize, stride: usize, padding: usize, dilation: usize) -> Option<usize> {
+    pub fn output_len(
+        len: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+    ) -> Option<usize> {
         let span = dilation * (kernel.max(1) - 1) + 1;
         let padded = len + 2 * padding;
         (padded >= span).then(|| (padded - span) / stride.max(1) + 1)
@@ -47,24 +65,51 @@ impl Conv2dConfig {
 }
 
 /// The kernel geometry of a checked (input, weight, bias) triple.
-fn geometry(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, config: &Conv2dConfig) -> Result<Conv2dGeometry> {
+fn geometry(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    config: &Conv2dConfig,
+) -> Result<Conv2dGeometry> {
     config.validate()?;
     let shapes = || format!("(input {}, weight {})", input.shape(), weight.shape());
     let (&[n, c_in, h, w], &[c_out, c_per_group, kh, kw]) = (input.dims(), weight.dims()) else {
-        return Err(Error::shape("conv2d", format!("needs input [N, C, H, W] and weight [C_out, C_in/groups, kH, kW] {}", shapes())));
+        return Err(Error::shape(
+            "conv2d",
+            format!(
+                "needs input [N, C, H, W] and weight [C_out, C_in/groups, kH, kW] {}",
+                shapes()
+            ),
+        ));
     };
     let groups = config.groups;
     if c_in != c_per_group * groups {
         return Err(Error::shape(
             "conv2d",
-            format!("input has {c_in} channels but weight expects {} {}", c_per_group * groups, shapes()),
+            format!(
+                "input has {c_in} channels but weight expects {} {}",
+                c_per_group * groups,
+                shapes()
+            ),
         ));
     }
     if c_out % groups != 0 {
-        return Err(Error::shape("conv2d", format!("{c_out} output channels are not divisible by groups={groups} {}", shapes())));
+        return Err(Error::shape(
+            "conv2d",
+            format!(
+                "{c_out} output channels are not divisible by groups={groups} {}",
+                shapes()
+            ),
+        ));
     }
     if let Some(b) = bias.filter(|b| b.dims() != [c_out]) {
-        return Err(Error::shape("conv2d", format!("bias has shape {} but weight has {c_out} output channels", b.shape())));
+        return Err(Error::shape(
+            "conv2d",
+            format!(
+                "bias has shape {} but weight has {c_out} output channels",
+                b.shape()
+            ),
+        ));
     }
     let (out_h, out_w) = (
         Conv2dConfig::output_len(h, kh, config.stride.0, config.padding.0, config.dilation.0),
@@ -83,7 +128,19 @@ fn geometry(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, config: &Con
         ));
     }
     let (stride, padding, dilation) = (config.stride, config.padding, config.dilation);
-    Ok(Conv2dGeometry { n, c_in, h, w, c_out, kh, kw, stride, padding, dilation, groups })
+    Ok(Conv2dGeometry {
+        n,
+        c_in,
+        h,
+        w,
+        c_out,
+        kh,
+        kw,
+        stride,
+        padding,
+        dilation,
+        groups,
+    })
 }
 
 /// 2-D convolution, PyTorch's `F.conv2d`.
@@ -104,14 +161,34 @@ fn geometry(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, config: &Con
 /// let y = conv2d(&x, &w, None, &Conv2dConfig { padding: (2, 2), ..Default::default() }).unwrap();
 /// assert_eq!(y.dims(), &[1, 10, 32, 32]);
 /// ```
-pub fn conv2d(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, config: &Conv2dConfig) -> Result<Tensor> {
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    config: &Conv2dConfig,
+) -> Result<Tensor> {
     let g = geometry(input, weight, bias, config)?;
     let mut out = vec![0.0; g.output_len()];
     let bias_data = bias.map(|b| b.data());
-    conv2d_forward(&g, &input.data(), &weight.data(), bias_data.as_deref().map(|b| b.as_slice()), &mut out);
+    conv2d_forward(
+        &g,
+        &input.data(),
+        &weight.data(),
+        bias_data.as_deref().map(|b| b.as_slice()),
+        &mut out,
+    );
     drop(bias_data);
-    let op = Op::Conv2d { input: input.clone(), weight: weight.clone(), bias: bias.cloned(), config: *config };
-    Ok(Tensor::from_op(out, Shape::new(&[g.n, g.c_out, g.out_h(), g.out_w()]), op))
+    let op = Op::Conv2d {
+        input: input.clone(),
+        weight: weight.clone(),
+        bias: bias.cloned(),
+        config: *config,
+    };
+    Ok(Tensor::from_op(
+        out,
+        Shape::new(&[g.n, g.c_out, g.out_h(), g.out_w()]),
+        op,
+    ))
 }
 
 pub(crate) fn conv2d_backward(
@@ -132,7 +209,13 @@ pub(crate) fn conv2d_backward(
     if weight.requires_grad() || bias_needs_grad {
         let mut grad_weight = vec![0.0; g.weight_len()];
         let mut grad_bias = vec![0.0; g.c_out];
-        conv2d_backward_weight(&g, &input.data(), grad, &mut grad_weight, bias_needs_grad.then_some(&mut grad_bias[..]));
+        conv2d_backward_weight(
+            &g,
+            &input.data(),
+            grad,
+            &mut grad_weight,
+            bias_needs_grad.then_some(&mut grad_bias[..]),
+        );
         if weight.requires_grad() {
             grads.push((weight.clone(), grad_weight));
         }

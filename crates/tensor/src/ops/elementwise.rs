@@ -76,7 +76,10 @@ fn binary(op: BinaryOp, lhs: &Tensor, rhs: &Tensor) -> Result<Tensor> {
     let shape = broadcast_shape(op.name(), lhs.shape(), rhs.shape())?;
     let (a, b) = (lhs.data(), rhs.data());
     let out: Vec<f32> = if lhs.shape() == rhs.shape() {
-        a.iter().zip(b.iter()).map(|(&x, &y)| op.apply(x, y)).collect()
+        a.iter()
+            .zip(b.iter())
+            .map(|(&x, &y)| op.apply(x, y))
+            .collect()
     } else if rhs.numel() == 1 && lhs.shape() == &shape {
         a.iter().map(|&x| op.apply(x, b[0])).collect()
     } else {
@@ -86,15 +89,26 @@ fn binary(op: BinaryOp, lhs: &Tensor, rhs: &Tensor) -> Result<Tensor> {
             .collect()
     };
     drop((a, b));
-    let op = Op::Binary { op, lhs: lhs.clone(), rhs: rhs.clone() };
+    let op = Op::Binary {
+        op,
+        lhs: lhs.clone(),
+        rhs: rhs.clone(),
+    };
     Ok(Tensor::from_op(out, shape, op))
 }
 
-pub(crate) fn binary_backward(op: BinaryOp, lhs: &Tensor, rhs: &Tensor, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn binary_backward(
+    op: BinaryOp,
+    lhs: &Tensor,
+    rhs: &Tensor,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (a, b) = (lhs.data(), rhs.data());
     let mut grad_a = vec![0.0; out.numel()];
     let mut grad_b = vec![0.0; out.numel()];
-    let offsets = BroadcastOffsets::new(out.shape(), lhs.shape()).zip(BroadcastOffsets::new(out.shape(), rhs.shape()));
+    let offsets = BroadcastOffsets::new(out.shape(), lhs.shape())
+        .zip(BroadcastOffsets::new(out.shape(), rhs.shape()));
     for (k, (i, j)) in offsets.enumerate() {
         let (da, db) = op.partials(a[i], b[j]);
         grad_a[k] = grad[k] * da;
@@ -112,12 +126,28 @@ pub(crate) fn binary_backward(op: BinaryOp, lhs: &Tensor, rhs: &Tensor, out: &Te
 
 fn unary(op: UnaryOp, input: &Tensor) -> Tensor {
     let out = input.data().iter().map(|&x| op.apply(x)).collect();
-    Tensor::from_op(out, input.shape().clone(), Op::Unary { op, input: input.clone() })
+    Tensor::from_op(
+        out,
+        input.shape().clone(),
+        Op::Unary {
+            op,
+            input: input.clone(),
+        },
+    )
 }
 
-pub(crate) fn unary_backward(op: UnaryOp, input: &Tensor, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn unary_backward(
+    op: UnaryOp,
+    input: &Tensor,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (x, y) = (input.data(), out.data());
-    let g = grad.iter().zip(x.iter().zip(y.iter())).map(|(g, (&x, &y))| g * op.derivative(x, y)).collect();
+    let g = grad
+        .iter()
+        .zip(x.iter().zip(y.iter()))
+        .map(|(g, (&x, &y))| g * op.derivative(x, y))
+        .collect();
     vec![(input.clone(), g)]
 }
 
@@ -155,12 +185,25 @@ impl Tensor {
 
     pub fn add_scalar(&self, value: f32) -> Tensor {
         let out = self.data().iter().map(|x| x + value).collect();
-        Tensor::from_op(out, self.shape().clone(), Op::AddScalar { input: self.clone() })
+        Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::AddScalar {
+                input: self.clone(),
+            },
+        )
     }
 
     pub fn mul_scalar(&self, factor: f32) -> Tensor {
         let out = self.data().iter().map(|x| x * factor).collect();
-        Tensor::from_op(out, self.shape().clone(), Op::MulScalar { input: self.clone(), factor })
+        Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::MulScalar {
+                input: self.clone(),
+                factor,
+            },
+        )
     }
 
     pub fn neg(&self) -> Tensor {

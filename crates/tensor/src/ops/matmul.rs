@@ -12,17 +12,46 @@ impl Tensor {
     /// When either operand is not 2-D or the inner dims differ.
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         let (&[m, k], &[k2, n]) = (self.dims(), rhs.dims()) else {
-            return Err(Error::shape("matmul", format!("needs 2-D operands, got {} and {}", self.shape(), rhs.shape())));
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "needs 2-D operands, got {} and {}",
+                    self.shape(),
+                    rhs.shape()
+                ),
+            ));
         };
         if k != k2 {
             return Err(Error::shape(
                 "matmul",
-                format!("inner dims differ: {} · {} ({k} vs {k2})", self.shape(), rhs.shape()),
+                format!(
+                    "inner dims differ: {} · {} ({k} vs {k2})",
+                    self.shape(),
+                    rhs.shape()
+                ),
             ));
         }
         let mut out = vec![0.0; m * n];
-        sgemm(m, n, k, &self.data(), false, &rhs.data(), false, &mut out, false, true);
-        Ok(Tensor::from_op(out, Shape::new(&[m, n]), Op::Matmul { lhs: self.clone(), rhs: rhs.clone() }))
+        sgemm(
+            m,
+            n,
+            k,
+            &self.data(),
+            false,
+            &rhs.data(),
+            false,
+            &mut out,
+            false,
+            true,
+        );
+        Ok(Tensor::from_op(
+            out,
+            Shape::new(&[m, n]),
+            Op::Matmul {
+                lhs: self.clone(),
+                rhs: rhs.clone(),
+            },
+        ))
     }
 }
 
@@ -55,7 +84,11 @@ pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
     let (&[n, features], &[out_features, in_features]) = (input.dims(), weight.dims()) else {
         return Err(Error::shape(
             "linear",
-            format!("needs input [N, in] and weight [out, in], got {} and {}", input.shape(), weight.shape()),
+            format!(
+                "needs input [N, in] and weight [out, in], got {} and {}",
+                input.shape(),
+                weight.shape()
+            ),
         ));
     };
     if features != in_features {
@@ -69,30 +102,78 @@ pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
         ));
     }
     if let Some(b) = bias.filter(|b| b.dims() != [out_features]) {
-        return Err(Error::shape("linear", format!("bias has shape {} but weight has {out_features} outputs", b.shape())));
+        return Err(Error::shape(
+            "linear",
+            format!(
+                "bias has shape {} but weight has {out_features} outputs",
+                b.shape()
+            ),
+        ));
     }
     let mut out = match bias {
         Some(b) => b.data().repeat(n),
         None => vec![0.0; n * out_features],
     };
-    sgemm(n, out_features, features, &input.data(), false, &weight.data(), true, &mut out, true, true);
-    let op = Op::Linear { input: input.clone(), weight: weight.clone(), bias: bias.cloned() };
+    sgemm(
+        n,
+        out_features,
+        features,
+        &input.data(),
+        false,
+        &weight.data(),
+        true,
+        &mut out,
+        true,
+        true,
+    );
+    let op = Op::Linear {
+        input: input.clone(),
+        weight: weight.clone(),
+        bias: bias.cloned(),
+    };
     Ok(Tensor::from_op(out, Shape::new(&[n, out_features]), op))
 }
 
-pub(crate) fn linear_backward(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn linear_backward(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (n, in_f, out_f) = (input.dims()[0], input.dims()[1], weight.dims()[0]);
     let mut grads = Vec::new();
     if input.requires_grad() {
         // dX [N,in] = dY [N,out] · W [out,in]
         let mut g = vec![0.0; n * in_f];
-        sgemm(n, in_f, out_f, grad, false, &weight.data(), false, &mut g, false, true);
+        sgemm(
+            n,
+            in_f,
+            out_f,
+            grad,
+            false,
+            &weight.data(),
+            false,
+            &mut g,
+            false,
+            true,
+        );
         grads.push((input.clone(), g));
     }
     if weight.requires_grad() {
         // dW [out,in] = dYᵀ · X
         let mut g = vec![0.0; out_f * in_f];
-        sgemm(out_f, in_f, n, grad, true, &input.data(), false, &mut g, false, true);
+        sgemm(
+            out_f,
+            in_f,
+            n,
+            grad,
+            true,
+            &input.data(),
+            false,
+            &mut g,
+            false,
+            true,
+        );
         grads.push((weight.clone(), g));
     }
     if let Some(b) = bias.filter(|b| b.requires_grad()) {

@@ -15,7 +15,11 @@ pub struct BatchNormConfig {
 
 impl Default for BatchNormConfig {
     fn default() -> Self {
-        BatchNormConfig { eps: 1e-5, momentum: 0.1, training: true }
+        BatchNormConfig {
+            eps: 1e-5,
+            momentum: 0.1,
+            training: true,
+        }
     }
 }
 
@@ -29,7 +33,10 @@ pub(crate) struct BatchNormSaved {
 /// (channels, number of images, spatial size) for a normalisable input.
 fn layout(x: &Tensor) -> Result<(usize, usize, usize)> {
     if x.rank() < 2 {
-        return Err(Error::shape("batch_norm", format!("input must be [N, C, ...], got {}", x.shape())));
+        return Err(Error::shape(
+            "batch_norm",
+            format!("input must be [N, C, ...], got {}", x.shape()),
+        ));
     }
     let (n, c) = (x.dims()[0], x.dims()[1]);
     Ok((c, n, x.dims()[2..].iter().product()))
@@ -39,7 +46,11 @@ fn check_per_channel(name: &str, t: Option<&Tensor>, c: usize, x: &Tensor) -> Re
     match t {
         Some(t) if t.numel() != c => Err(Error::shape(
             "batch_norm",
-            format!("{name} has shape {} but the input {} has {c} channels", t.shape(), x.shape()),
+            format!(
+                "{name} has shape {} but the input {} has {c} channels",
+                t.shape(),
+                x.shape()
+            ),
         )),
         _ => Ok(()),
     }
@@ -53,7 +64,11 @@ fn channel_stats(x: &[f32], (c, n, spatial): (usize, usize, usize)) -> (Vec<f32>
     for ch in 0..c {
         let planes = (0..n).map(|i| &x[(i * c + ch) * spatial..(i * c + ch + 1) * spatial]);
         let m = planes.clone().flatten().map(|&v| v as f64).sum::<f64>() / count;
-        let v = planes.flatten().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / count;
+        let v = planes
+            .flatten()
+            .map(|&v| (v as f64 - m).powi(2))
+            .sum::<f64>()
+            / count;
         mean[ch] = m as f32;
         var[ch] = v as f32;
     }
@@ -82,7 +97,12 @@ pub fn batch_norm(
 ) -> Result<Tensor> {
     let dims = layout(x)?;
     let (c, n, spatial) = dims;
-    for (name, t) in [("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)] {
+    for (name, t) in [
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ] {
         check_per_channel(name, t, c, x)?;
     }
     let data = x.data();
@@ -91,20 +111,32 @@ pub fn batch_norm(
         if count <= 1 {
             return Err(Error::shape(
                 "batch_norm",
-                format!("training needs more than one value per channel, got input {}", x.shape()),
+                format!(
+                    "training needs more than one value per channel, got input {}",
+                    x.shape()
+                ),
             ));
         }
         let (mean, var) = channel_stats(&data, dims);
         if let (Some(rm), Some(rv)) = (running_mean, running_var) {
             let unbias = count as f32 / (count - 1) as f32;
             let m = config.momentum;
-            rm.data_mut().iter_mut().zip(&mean).for_each(|(r, b)| *r = (1.0 - m) * *r + m * b);
-            rv.data_mut().iter_mut().zip(&var).for_each(|(r, b)| *r = (1.0 - m) * *r + m * b * unbias);
+            rm.data_mut()
+                .iter_mut()
+                .zip(&mean)
+                .for_each(|(r, b)| *r = (1.0 - m) * *r + m * b);
+            rv.data_mut()
+                .iter_mut()
+                .zip(&var)
+                .for_each(|(r, b)| *r = (1.0 - m) * *r + m * b * unbias);
         }
         (mean, var)
     } else {
         let (Some(rm), Some(rv)) = (running_mean, running_var) else {
-            return Err(Error::config("batch_norm", "eval mode needs running_mean and running_var"));
+            return Err(Error::config(
+                "batch_norm",
+                "eval mode needs running_mean and running_var",
+            ));
         };
         (rm.to_vec(), rv.to_vec())
     };
@@ -123,8 +155,17 @@ pub fn batch_norm(
         }
     }
     drop(data);
-    let saved = BatchNormSaved { mean, invstd, training: config.training };
-    let op = Op::BatchNorm { input: x.clone(), weight: weight.cloned(), bias: bias.cloned(), saved };
+    let saved = BatchNormSaved {
+        mean,
+        invstd,
+        training: config.training,
+    };
+    let op = Op::BatchNorm {
+        input: x.clone(),
+        weight: weight.cloned(),
+        bias: bias.cloned(),
+        saved,
+    };
     Ok(Tensor::from_op(out, x.shape().clone(), op))
 }
 
@@ -158,7 +199,11 @@ pub(crate) fn batch_norm_backward(
         let scale = w.as_ref().map_or(1.0, |w| w[ch]) * invstd;
         let (mean_g, mean_g_xhat) = (sum_g as f32 / count, sum_g_xhat as f32 / count);
         for range in planes() {
-            for ((gx, &g), &v) in grad_x[range.clone()].iter_mut().zip(&grad[range.clone()]).zip(&x[range]) {
+            for ((gx, &g), &v) in grad_x[range.clone()]
+                .iter_mut()
+                .zip(&grad[range.clone()])
+                .zip(&x[range])
+            {
                 *gx = if saved.training {
                     scale * (g - mean_g - (v - mean) * invstd * mean_g_xhat)
                 } else {

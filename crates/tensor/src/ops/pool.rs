@@ -2,8 +2,9 @@
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
 use crate::kernels::pool::{
-    avg_pool2d_backward as avg_backward_kernel, avg_pool2d_forward, global_avg_pool2d_backward, global_avg_pool2d_forward,
-    max_pool2d_backward as max_backward_kernel, max_pool2d_forward, Pool2dGeometry,
+    avg_pool2d_backward as avg_backward_kernel, avg_pool2d_forward, global_avg_pool2d_backward,
+    global_avg_pool2d_forward, max_pool2d_backward as max_backward_kernel, max_pool2d_forward,
+    Pool2dGeometry,
 };
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -27,7 +28,13 @@ impl Pool2dConfig {
     }
 
     pub fn new(kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Self {
-        Pool2dConfig { kernel, stride, padding, ceil_mode: false, count_include_pad: true }
+        Pool2dConfig {
+            kernel,
+            stride,
+            padding,
+            ceil_mode: false,
+            count_include_pad: true,
+        }
     }
 
     /// Rejects settings that are never valid: zero kernel or stride, padding over half the window.
@@ -37,10 +44,16 @@ impl Pool2dConfig {
     pub fn validate(&self, op: &'static str) -> Result<()> {
         let (k, s, p) = (self.kernel, self.stride, self.padding);
         if k.0 == 0 || k.1 == 0 || s.0 == 0 || s.1 == 0 {
-            return Err(Error::config(op, format!("kernel {k:?} and stride {s:?} must be at least 1")));
+            return Err(Error::config(
+                op,
+                format!("kernel {k:?} and stride {s:?} must be at least 1"),
+            ));
         }
         if p.0 > k.0 / 2 || p.1 > k.1 / 2 {
-            return Err(Error::config(op, format!("padding {p:?} must be at most half the kernel {k:?}")));
+            return Err(Error::config(
+                op,
+                format!("padding {p:?} must be at most half the kernel {k:?}"),
+            ));
         }
         Ok(())
     }
@@ -48,7 +61,10 @@ impl Pool2dConfig {
     fn geometry(&self, op: &'static str, input: &Tensor) -> Result<Pool2dGeometry> {
         self.validate(op)?;
         let &[n, c, h, w] = input.dims() else {
-            return Err(Error::shape(op, format!("input must be [N, C, H, W], got {}", input.shape())));
+            return Err(Error::shape(
+                op,
+                format!("input must be [N, C, H, W], got {}", input.shape()),
+            ));
         };
         let g = Pool2dGeometry {
             n,
@@ -65,7 +81,12 @@ impl Pool2dConfig {
         if g.out_h() == 0 || g.out_w() == 0 {
             return Err(Error::shape(
                 op,
-                format!("kernel {:?} is larger than the padded input {} (padding {:?})", self.kernel, input.shape(), self.padding),
+                format!(
+                    "kernel {:?} is larger than the padded input {} (padding {:?})",
+                    self.kernel,
+                    input.shape(),
+                    self.padding
+                ),
             ));
         }
         Ok(g)
@@ -90,11 +111,26 @@ pub fn max_pool2d(input: &Tensor, config: &Pool2dConfig) -> Result<Tensor> {
     let mut out = vec![0.0; g.output_len()];
     let mut argmax = vec![0u32; g.output_len()];
     max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
-    Ok(Tensor::from_op(out, out_shape(&g), Op::MaxPool2d { input: input.clone(), argmax, config: *config }))
+    Ok(Tensor::from_op(
+        out,
+        out_shape(&g),
+        Op::MaxPool2d {
+            input: input.clone(),
+            argmax,
+            config: *config,
+        },
+    ))
 }
 
-pub(crate) fn max_pool2d_backward(input: &Tensor, argmax: &[u32], config: &Pool2dConfig, grad: &[f32]) -> Vec<InputGrad> {
-    let g = config.geometry("max_pool2d", input).expect("shapes were checked in forward");
+pub(crate) fn max_pool2d_backward(
+    input: &Tensor,
+    argmax: &[u32],
+    config: &Pool2dConfig,
+    grad: &[f32],
+) -> Vec<InputGrad> {
+    let g = config
+        .geometry("max_pool2d", input)
+        .expect("shapes were checked in forward");
     let mut grad_input = vec![0.0; g.input_len()];
     max_backward_kernel(&g, grad, argmax, &mut grad_input);
     vec![(input.clone(), grad_input)]
@@ -112,11 +148,24 @@ pub fn avg_pool2d(input: &Tensor, config: &Pool2dConfig) -> Result<Tensor> {
     let g = config.geometry("avg_pool2d", input)?;
     let mut out = vec![0.0; g.output_len()];
     avg_pool2d_forward(&g, config.count_include_pad, &input.data(), &mut out);
-    Ok(Tensor::from_op(out, out_shape(&g), Op::AvgPool2d { input: input.clone(), config: *config }))
+    Ok(Tensor::from_op(
+        out,
+        out_shape(&g),
+        Op::AvgPool2d {
+            input: input.clone(),
+            config: *config,
+        },
+    ))
 }
 
-pub(crate) fn avg_pool2d_backward(input: &Tensor, config: &Pool2dConfig, grad: &[f32]) -> Vec<InputGrad> {
-    let g = config.geometry("avg_pool2d", input).expect("shapes were checked in forward");
+pub(crate) fn avg_pool2d_backward(
+    input: &Tensor,
+    config: &Pool2dConfig,
+    grad: &[f32],
+) -> Vec<InputGrad> {
+    let g = config
+        .geometry("avg_pool2d", input)
+        .expect("shapes were checked in forward");
     let mut grad_input = vec![0.0; g.input_len()];
     avg_backward_kernel(&g, config.count_include_pad, grad, &mut grad_input);
     vec![(input.clone(), grad_input)]
@@ -131,15 +180,27 @@ pub(crate) fn avg_pool2d_backward(input: &Tensor, config: &Pool2dConfig, grad: &
 /// A non-4-D input.
 pub fn global_avg_pool2d(input: &Tensor) -> Result<Tensor> {
     let &[n, c, h, w] = input.dims() else {
-        return Err(Error::shape("global_avg_pool2d", format!("input must be [N, C, H, W], got {}", input.shape())));
+        return Err(Error::shape(
+            "global_avg_pool2d",
+            format!("input must be [N, C, H, W], got {}", input.shape()),
+        ));
     };
     let mut out = vec![0.0; n * c];
     global_avg_pool2d_forward(n * c, h * w, &input.data(), &mut out);
-    Ok(Tensor::from_op(out, Shape::new(&[n, c, 1, 1]), Op::GlobalAvgPool { input: input.clone() }))
+    Ok(Tensor::from_op(
+        out,
+        Shape::new(&[n, c, 1, 1]),
+        Op::GlobalAvgPool {
+            input: input.clone(),
+        },
+    ))
 }
 
 pub(crate) fn global_avg_pool_backward(input: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
-    let (planes, hw) = (input.dims()[0] * input.dims()[1], input.dims()[2] * input.dims()[3]);
+    let (planes, hw) = (
+        input.dims()[0] * input.dims()[1],
+        input.dims()[2] * input.dims()[3],
+    );
     let mut grad_input = vec![0.0; input.numel()];
     global_avg_pool2d_backward(planes, hw, grad, &mut grad_input);
     vec![(input.clone(), grad_input)]

@@ -9,7 +9,10 @@ use crate::tensor::Tensor;
 fn check_dims(op: &'static str, shape: &Shape, dims: &[usize]) -> Result<()> {
     for (i, &d) in dims.iter().enumerate() {
         if d >= shape.rank() {
-            return Err(Error::shape(op, format!("dim {d} is out of range for shape {shape}")));
+            return Err(Error::shape(
+                op,
+                format!("dim {d} is out of range for shape {shape}"),
+            ));
         }
         if dims[..i].contains(&d) {
             return Err(Error::shape(op, format!("dim {d} is listed twice")));
@@ -26,7 +29,13 @@ impl Tensor {
     /// Sum of all elements, as a scalar tensor.
     pub fn sum(&self) -> Tensor {
         let total = self.data().iter().map(|&x| x as f64).sum::<f64>() as f32;
-        Tensor::from_op(vec![total], Shape::new(&[]), Op::Sum { input: self.clone() })
+        Tensor::from_op(
+            vec![total],
+            Shape::new(&[]),
+            Op::Sum {
+                input: self.clone(),
+            },
+        )
     }
 
     /// Mean of all elements, as a scalar tensor.
@@ -40,21 +49,39 @@ impl Tensor {
     /// When a dim is out of range or repeated.
     pub fn sum_dims(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
         check_dims("sum_dims", self.shape(), dims)?;
-        let keepdim_shape: Vec<usize> =
-            self.dims().iter().enumerate().map(|(i, &d)| if dims.contains(&i) { 1 } else { d }).collect();
+        let keepdim_shape: Vec<usize> = self
+            .dims()
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if dims.contains(&i) { 1 } else { d })
+            .collect();
         let out = sum_to_shape(&self.data(), self.shape(), &Shape::new(&keepdim_shape));
         let shape: Vec<usize> = if keepdim {
             keepdim_shape.clone()
         } else {
-            self.dims().iter().enumerate().filter(|(i, _)| !dims.contains(i)).map(|(_, &d)| d).collect()
+            self.dims()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !dims.contains(i))
+                .map(|(_, &d)| d)
+                .collect()
         };
-        Ok(Tensor::from_op(out, Shape::from(shape), Op::SumDims { input: self.clone(), keepdim_shape }))
+        Ok(Tensor::from_op(
+            out,
+            Shape::from(shape),
+            Op::SumDims {
+                input: self.clone(),
+                keepdim_shape,
+            },
+        ))
     }
 
     /// Mean over `dims`, like [`Tensor::sum_dims`].
     pub fn mean_dims(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
         let count: usize = dims.iter().filter_map(|&d| self.dims().get(d)).product();
-        Ok(self.sum_dims(dims, keepdim)?.mul_scalar(1.0 / count.max(1) as f32))
+        Ok(self
+            .sum_dims(dims, keepdim)?
+            .mul_scalar(1.0 / count.max(1) as f32))
     }
 
     /// Maximum over `dim` (removed from the shape); the gradient flows to the first arg-max.
@@ -69,8 +96,22 @@ impl Tensor {
             }
         }
         drop(data);
-        let shape: Vec<usize> = self.dims().iter().enumerate().filter(|&(i, _)| i != dim).map(|(_, &d)| d).collect();
-        Ok(Tensor::from_op(out, Shape::from(shape), Op::MaxDim { input: self.clone(), argmax, dim }))
+        let shape: Vec<usize> = self
+            .dims()
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != dim)
+            .map(|(_, &d)| d)
+            .collect();
+        Ok(Tensor::from_op(
+            out,
+            Shape::from(shape),
+            Op::MaxDim {
+                input: self.clone(),
+                argmax,
+                dim,
+            },
+        ))
     }
 
     /// Index of the maximum along `dim` for every other position (row-major over the remaining dims).
@@ -82,7 +123,10 @@ impl Tensor {
         check_dim("argmax", self.shape(), dim)?;
         let (outer, n, inner) = self.shape().split_at_dim(dim);
         if n == 0 {
-            return Err(Error::shape("argmax", format!("dim {dim} of shape {} is empty", self.shape())));
+            return Err(Error::shape(
+                "argmax",
+                format!("dim {dim} of shape {} is empty", self.shape()),
+            ));
         }
         let data = self.data();
         let mut out = Vec::with_capacity(outer * inner);
@@ -106,12 +150,23 @@ pub(crate) fn sum_backward(input: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
     vec![(input.clone(), vec![grad[0]; input.numel()])]
 }
 
-pub(crate) fn sum_dims_backward(input: &Tensor, keepdim_shape: &[usize], grad: &[f32]) -> Vec<InputGrad> {
-    let g = BroadcastOffsets::new(input.shape(), &Shape::new(keepdim_shape)).map(|j| grad[j]).collect();
+pub(crate) fn sum_dims_backward(
+    input: &Tensor,
+    keepdim_shape: &[usize],
+    grad: &[f32],
+) -> Vec<InputGrad> {
+    let g = BroadcastOffsets::new(input.shape(), &Shape::new(keepdim_shape))
+        .map(|j| grad[j])
+        .collect();
     vec![(input.clone(), g)]
 }
 
-pub(crate) fn max_dim_backward(input: &Tensor, argmax: &[usize], dim: usize, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn max_dim_backward(
+    input: &Tensor,
+    argmax: &[usize],
+    dim: usize,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (outer, n, inner) = input.shape().split_at_dim(dim);
     let mut g = vec![0.0; input.numel()];
     for o in 0..outer {

@@ -15,16 +15,32 @@ impl Tensor {
         if shape.numel() != self.numel() {
             return Err(Error::shape(
                 "reshape",
-                format!("cannot view shape {} ({} elements) as {shape} ({} elements)", self.shape(), self.numel(), shape.numel()),
+                format!(
+                    "cannot view shape {} ({} elements) as {shape} ({} elements)",
+                    self.shape(),
+                    self.numel(),
+                    shape.numel()
+                ),
             ));
         }
-        Ok(self.share_storage(shape, Some(Op::Reshape { input: self.clone() })))
+        Ok(self.share_storage(
+            shape,
+            Some(Op::Reshape {
+                input: self.clone(),
+            }),
+        ))
     }
 
     /// Merges dims `start_dim..` into one: `[N, C, H, W]` with start 1 becomes `[N, C·H·W]`.
     pub fn flatten(&self, start_dim: usize) -> Result<Tensor> {
         if start_dim >= self.rank() {
-            return Err(Error::shape("flatten", format!("start dim {start_dim} is out of range for shape {}", self.shape())));
+            return Err(Error::shape(
+                "flatten",
+                format!(
+                    "start dim {start_dim} is out of range for shape {}",
+                    self.shape()
+                ),
+            ));
         }
         let mut dims = self.dims()[..start_dim].to_vec();
         dims.push(self.dims()[start_dim..].iter().product());
@@ -34,10 +50,19 @@ impl Tensor {
     /// Transpose of a 2-D tensor.
     pub fn transpose(&self) -> Result<Tensor> {
         let &[rows, cols] = self.dims() else {
-            return Err(Error::shape("transpose", format!("needs a 2-D tensor, got shape {}", self.shape())));
+            return Err(Error::shape(
+                "transpose",
+                format!("needs a 2-D tensor, got shape {}", self.shape()),
+            ));
         };
         let out = transpose_buffer(&self.data(), rows, cols);
-        Ok(Tensor::from_op(out, Shape::new(&[cols, rows]), Op::Transpose { input: self.clone() }))
+        Ok(Tensor::from_op(
+            out,
+            Shape::new(&[cols, rows]),
+            Op::Transpose {
+                input: self.clone(),
+            },
+        ))
     }
 
     /// Joins tensors along `dim`; all other dims must agree.
@@ -45,15 +70,25 @@ impl Tensor {
     /// # Errors
     /// When the list is empty, ranks differ, `dim` is out of range or another dim disagrees.
     pub fn concat(tensors: &[Tensor], dim: usize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::shape("concat", "needs at least one tensor"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::shape("concat", "needs at least one tensor"))?;
         check_dim("concat", first.shape(), dim)?;
         for t in tensors {
             let same_rest = t.rank() == first.rank()
-                && t.dims().iter().zip(first.dims()).enumerate().all(|(i, (a, b))| i == dim || a == b);
+                && t.dims()
+                    .iter()
+                    .zip(first.dims())
+                    .enumerate()
+                    .all(|(i, (a, b))| i == dim || a == b);
             if !same_rest {
                 return Err(Error::shape(
                     "concat",
-                    format!("shape {} does not match {} outside dim {dim}", t.shape(), first.shape()),
+                    format!(
+                        "shape {} does not match {} outside dim {dim}",
+                        t.shape(),
+                        first.shape()
+                    ),
                 ));
             }
         }
@@ -70,7 +105,14 @@ impl Tensor {
         drop(guards);
         let mut dims = first.dims().to_vec();
         dims[dim] = total;
-        Ok(Tensor::from_op(out, Shape::from(dims), Op::Concat { inputs: tensors.to_vec(), dim }))
+        Ok(Tensor::from_op(
+            out,
+            Shape::from(dims),
+            Op::Concat {
+                inputs: tensors.to_vec(),
+                dim,
+            },
+        ))
     }
 
     /// `len` entries of `dim` starting at `start` (a copy).
@@ -79,7 +121,11 @@ impl Tensor {
         if start + len > self.dims()[dim] {
             return Err(Error::shape(
                 "narrow",
-                format!("range {start}..{} is outside dim {dim} of shape {}", start + len, self.shape()),
+                format!(
+                    "range {start}..{} is outside dim {dim} of shape {}",
+                    start + len,
+                    self.shape()
+                ),
             ));
         }
         let (outer, n, inner) = self.shape().split_at_dim(dim);
@@ -91,7 +137,15 @@ impl Tensor {
         drop(data);
         let mut dims = self.dims().to_vec();
         dims[dim] = len;
-        Ok(Tensor::from_op(out, Shape::from(dims), Op::Narrow { input: self.clone(), dim, start }))
+        Ok(Tensor::from_op(
+            out,
+            Shape::from(dims),
+            Op::Narrow {
+                input: self.clone(),
+                dim,
+                start,
+            },
+        ))
     }
 }
 
@@ -134,7 +188,13 @@ pub(crate) fn concat_backward(inputs: &[Tensor], dim: usize, grad: &[f32]) -> Ve
     grads
 }
 
-pub(crate) fn narrow_backward(input: &Tensor, dim: usize, start: usize, out: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+pub(crate) fn narrow_backward(
+    input: &Tensor,
+    dim: usize,
+    start: usize,
+    out: &Tensor,
+    grad: &[f32],
+) -> Vec<InputGrad> {
     let (outer, n, inner) = input.shape().split_at_dim(dim);
     let len = out.dims()[dim];
     let mut g = vec![0.0; input.numel()];
