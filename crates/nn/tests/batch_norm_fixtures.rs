@@ -1,38 +1,30 @@
 //! BatchNorm1d/2d layers against PyTorch: the batch-norm cases of `norm.safetensors`, dispatched on
 //! each case's `op` and settings (other norms are reported as skipped): output, running statistics
 //! after the step, and the gradients of input, weight and bias.
-mod common;
-
-use common::{assert_close, fixture_dir, Fixture};
 use convkit_nn::layers::{BatchNorm1d, BatchNorm2d, BatchNormConfig};
 use convkit_nn::{Mode, Module};
-use safetensors::SafeTensors;
-use serde_json::{Map, Value};
+use convkit_testkit::{assert_close, TensorFile};
 
 #[test]
 fn batch_norm_layers_match_pytorch() {
-    let bytes = std::fs::read(fixture_dir().join("norm.safetensors")).expect("norm fixture");
-    let (_, header) = SafeTensors::read_metadata(&bytes).expect("valid header");
-    let cases: Map<String, Value> =
-        serde_json::from_str(&header.metadata().as_ref().expect("metadata")["cases"])
-            .expect("cases JSON");
-    let fixture = Fixture::open("norm.safetensors");
+    let fixture = TensorFile::load("norm.safetensors").unwrap();
     let mut ran = 0;
-    for (name, case) in &cases {
-        let get = |role: &str| fixture.get(&format!("{name}.{role}"));
-        let has = |role: &str| fixture.has(&format!("{name}.{role}"));
+    for case in fixture.cases().unwrap() {
+        let name = &case.name;
+        let get = |role: &str| case.tensor(role).unwrap();
+        let has = |role: &str| case.has(role);
         let config = BatchNormConfig {
-            eps: case["eps"].as_f64().unwrap_or(1e-5) as f32,
-            momentum: case["momentum"].as_f64().unwrap_or(0.1) as f32,
+            eps: case.f32("eps").unwrap_or(1e-5),
+            momentum: case.f32("momentum").unwrap_or(0.1),
             affine: has("weight"),
         };
         let input = get("input");
         let channels = input.dims()[1];
-        let layer: Box<dyn Module> = match case["op"].as_str() {
-            Some("batch_norm1d") => Box::new(BatchNorm1d::new(channels, config).unwrap()),
-            Some("batch_norm2d") => Box::new(BatchNorm2d::new(channels, config).unwrap()),
+        let layer: Box<dyn Module> = match case.op() {
+            "batch_norm1d" => Box::new(BatchNorm1d::new(channels, config).unwrap()),
+            "batch_norm2d" => Box::new(BatchNorm2d::new(channels, config).unwrap()),
             other => {
-                eprintln!("skipped norm case {name}: {other:?} is not a batch norm layer");
+                eprintln!("skipped norm case {name}: {other} is not a batch norm layer");
                 continue;
             }
         };
@@ -51,7 +43,7 @@ fn batch_norm_layers_match_pytorch() {
                 t.data_mut().copy_from_slice(&get(source).data());
             }
         }
-        let mode = if case["training"].as_bool().unwrap_or(true) {
+        let mode = if case.bool("training").unwrap_or(true) {
             Mode::Train
         } else {
             Mode::Eval
@@ -64,7 +56,8 @@ fn batch_norm_layers_match_pytorch() {
             &get("output").to_vec(),
             1e-5,
             1e-4,
-        );
+        )
+        .unwrap();
         for (tensor, expected) in [
             ("running_mean", "running_mean_after"),
             ("running_var", "running_var_after"),
@@ -81,7 +74,8 @@ fn batch_norm_layers_match_pytorch() {
                     &get(expected).to_vec(),
                     1e-6,
                     1e-5,
-                );
+                )
+                .unwrap();
             }
         }
         output
@@ -103,7 +97,8 @@ fn batch_norm_layers_match_pytorch() {
                 &get(&format!("grad_{role}")).to_vec(),
                 1e-5,
                 1e-3,
-            );
+            )
+            .unwrap();
         }
         ran += 1;
     }

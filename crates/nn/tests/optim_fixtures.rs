@@ -3,12 +3,9 @@
 //! Cases for optimisers (or settings) this crate does not implement are reported as skipped.
 //! The fixture directory defaults to the repository's `tests/fixtures`; set `CONVKIT_FIXTURES=DIR`
 //! to run another set.
-mod common;
-
-use common::{assert_close, fixture_dir, Fixture};
 use convkit_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use convkit_tensor::Tensor;
-use safetensors::SafeTensors;
+use convkit_testkit::{assert_close, TensorFile};
 use serde_json::{Map, Value};
 
 /// Reads a hyper-parameter as f32, removing it from `params` so leftovers can be detected.
@@ -71,22 +68,13 @@ fn build(case: &Value, param: &Tensor) -> Result<Box<dyn Optimizer>, String> {
 
 #[test]
 fn optimizers_match_pytorch() {
-    let path = fixture_dir().join("optim.safetensors");
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (_, header) = SafeTensors::read_metadata(&bytes).expect("valid safetensors header");
-    let cases_json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("cases"))
-        .expect("metadata key `cases`");
-    let cases: Map<String, Value> =
-        serde_json::from_str(cases_json).expect("cases is a JSON object");
-    let fixture = Fixture::open("optim.safetensors");
-
+    let fixture = TensorFile::load("optim.safetensors").unwrap();
+    let cases = fixture.cases().unwrap();
     let (mut passed, mut skipped) = (Vec::new(), Vec::new());
-    for (name, case) in &cases {
-        let param = fixture.get(&format!("{name}.param0")).with_grad();
-        let mut optimizer = match build(case, &param) {
+    for case in &cases {
+        let name = &case.name;
+        let param = case.tensor("param0").unwrap().with_grad();
+        let mut optimizer = match build(&case.config, &param) {
             Ok(o) => o,
             Err(why) => {
                 eprintln!("skipped optim case {name}: {why}");
@@ -95,8 +83,8 @@ fn optimizers_match_pytorch() {
             }
         };
         let (grads, expected) = (
-            fixture.get(&format!("{name}.grads")),
-            fixture.get(&format!("{name}.params_after_each_step")),
+            case.tensor("grads").unwrap(),
+            case.tensor("params_after_each_step").unwrap(),
         );
         let (steps, numel) = (grads.dims()[0], param.numel());
         for step in 0..steps {
@@ -116,13 +104,12 @@ fn optimizers_match_pytorch() {
                 want,
                 1e-6,
                 1e-5,
-            );
+            )
+            .unwrap();
         }
         passed.push(name.clone());
     }
     eprintln!("optim cases passed: {passed:?}; skipped: {skipped:?}");
-    assert!(
-        passed.iter().any(|n| cases[n]["op"] == "SGD")
-            && passed.iter().any(|n| cases[n]["op"] == "Adam")
-    );
+    let ran = |class: &str| cases.iter().any(|c| c.op() == class && passed.contains(&c.name));
+    assert!(ran("SGD") && ran("Adam"), "an SGD and an Adam case must run");
 }
