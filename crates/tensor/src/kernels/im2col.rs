@@ -82,6 +82,8 @@ fn valid_range(off: isize, s: usize, w: usize, ow_n: usize) -> (usize, usize) {
     let hi = if last < 0 { 0 } else { last / s + 1 };
     let lo = (lo as usize).min(ow_n);
     let hi = (hi as usize).clamp(lo, ow_n);
+    debug_assert!(lo == hi || (lo * s as usize) as isize + off >= 0);
+    debug_assert!(lo == hi || (((hi - 1) * s as usize) as isize + off) < w as isize);
     (lo, hi)
 }
 
