@@ -110,6 +110,13 @@ fn optimizers_match_pytorch() {
         passed.push(name.clone());
     }
     eprintln!("optim cases passed: {passed:?}; skipped: {skipped:?}");
-    let ran = |class: &str| cases.iter().any(|c| c.op() == class && passed.contains(&c.name));
-    assert!(ran("SGD") && ran("Adam"), "an SGD and an Adam case must run");
+    let ran = |class: &str| {
+        cases
+            .iter()
+            .any(|c| c.op() == class && passed.contains(&c.name))
+    };
+    assert!(
+        ran("SGD") && ran("Adam"),
+        "an SGD and an Adam case must run"
+    );
 }

@@ -129,6 +129,16 @@ impl Span {
     }
 }
 
+/// The windows of every output row and column, computed once per call (their integer divisions
+/// are too slow for the inner loops).
+fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
+    let rows =
+        (0..g.out_h()).map(|o| Span::new(o, g.kh, g.stride.0, g.padding.0, g.dilation.0, g.h));
+    let cols =
+        (0..g.out_w()).map(|o| Span::new(o, g.kw, g.stride.1, g.padding.1, g.dilation.1, g.w));
+    (rows.collect(), cols.collect())
+}
+
 /// Above this many touched elements a call runs planes in parallel; also the least work per job.
 const PAR_THRESHOLD: usize = 1 << 15;
 
@@ -195,12 +205,17 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], in
         .zip(indices.chunks_mut(op.max(1)))
         .collect();
     let work = input.len() + op * g.n * g.c * g.kh * g.kw;
+    let (ys, xs) = window_spans(g);
+    // Without padding or dilation every window lies inside the input: plain index arithmetic.
+    let inside = g.padding == (0, 0) && g.dilation == (1, 1) && !g.ceil_mode;
     planes(input, hw, &mut pairs, 1, work, |x, pair| {
         let (y, idx) = &mut pair[0];
-        for oy in 0..oh {
-            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, g.dilation.0, g.h);
-            for ox in 0..ow {
-                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, g.dilation.1, g.w);
+        if inside {
+            max_windows_inside(g, x, y, idx);
+            return;
+        }
+        for (oy, &sy) in ys.iter().enumerate() {
+            for (ox, &sx) in xs.iter().enumerate() {
                 let (mut best, mut arg) = (f32::NEG_INFINITY, u32::MAX);
                 for iy in sy.coords() {
                     let row = &x[iy * g.w..][..g.w];
@@ -217,6 +232,32 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], in
             }
         }
     });
+}
+
+/// Max pooling of one plane whose windows all lie inside it (no padding, no dilation, floor mode).
+fn max_windows_inside(g: &Pool2dGeometry, x: &[f32], y: &mut [f32], idx: &mut [u32]) {
+    let (ow, (sh, sw)) = (g.out_w(), g.stride);
+    for (oy, (y_row, idx_row)) in y
+        .chunks_exact_mut(ow)
+        .zip(idx.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        for (ox, (out, arg)) in y_row.iter_mut().zip(idx_row.iter_mut()).enumerate() {
+            let first = oy * sh * g.w + ox * sw;
+            let (mut best, mut best_at) = (x[first], first);
+            for ky in 0..g.kh {
+                let row = first + ky * g.w;
+                for (kx, &v) in x[row..row + g.kw].iter().enumerate() {
+                    if v > best || (v.is_nan() && !best.is_nan()) {
+                        best = v;
+                        best_at = row + kx;
+                    }
+                }
+            }
+            *out = best;
+            *arg = best_at as u32;
+        }
+    }
 }
 
 /// Max pooling backward: routes each output gradient to the input cell its index names.
@@ -280,6 +321,21 @@ fn avg_divisor(g: &Pool2dGeometry, sy: Span, sx: Span, count_include_pad: bool) 
     n.max(1) as f32
 }
 
+/// `1 / avg_divisor` of every output cell, row-major `[out_h, out_w]`.
+fn avg_inverse_divisors(
+    g: &Pool2dGeometry,
+    ys: &[Span],
+    xs: &[Span],
+    count_include_pad: bool,
+) -> Vec<f32> {
+    ys.iter()
+        .flat_map(|&sy| {
+            xs.iter()
+                .map(move |&sx| 1.0 / avg_divisor(g, sy, sx, count_include_pad))
+        })
+        .collect()
+}
+
 /// Average pooling forward.
 ///
 /// - `input`: `[n, c, h, w]`
@@ -304,17 +360,17 @@ pub fn avg_pool2d_forward(
     assert_eq!(out.len(), g.output_len(), "avg_pool2d_forward: out length");
     let (oh, ow) = (g.out_h(), g.out_w());
     let work = input.len() + out.len() * g.kh * g.kw;
+    let (ys, xs) = window_spans(g);
+    let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
     planes(input, g.h * g.w, out, oh * ow, work, |x, y| {
-        for oy in 0..oh {
-            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, 1, g.h);
-            for ox in 0..ow {
-                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, 1, g.w);
+        for (oy, &sy) in ys.iter().enumerate() {
+            for (ox, &sx) in xs.iter().enumerate() {
                 let cols = sx.range();
                 let s: f32 = sy
                     .range()
                     .map(|iy| x[iy * g.w..][cols.clone()].iter().sum::<f32>())
                     .sum();
-                y[oy * ow + ox] = s / avg_divisor(g, sy, sx, count_include_pad);
+                y[oy * ow + ox] = s * inverse_divisors[oy * ow + ox];
             }
         }
     });
@@ -349,12 +405,12 @@ pub fn avg_pool2d_backward(
     let (oh, ow) = (g.out_h(), g.out_w());
     grad_input.fill(0.0);
     let work = grad_input.len() + grad_out.len() * g.kh * g.kw;
+    let (ys, xs) = window_spans(g);
+    let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
     planes(grad_out, oh * ow, grad_input, g.h * g.w, work, |go, gi| {
-        for oy in 0..oh {
-            let sy = Span::new(oy, g.kh, g.stride.0, g.padding.0, 1, g.h);
-            for ox in 0..ow {
-                let sx = Span::new(ox, g.kw, g.stride.1, g.padding.1, 1, g.w);
-                let v = go[oy * ow + ox] / avg_divisor(g, sy, sx, count_include_pad);
+        for (oy, &sy) in ys.iter().enumerate() {
+            for (ox, &sx) in xs.iter().enumerate() {
+                let v = go[oy * ow + ox] * inverse_divisors[oy * ow + ox];
                 let cols = sx.range();
                 for iy in sy.range() {
                     gi[iy * g.w..][cols.clone()]
