@@ -66,6 +66,7 @@ pub(crate) enum Op {
         dim: usize,
         start: usize,
     },
+    // ── activations, losses, dropout (new ones go above the end-of-section line) ──
     Activation {
         op: activation::Activation,
         input: Tensor,
@@ -91,18 +92,24 @@ pub(crate) enum Op {
         input: Tensor,
         mask: Vec<f32>,
     },
+    // ── end of activations, losses, dropout ──
+    // ── normalisation ──
     BatchNorm {
         input: Tensor,
         weight: Option<Tensor>,
         bias: Option<Tensor>,
         saved: norm::BatchNormSaved,
     },
+    // ── end of normalisation ──
+    // ── convolutions ──
     Conv2d {
         input: Tensor,
         weight: Tensor,
         bias: Option<Tensor>,
         config: conv::Conv2dConfig,
     },
+    // ── end of convolutions ──
+    // ── pooling ──
     MaxPool2d {
         input: Tensor,
         argmax: Vec<u32>,
@@ -115,6 +122,7 @@ pub(crate) enum Op {
     GlobalAvgPool {
         input: Tensor,
     },
+    // ── end of pooling ──
 }
 
 /// A gradient for one input of an op.
@@ -132,40 +140,42 @@ impl Op {
             | Op::MaxDim { input, .. }
             | Op::Reshape { input }
             | Op::Transpose { input }
-            | Op::Narrow { input, .. }
-            | Op::Activation { input, .. }
-            | Op::Softmax { input, .. }
-            | Op::LogSoftmax { input, .. }
-            | Op::Dropout { input, .. }
-            | Op::MaxPool2d { input, .. }
-            | Op::AvgPool2d { input, .. }
-            | Op::GlobalAvgPool { input } => vec![input],
-            Op::CrossEntropy { logits, .. } => vec![logits],
-            Op::Mse { pred, target } => vec![pred, target],
+            | Op::Narrow { input, .. } => vec![input],
             Op::Concat { inputs, .. } => inputs.iter().collect(),
             Op::Linear {
                 input,
                 weight,
                 bias,
-            }
-            | Op::Conv2d {
-                input,
-                weight,
-                bias,
-                ..
-            } => std::iter::once(input)
-                .chain(Some(weight))
-                .chain(bias.as_ref())
-                .collect(),
+            } => with_weight_and_bias(input, Some(weight), bias.as_ref()),
+            // ── activations, losses, dropout ──
+            Op::Activation { input, .. }
+            | Op::Softmax { input, .. }
+            | Op::LogSoftmax { input, .. }
+            | Op::Dropout { input, .. } => vec![input],
+            Op::CrossEntropy { logits, .. } => vec![logits],
+            Op::Mse { pred, target } => vec![pred, target],
+            // ── end of activations, losses, dropout ──
+            // ── normalisation ──
             Op::BatchNorm {
                 input,
                 weight,
                 bias,
                 ..
-            } => std::iter::once(input)
-                .chain(weight.as_ref())
-                .chain(bias.as_ref())
-                .collect(),
+            } => with_weight_and_bias(input, weight.as_ref(), bias.as_ref()),
+            // ── end of normalisation ──
+            // ── convolutions ──
+            Op::Conv2d {
+                input,
+                weight,
+                bias,
+                ..
+            } => with_weight_and_bias(input, Some(weight), bias.as_ref()),
+            // ── end of convolutions ──
+            // ── pooling ──
+            Op::MaxPool2d { input, .. }
+            | Op::AvgPool2d { input, .. }
+            | Op::GlobalAvgPool { input } => vec![input],
+            // ── end of pooling ──
         }
     }
 
@@ -198,6 +208,7 @@ impl Op {
             Op::Narrow { input, dim, start } => {
                 shape_ops::narrow_backward(input, *dim, *start, out, grad)
             }
+            // ── activations, losses, dropout ──
             Op::Activation { op, input } => activation::activation_backward(*op, input, out, grad),
             Op::Softmax { input, dim } => activation::softmax_backward(input, *dim, out, grad),
             Op::LogSoftmax { input, dim } => {
@@ -210,18 +221,24 @@ impl Op {
             } => loss::cross_entropy_backward(logits, targets, probs, grad),
             Op::Mse { pred, target } => loss::mse_backward(pred, target, grad),
             Op::Dropout { input, mask } => dropout::dropout_backward(input, mask, grad),
+            // ── end of activations, losses, dropout ──
+            // ── normalisation ──
             Op::BatchNorm {
                 input,
                 weight,
                 bias,
                 saved,
             } => norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad),
+            // ── end of normalisation ──
+            // ── convolutions ──
             Op::Conv2d {
                 input,
                 weight,
                 bias,
                 config,
             } => conv::conv2d_backward(input, weight, bias.as_ref(), config, grad),
+            // ── end of convolutions ──
+            // ── pooling ──
             Op::MaxPool2d {
                 input,
                 argmax,
@@ -229,8 +246,18 @@ impl Op {
             } => pool::max_pool2d_backward(input, argmax, config, grad),
             Op::AvgPool2d { input, config } => pool::avg_pool2d_backward(input, config, grad),
             Op::GlobalAvgPool { input } => pool::global_avg_pool_backward(input, grad),
+            // ── end of pooling ──
         }
     }
+}
+
+/// An op's inputs: the data input, then the weight and bias where present (PyTorch's order).
+fn with_weight_and_bias<'a>(
+    input: &'a Tensor,
+    weight: Option<&'a Tensor>,
+    bias: Option<&'a Tensor>,
+) -> Vec<&'a Tensor> {
+    std::iter::once(input).chain(weight).chain(bias).collect()
 }
 
 thread_local! {
