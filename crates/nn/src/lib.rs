@@ -35,6 +35,7 @@ pub mod io;
 pub mod layers;
 mod module;
 pub mod optim;
+pub mod schedule;
 
 pub use error::{Error, Result, StateProblem};
 pub use module::{join_name, Mode, Module, TensorKind};
