@@ -31,6 +31,7 @@
 pub mod checkpoint;
 mod error;
 pub mod init;
+pub mod init_stats;
 pub mod io;
 pub mod layers;
 mod module;
