@@ -83,6 +83,65 @@ pub fn constant(t: &Tensor, value: f32) {
     t.data_mut().fill(value);
 }
 
+/// Fills `t` with zeros.
+pub fn zeros(t: &Tensor) {
+    constant(t, 0.0);
+}
+
+/// Orthogonal initialisation (Saxe et al., `torch.nn.init.orthogonal_`): the weight viewed as a
+/// `[rows, cols]` matrix (`rows = dims[0]`) gets orthonormal rows (when `rows ≤ cols`) or columns,
+/// times `gain`. Drawn as PyTorch does: the QR factorisation of a standard normal matrix, with Q's
+/// columns signed so that R's diagonal is positive (which makes Q uniformly distributed).
+///
+/// # Errors
+/// When `t` has fewer than 2 dims or no elements.
+pub fn orthogonal(t: &Tensor, gain: f32, rng: &mut impl Rng) -> Result<()> {
+    let dims = t.dims();
+    if dims.len() < 2 || t.numel() == 0 {
+        return Err(Error::config(
+            "init",
+            format!("orthogonal init needs at least 2 dims and some elements, got shape {dims:?}"),
+        ));
+    }
+    let rows = dims[0];
+    let cols = t.numel() / rows;
+    // Orthonormalise the k = max(rows, cols) long vectors, of which there are n = min(rows, cols).
+    let (n, k) = (rows.min(cols), rows.max(cols));
+    let normal = Tensor::randn([n, k], rng);
+    let mut q: Vec<f64> = normal.data().iter().map(|&x| f64::from(x)).collect();
+    gram_schmidt(&mut q, n, k);
+    let mut data = t.data_mut();
+    for i in 0..n {
+        for j in 0..k {
+            // Vectors are the rows of a wide matrix, or the columns of a tall one.
+            let at = if rows <= cols {
+                i * cols + j
+            } else {
+                j * cols + i
+            };
+            data[at] = gain * q[i * k + j] as f32;
+        }
+    }
+    Ok(())
+}
+
+/// Modified Gram–Schmidt, run twice for accuracy, over the `n` rows (length `k ≥ n`) of `m`: the
+/// result is Q of the QR factorisation with a positive R diagonal.
+fn gram_schmidt(m: &mut [f64], n: usize, k: usize) {
+    for i in 0..n {
+        let (done, rest) = m.split_at_mut(i * k);
+        let v = &mut rest[..k];
+        for _ in 0..2 {
+            for prev in done.chunks_exact(k) {
+                let dot: f64 = prev.iter().zip(v.iter()).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(prev).for_each(|(x, p)| *x -= dot * p);
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
 /// Xavier/Glorot uniform: U(−b, b) with `b = gain · √(6 / (fan_in + fan_out))`.
 ///
 /// # Errors
@@ -257,6 +316,41 @@ mod tests {
         check_uniform(&t, (6.0 / (fan_in + fan_out)).sqrt());
         xavier_normal(&t, 2.0, &mut rng).unwrap();
         check_normal(&t, 2.0 * (2.0 / (fan_in + fan_out)).sqrt());
+    }
+
+    /// Q·Qᵀ (or Qᵀ·Q for a tall matrix) is `gain²·I`, for a wide, a tall and a conv-shaped weight.
+    #[test]
+    fn orthogonal_rows_or_columns() {
+        let mut rng = seeded_rng(5);
+        for (dims, gain) in [
+            (vec![3, 7], 1.0f32),
+            (vec![9, 4], 2.0),
+            (vec![6, 2, 3, 3], 1.5),
+        ] {
+            let t = Tensor::zeros(dims.clone());
+            orthogonal(&t, gain, &mut rng).unwrap();
+            let (rows, cols) = (dims[0], t.numel() / dims[0]);
+            let d = t.data();
+            let (n, tall) = (rows.min(cols), rows > cols);
+            let at = |v: usize, j: usize| {
+                if tall {
+                    d[j * cols + v]
+                } else {
+                    d[v * cols + j]
+                }
+            };
+            for a in 0..n {
+                for b in 0..n {
+                    let dot: f32 = (0..rows.max(cols)).map(|j| at(a, j) * at(b, j)).sum();
+                    let want = if a == b { gain * gain } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-5, "{dims:?}: <{a},{b}> = {dot}");
+                }
+            }
+        }
+        assert!(orthogonal(&Tensor::zeros([5]), 1.0, &mut rng).is_err());
+        let z = Tensor::ones([2, 2]);
+        zeros(&z);
+        assert_eq!(z.to_vec(), vec![0.0; 4]);
     }
 
     #[test]

@@ -31,10 +31,12 @@
 pub mod checkpoint;
 mod error;
 pub mod init;
+pub mod init_stats;
 pub mod io;
 pub mod layers;
 mod module;
 pub mod optim;
+pub mod schedule;
 
 pub use error::{Error, Result, StateProblem};
 pub use module::{join_name, Mode, Module, TensorKind};

@@ -228,6 +228,12 @@ impl Tensor {
         f(grad.as_deref())
     }
 
+    /// Runs `f` over the gradient buffer for in-place changes (gradient clipping uses this).
+    pub fn with_grad_slice_mut<R>(&self, f: impl FnOnce(Option<&mut [f32]>) -> R) -> R {
+        let mut grad = self.0.grad.lock().expect("grad lock poisoned");
+        f(grad.as_deref_mut())
+    }
+
     pub fn zero_grad(&self) {
         *self.0.grad.lock().expect("grad lock poisoned") = None;
     }

@@ -1,17 +1,32 @@
-//! Optimisers: the [`Optimizer`] trait, [`Sgd`] and [`Adam`], with PyTorch's conventions.
+//! Optimisers: the [`Optimizer`] trait, [`Sgd`], [`Adam`] (and AdamW), [`Adagrad`], [`RmsProp`],
+//! and the closure-driven [`Lbfgs`], with PyTorch's conventions; [`ParamGroup`]s for per-group
+//! settings; gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]).
 //!
 //! Each optimiser keeps explicit per-parameter state (momentum buffer, Adam's moments), created the
 //! first time a parameter has a gradient, exposed by [`Optimizer::state`] under the names
 //! `<param>.<slot>` (`fc.weight.momentum_buffer`, `conv1.weight.exp_avg`) plus `step`, the number of
 //! `step()` calls, so a checkpoint can resume training exactly. Step counts are stored as f32 scalars,
 //! exact up to 2²⁴ steps.
+mod adagrad;
 mod adam;
+mod clip;
+mod group;
+mod lbfgs;
+mod rmsprop;
 mod sgd;
+mod state;
 
+pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use group::{no_decay_on_biases_and_norms, ParamGroup};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
-use crate::error::{Error, Result, StateProblem};
+pub(crate) use state::{ParamStates, ParamUpdate, Slot};
+
+use crate::error::{Error, Result};
 use convkit_tensor::Tensor;
 
 /// Updates parameters from their gradients.
@@ -36,158 +51,32 @@ pub trait Optimizer {
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
 }
 
-/// One per-parameter state tensor: its name and whether it is a scalar or shaped like the parameter.
-pub(crate) struct Slot {
-    pub name: &'static str,
-    pub scalar: bool,
+/// The [`Optimizer`] methods every `ParamStates`-backed optimiser shares (its struct has `config.lr`
+/// and `params`); `step` is each one's own.
+macro_rules! delegate_to_param_states {
+    () => {
+        fn zero_grad(&self) {
+            self.params.zero_grad();
+        }
+
+        fn lr(&self) -> f32 {
+            self.config.lr
+        }
+
+        fn set_lr(&mut self, lr: f32) {
+            self.config.lr = lr;
+        }
+
+        fn state(&self) -> Vec<(String, convkit_tensor::Tensor)> {
+            self.params.to_named()
+        }
+
+        fn load_state(&mut self, state: &[(String, convkit_tensor::Tensor)]) -> crate::Result<()> {
+            self.params.load(state)
+        }
+    };
 }
-
-/// The parameters an optimiser updates and their lazily created state: one buffer per [`Slot`]
-/// (a scalar slot is a one-element buffer), shared bookkeeping for every optimiser.
-pub(crate) struct ParamStates {
-    what: &'static str,
-    params: Vec<(String, Tensor)>,
-    slots: &'static [Slot],
-    states: Vec<Option<Vec<Vec<f32>>>>,
-    steps: u64,
-}
-
-impl ParamStates {
-    pub fn new(
-        what: &'static str,
-        params: Vec<(String, Tensor)>,
-        slots: &'static [Slot],
-    ) -> Result<Self> {
-        for (i, (name, _)) in params.iter().enumerate() {
-            if params[..i].iter().any(|(other, _)| other == name) {
-                return Err(Error::config(
-                    what,
-                    format!("parameter {name} is listed twice"),
-                ));
-            }
-        }
-        let states = vec![None; params.len()];
-        Ok(ParamStates {
-            what,
-            params,
-            slots,
-            states,
-            steps: 0,
-        })
-    }
-
-    pub fn zero_grad(&self) {
-        self.params.iter().for_each(|(_, p)| p.zero_grad());
-    }
-
-    /// Calls `update(param, grad, state, first)` for every parameter with a gradient and counts the
-    /// step; `state` holds one zero-filled buffer per slot on a parameter's first update, when `first`
-    /// is true.
-    pub fn update(&mut self, mut update: impl FnMut(&mut [f32], &[f32], &mut [Vec<f32>], bool)) {
-        for ((_, param), state) in self.params.iter().zip(&mut self.states) {
-            param.with_grad_slice(|grad| {
-                let Some(grad) = grad else { return };
-                let mut data = param.data_mut();
-                let first = state.is_none();
-                let state = state.get_or_insert_with(|| {
-                    self.slots
-                        .iter()
-                        .map(|s| vec![0.0; if s.scalar { 1 } else { data.len() }])
-                        .collect()
-                });
-                update(&mut data, grad, state, first);
-            });
-        }
-        self.steps += 1;
-    }
-
-    fn slot_dims(&self, slot: &Slot, param: &Tensor) -> Vec<usize> {
-        if slot.scalar {
-            Vec::new()
-        } else {
-            param.dims().to_vec()
-        }
-    }
-
-    pub fn to_named(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![("step".to_string(), Tensor::scalar(self.steps as f32))];
-        for ((name, param), state) in self.params.iter().zip(&self.states) {
-            for (slot, buf) in self.slots.iter().zip(state.iter().flatten()) {
-                let t = Tensor::from_vec(buf.clone(), self.slot_dims(slot, param))
-                    .expect("state has the slot's size");
-                out.push((format!("{name}.{}", slot.name), t));
-            }
-        }
-        out
-    }
-
-    /// Replaces the state by `state` after checking it all, reporting every problem at once.
-    pub fn load(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        let mut problems = Vec::new();
-        let mut steps = None;
-        let mut found: Vec<Vec<Option<Vec<f32>>>> =
-            vec![vec![None; self.slots.len()]; self.params.len()];
-        for (name, t) in state {
-            let target = if name == "step" {
-                Some((Vec::new(), None))
-            } else {
-                self.params
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, (pname, param))| {
-                        let slot = name.strip_prefix(pname.as_str())?.strip_prefix('.')?;
-                        let s = self.slots.iter().position(|s| s.name == slot)?;
-                        Some((self.slot_dims(&self.slots[s], param), Some((i, s))))
-                    })
-            };
-            match target {
-                None => problems.push(StateProblem::Unexpected {
-                    name: name.clone(),
-                    found: t.dims().to_vec(),
-                }),
-                Some((expected, _)) if expected != t.dims() => problems.push(StateProblem::Shape {
-                    name: name.clone(),
-                    expected,
-                    found: t.dims().to_vec(),
-                }),
-                Some((_, None)) => steps = Some(t.item() as u64),
-                Some((_, Some((i, s)))) => found[i][s] = Some(t.to_vec()),
-            }
-        }
-        if steps.is_none() {
-            problems.push(StateProblem::Missing {
-                name: "step".into(),
-                expected: Vec::new(),
-            });
-        }
-        for ((name, param), slots) in self.params.iter().zip(&found) {
-            if slots.iter().any(Option::is_some) {
-                for (slot, buf) in self.slots.iter().zip(slots) {
-                    if buf.is_none() {
-                        let expected = self.slot_dims(slot, param);
-                        problems.push(StateProblem::Missing {
-                            name: format!("{name}.{}", slot.name),
-                            expected,
-                        });
-                    }
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return Err(Error::StateMismatch {
-                source_name: "optimizer state".into(),
-                target: format!("{} over {} parameters", self.what, self.params.len()),
-                problems,
-            });
-        }
-        self.steps = steps.unwrap_or_default();
-        self.states = found
-            .into_iter()
-            .map(|slots| slots.into_iter().collect::<Option<Vec<_>>>())
-            .collect();
-        Ok(())
-    }
-}
+pub(crate) use delegate_to_param_states;
 
 /// Checks a learning rate or other hyper-parameter that must be finite and non-negative.
 pub(crate) fn check_non_negative(what: &'static str, name: &str, value: f32) -> Result<()> {

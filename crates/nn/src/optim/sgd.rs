@@ -1,5 +1,8 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's `SGD`).
-use super::{check_non_negative, Optimizer, ParamStates, Slot};
+use super::{
+    check_non_negative, delegate_to_param_states, Optimizer, ParamGroup, ParamStates, ParamUpdate,
+    Slot,
+};
 use crate::error::{Error, Result};
 use convkit_tensor::Tensor;
 
@@ -36,6 +39,7 @@ impl Default for SgdConfig {
 /// p = p − lr·d
 /// ```
 /// With `momentum == 0` there is no buffer and `d = g`. State: `<param>.momentum_buffer`.
+/// A [`ParamGroup`] scales `lr` and may override `weight_decay`.
 ///
 /// # Errors
 /// [`Sgd::new`]: a negative or non-finite hyper-parameter, a parameter listed twice, or Nesterov
@@ -45,13 +49,14 @@ pub struct Sgd {
     params: ParamStates,
 }
 
-const MOMENTUM_SLOTS: &[Slot] = &[Slot {
-    name: "momentum_buffer",
-    scalar: false,
-}];
-
 impl Sgd {
+    /// SGD over one group of parameters.
     pub fn new(params: Vec<(String, Tensor)>, config: SgdConfig) -> Result<Sgd> {
+        Sgd::with_groups(vec![ParamGroup::new(params)], config)
+    }
+
+    /// SGD over parameter groups with their own lr scale and weight decay.
+    pub fn with_groups(groups: Vec<ParamGroup>, config: SgdConfig) -> Result<Sgd> {
         let SgdConfig {
             lr,
             momentum,
@@ -73,10 +78,14 @@ impl Sgd {
                 "Nesterov momentum requires a momentum and zero dampening",
             ));
         }
-        let slots = if momentum > 0.0 { MOMENTUM_SLOTS } else { &[] };
+        let slots = if momentum > 0.0 {
+            vec![Slot::tensor("momentum_buffer")]
+        } else {
+            Vec::new()
+        };
         Ok(Sgd {
             config,
-            params: ParamStates::new("SGD", params, slots)?,
+            params: ParamStates::new("SGD", groups, slots)?,
         })
     }
 }
@@ -90,9 +99,16 @@ impl Optimizer for Sgd {
             weight_decay,
             nesterov,
         } = self.config;
-        self.params.update(|param, grad, state, first| {
+        self.params.update(lr, weight_decay, |u: ParamUpdate<'_>| {
+            let ParamUpdate {
+                hyper,
+                param,
+                grad,
+                state,
+                first,
+            } = u;
             for (i, (p, &g)) in param.iter_mut().zip(grad).enumerate() {
-                let mut d = g + weight_decay * *p;
+                let mut d = g + hyper.weight_decay * *p;
                 if let Some(buf) = state.first_mut() {
                     buf[i] = if first {
                         d
@@ -105,29 +121,11 @@ impl Optimizer for Sgd {
                         buf[i]
                     };
                 }
-                *p -= lr * d;
+                *p -= hyper.lr * d;
             }
         });
         Ok(())
     }
 
-    fn zero_grad(&self) {
-        self.params.zero_grad();
-    }
-
-    fn lr(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
-
-    fn state(&self) -> Vec<(String, Tensor)> {
-        self.params.to_named()
-    }
-
-    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
-        self.params.load(state)
-    }
+    delegate_to_param_states!();
 }
