@@ -108,6 +108,18 @@ pub(crate) enum Op {
         bias: Option<Tensor>,
         config: conv::Conv2dConfig,
     },
+    Conv3d {
+        input: Tensor,
+        weight: Tensor,
+        bias: Option<Tensor>,
+        config: conv::Conv3dConfig,
+    },
+    ConvTranspose2d {
+        input: Tensor,
+        weight: Tensor,
+        bias: Option<Tensor>,
+        config: conv::ConvTranspose2dConfig,
+    },
     // ── end of convolutions ──
     // ── pooling ──
     MaxPool2d {
@@ -165,6 +177,18 @@ impl Op {
             // ── end of normalisation ──
             // ── convolutions ──
             Op::Conv2d {
+                input,
+                weight,
+                bias,
+                ..
+            }
+            | Op::Conv3d {
+                input,
+                weight,
+                bias,
+                ..
+            }
+            | Op::ConvTranspose2d {
                 input,
                 weight,
                 bias,
@@ -237,6 +261,18 @@ impl Op {
                 bias,
                 config,
             } => conv::conv2d_backward(input, weight, bias.as_ref(), config, grad),
+            Op::Conv3d {
+                input,
+                weight,
+                bias,
+                config,
+            } => conv::conv3d_backward(input, weight, bias.as_ref(), config, grad),
+            Op::ConvTranspose2d {
+                input,
+                weight,
+                bias,
+                config,
+            } => conv::conv_transpose2d_backward(input, weight, bias.as_ref(), config, grad),
             // ── end of convolutions ──
             // ── pooling ──
             Op::MaxPool2d {

@@ -265,6 +265,39 @@ mod tests {
     }
 
     #[test]
+    fn depthwise_layer_keeps_channels_apart_and_trains() {
+        // groups = in_channels with multiplier 2: output channels 2c, 2c+1 read input channel c only.
+        let c = conv(
+            3,
+            6,
+            3,
+            Conv2dConfig {
+                padding: (1, 1),
+                groups: 3,
+                ..Default::default()
+            },
+        );
+        assert_eq!(c.weight().dims(), &[6, 1, 3, 3]);
+        let x = ramp(&[2, 3, 5, 4], 0.1);
+        let y = c.forward(&x, Mode::Train).unwrap();
+        let mut x2 = x.to_vec();
+        x2[20..40].iter_mut().for_each(|v| *v += 1.0); // image 0, channel 1
+        let y2 = c
+            .forward(&Tensor::from_vec(x2, x.dims()).unwrap(), Mode::Train)
+            .unwrap();
+        let changed: Vec<usize> = (0..12)
+            .filter(|p| {
+                let (a, b) = (y.to_vec(), y2.to_vec());
+                a[p * 20..(p + 1) * 20] != b[p * 20..(p + 1) * 20]
+            })
+            .collect();
+        assert_eq!(changed, [2, 3]);
+        y.sum().backward().unwrap();
+        assert_eq!(c.weight().grad().unwrap().dims(), &[6, 1, 3, 3]);
+        assert_eq!(c.bias().unwrap().grad().unwrap().to_vec(), vec![40.0; 6]);
+    }
+
+    #[test]
     fn errors_name_the_problem() {
         let new = |cin, cout, config| {
             Conv2d::new(cin, cout, (3, 3), config, &mut seeded_rng(0))

@@ -8,7 +8,10 @@
 //! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
 //! per-thread and reused across calls; nothing allocates inside hot loops.
 
+pub(crate) mod axis;
 pub mod conv2d;
+pub mod conv3d;
+pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
 pub mod pool;
@@ -17,6 +20,10 @@ pub mod pool;
 mod bench;
 #[cfg(test)]
 mod conv2d_tests;
+#[cfg(test)]
+mod conv3d_tests;
+#[cfg(test)]
+mod depthwise_tests;
 #[cfg(test)]
 mod pool_tests;
 #[cfg(test)]

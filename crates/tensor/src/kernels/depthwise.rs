@@ -1,0 +1,245 @@
+//! Direct depthwise 2-D convolution: `groups == c_in`, `c_out = m·c_in` (channel multiplier `m`),
+//! weight `[c_out, 1, kh, kw]`. Output channel `co` reads input channel `co / m` only.
+//!
+//! A depthwise conv has `kh·kw` multiply-adds per output, far too few for im2col + GEMM to pay off
+//! (one tiny GEMM per channel). Here every kernel tap is one pass over an output row: for each
+//! `(oy, ky, kx)` the valid output columns are computed once, so the inner loop is a bounds-check-free
+//! `y[ox] += w·x[ox·s + off]` (contiguous, vectorised, when the stride is 1).
+//!
+//! Parallel over planes: forward over `(n, co)`, input gradient over `(n, ci)` (each summing its `m`
+//! output channels), weight gradient over `co` (each summing the batch). No locks, no scratch.
+//!
+//! Every kernel **overwrites** its output buffer(s).
+
+use super::axis::Axis;
+use super::conv2d::Conv2dGeometry;
+use super::conv3d::divides;
+use rayon::prelude::*;
+
+/// Whether the geometry is a depthwise convolution with more than one channel (the case these
+/// kernels take over from im2col + GEMM).
+pub fn is_depthwise(g: &Conv2dGeometry) -> bool {
+    g.groups > 1 && g.groups == g.c_in && divides(g.c_in, g.c_out)
+}
+
+fn axes(g: &Conv2dGeometry) -> (Axis, Axis) {
+    (
+        Axis {
+            len: g.h,
+            out: g.out_h(),
+            stride: g.stride.0,
+            pad: g.padding.0,
+            dil: g.dilation.0,
+        },
+        Axis {
+            len: g.w,
+            out: g.out_w(),
+            stride: g.stride.1,
+            pad: g.padding.1,
+            dil: g.dilation.1,
+        },
+    )
+}
+
+/// Calls `f(oy, iy, ox0, ox1, ix0, tap)` for every kernel tap and output row that reads inside the
+/// image: outputs `oy, ox0..ox1` read input row `iy`, columns `ix0 + (ox − ox0)·stride_w`.
+fn for_each_tap(
+    (ay, ax): (Axis, Axis),
+    kh: usize,
+    kw: usize,
+    mut f: impl FnMut(usize, usize, usize, usize, usize, usize),
+) {
+    for ky in 0..kh {
+        let (oy0, oy1, iy0) = ay.valid(ky);
+        for kx in 0..kw {
+            let (ox0, ox1, ix0) = ax.valid(kx);
+            if ox0 == ox1 {
+                continue;
+            }
+            for oy in oy0..oy1 {
+                f(
+                    oy,
+                    iy0 + (oy - oy0) * ay.stride,
+                    ox0,
+                    ox1,
+                    ix0,
+                    ky * kw + kx,
+                );
+            }
+        }
+    }
+}
+
+/// Forward: shapes as [`super::conv2d::conv2d_forward`], with `groups == c_in`.
+///
+/// # Panics
+/// If the geometry is not depthwise or a buffer length does not match it.
+pub fn depthwise_forward(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    check_lengths(g, input.len(), weight.len(), out.len());
+    let (ay, ax) = axes(g);
+    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    if ohw == 0 {
+        return;
+    }
+    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
+    out.par_chunks_mut(ohw).enumerate().for_each(|(plane, y)| {
+        let (n, co) = (plane / g.c_out, plane % g.c_out);
+        let x = &input[(n * g.c_in + co / m) * hw..][..hw];
+        let k = &weight[co * kk..][..kk];
+        y.fill(bias.map_or(0.0, |b| b[co]));
+        for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
+            let wv = k[tap];
+            let yr = &mut y[oy * ow + ox0..oy * ow + ox1];
+            let xr = &x[iy * w_in + ix0..];
+            if sw == 1 {
+                yr.iter_mut().zip(xr).for_each(|(y, x)| *y += wv * x);
+            } else {
+                yr.iter_mut()
+                    .zip(xr.iter().step_by(sw))
+                    .for_each(|(y, x)| *y += wv * x);
+            }
+        });
+    });
+}
+
+/// Input gradient: shapes as [`super::conv2d::conv2d_backward_input`], with `groups == c_in`.
+///
+/// # Panics
+/// As [`depthwise_forward`].
+pub fn depthwise_backward_input(
+    g: &Conv2dGeometry,
+    grad_out: &[f32],
+    weight: &[f32],
+    grad_input: &mut [f32],
+) {
+    check_lengths(g, grad_input.len(), weight.len(), grad_out.len());
+    let (ay, ax) = axes(g);
+    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    if hw == 0 {
+        return;
+    }
+    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
+    grad_input
+        .par_chunks_mut(hw)
+        .enumerate()
+        .for_each(|(plane, dx)| {
+            let (n, ci) = (plane / g.c_in, plane % g.c_in);
+            dx.fill(0.0);
+            for co in ci * m..(ci + 1) * m {
+                let dy = &grad_out[(n * g.c_out + co) * ohw..][..ohw];
+                let k = &weight[co * kk..][..kk];
+                for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
+                    let wv = k[tap];
+                    let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
+                    let dxr = &mut dx[iy * w_in + ix0..];
+                    if sw == 1 {
+                        dxr.iter_mut().zip(dyr).for_each(|(x, y)| *x += wv * y);
+                    } else {
+                        dxr.iter_mut()
+                            .step_by(sw)
+                            .zip(dyr)
+                            .for_each(|(x, y)| *x += wv * y);
+                    }
+                });
+            }
+        });
+}
+
+/// Weight (and bias) gradient summed over the batch: shapes as
+/// [`super::conv2d::conv2d_backward_weight`], with `groups == c_in`.
+///
+/// # Panics
+/// As [`depthwise_forward`].
+pub fn depthwise_backward_weight(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_weight: &mut [f32],
+    grad_bias: Option<&mut [f32]>,
+) {
+    check_lengths(g, input.len(), grad_weight.len(), grad_out.len());
+    let (ay, ax) = axes(g);
+    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
+    let plane = |n: usize, co: usize| &grad_out[(n * g.c_out + co) * ohw..][..ohw];
+    if let Some(db) = grad_bias {
+        assert_eq!(
+            db.len(),
+            g.c_out,
+            "depthwise_backward_weight: grad_bias length"
+        );
+        db.par_iter_mut().enumerate().for_each(|(co, b)| {
+            *b = (0..g.n).map(|n| sum(plane(n, co))).sum();
+        });
+    }
+    if kk == 0 {
+        return;
+    }
+    grad_weight
+        .par_chunks_mut(kk)
+        .enumerate()
+        .for_each(|(co, dw)| {
+            dw.fill(0.0);
+            for n in 0..g.n {
+                let x = &input[(n * g.c_in + co / m) * hw..][..hw];
+                let dy = plane(n, co);
+                for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
+                    let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
+                    let xr = &x[iy * w_in + ix0..];
+                    dw[tap] += if sw == 1 {
+                        dot(dyr, &xr[..dyr.len()])
+                    } else {
+                        dyr.iter()
+                            .zip(xr.iter().step_by(sw))
+                            .map(|(a, b)| a * b)
+                            .sum()
+                    };
+                });
+            }
+        });
+}
+
+fn check_lengths(g: &Conv2dGeometry, input: usize, weight: usize, out: usize) {
+    assert!(
+        is_depthwise(g),
+        "depthwise kernel on a non-depthwise geometry {g:?}"
+    );
+    assert_eq!(input, g.input_len(), "depthwise: input length");
+    assert_eq!(weight, g.weight_len(), "depthwise: weight length");
+    assert_eq!(out, g.output_len(), "depthwise: output length");
+}
+
+/// Sum in 8 independent lanes (so the compiler may vectorise it).
+fn sum(a: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = a.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        lanes.iter_mut().zip(c).for_each(|(l, x)| *l += x);
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Dot product in 8 independent lanes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
