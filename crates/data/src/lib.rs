@@ -38,6 +38,7 @@ mod normalize;
 mod split;
 #[cfg(test)]
 mod testing;
+pub mod transforms;
 
 pub use cifar::{Cifar10, Cifar100, Cifar100Labels};
 pub use dataset::{Dataset, Sample};
