@@ -135,6 +135,37 @@ pub enum Error {
         num_classes: usize,
     },
 
+    /// A download failed: unreachable server, error status or broken transfer.
+    #[error("downloading {url} failed: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// Downloaded bytes don't hash to the published checksum (nothing was kept).
+    #[error("{url}: {kind} checksum mismatch: expected {expected}, got {found}; the download was discarded")]
+    ChecksumMismatch {
+        /// The URL.
+        url: String,
+        /// `"sha256"` or `"md5"`.
+        kind: &'static str,
+        /// The published sum.
+        expected: String,
+        /// The sum of the bytes received.
+        found: String,
+    },
+
+    /// An image file could not be decoded.
+    #[error("{}: cannot decode image: {reason}", path.display())]
+    CorruptImage {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's complaint.
+        reason: String,
+    },
+
     /// A dataset was built from inconsistent parts, or a loader from an invalid configuration.
     #[error("{0}")]
     Invalid(String),

@@ -38,44 +38,10 @@ impl Mnist {
     /// or [`idx::read_labels`]; [`Error::CountMismatch`] if the image and label files disagree on
     /// the number of items; [`Error::LabelOutOfRange`] for a label above 9.
     pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
-        let prefix = match split {
-            Split::Train => "train",
-            Split::Test => "t10k",
-        };
-        let images_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
-        let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
-        let images = idx::read_images(&images_path)?;
-        let labels = idx::read_labels(&labels_path)?;
-        if images.count != labels.len() {
-            return Err(Error::CountMismatch {
-                images_path,
-                images: images.count,
-                labels_path,
-                labels: labels.len(),
-            });
-        }
-        if let Some((index, &label)) = labels
-            .iter()
-            .enumerate()
-            .find(|(_, &l)| usize::from(l) >= Self::NUM_CLASSES)
-        {
-            return Err(Error::LabelOutOfRange {
-                path: labels_path,
-                index,
-                label: label.into(),
-                num_classes: Self::NUM_CLASSES,
-            });
-        }
-        let labels = labels.into_iter().map(usize::from).collect();
         let class_names = (0..Self::NUM_CLASSES)
             .map(|digit| digit.to_string())
             .collect();
-        Dataset::new(
-            images.pixels,
-            labels,
-            [1, images.rows, images.cols],
-            class_names,
-        )
+        load_idx_split(dir, split, class_names)
     }
 
     /// The usual MNIST normalisation: mean [`MNIST_MEAN`], std [`MNIST_STD`].
@@ -98,8 +64,55 @@ pub fn default_mnist_dir() -> PathBuf {
     workspace.join("data").join("mnist")
 }
 
+/// Loads `split` of an MNIST-layout dataset (the four standard IDX file names, plain or `.gz`) from
+/// `dir`, labelling class `i` as `class_names[i]`.
+///
+/// # Errors
+/// As [`Mnist::load`], with the class count taken from `class_names`.
+pub(crate) fn load_idx_split(
+    dir: &Path,
+    split: Split,
+    class_names: Vec<String>,
+) -> Result<Dataset> {
+    let prefix = match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    };
+    let images_path = find(dir, &format!("{prefix}-images-idx3-ubyte"))?;
+    let labels_path = find(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
+    let images = idx::read_images(&images_path)?;
+    let labels = idx::read_labels(&labels_path)?;
+    if images.count != labels.len() {
+        return Err(Error::CountMismatch {
+            images_path,
+            images: images.count,
+            labels_path,
+            labels: labels.len(),
+        });
+    }
+    if let Some((index, &label)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= class_names.len())
+    {
+        return Err(Error::LabelOutOfRange {
+            path: labels_path,
+            index,
+            label: label.into(),
+            num_classes: class_names.len(),
+        });
+    }
+    let labels = labels.into_iter().map(usize::from).collect();
+    Dataset::new(
+        images.pixels,
+        labels,
+        [1, images.rows, images.cols],
+        class_names,
+    )
+}
+
 /// `dir/name` if it exists, else `dir/name.gz`.
-fn find(dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn find(dir: &Path, name: &str) -> Result<PathBuf> {
     let plain = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
     if plain.exists() {
