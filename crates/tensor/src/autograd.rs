@@ -10,7 +10,6 @@ use crate::ops::{
 use crate::tensor::Tensor;
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A recorded op: its inputs and the values saved for backward.
 pub(crate) enum Op {
@@ -79,14 +78,15 @@ pub(crate) enum Op {
         input: Tensor,
         dim: usize,
     },
-    CrossEntropy {
-        logits: Tensor,
-        targets: Arc<Vec<usize>>,
-        probs: Vec<f32>,
+    Prelu {
+        input: Tensor,
+        weight: Tensor,
     },
-    Mse {
-        pred: Tensor,
-        target: Tensor,
+    Loss {
+        input: Tensor,
+        /// Present when the target requires grad.
+        target: Option<Tensor>,
+        saved: loss::LossSaved,
     },
     Dropout {
         input: Tensor,
@@ -164,8 +164,8 @@ impl Op {
             | Op::Softmax { input, .. }
             | Op::LogSoftmax { input, .. }
             | Op::Dropout { input, .. } => vec![input],
-            Op::CrossEntropy { logits, .. } => vec![logits],
-            Op::Mse { pred, target } => vec![pred, target],
+            Op::Prelu { input, weight } => vec![input, weight],
+            Op::Loss { input, target, .. } => std::iter::once(input).chain(target).collect(),
             // ── end of activations, losses, dropout ──
             // ── normalisation ──
             Op::BatchNorm {
@@ -238,12 +238,12 @@ impl Op {
             Op::LogSoftmax { input, dim } => {
                 activation::log_softmax_backward(input, *dim, out, grad)
             }
-            Op::CrossEntropy {
-                logits,
-                targets,
-                probs,
-            } => loss::cross_entropy_backward(logits, targets, probs, grad),
-            Op::Mse { pred, target } => loss::mse_backward(pred, target, grad),
+            Op::Prelu { input, weight } => activation::prelu_backward(input, weight, grad),
+            Op::Loss {
+                input,
+                target,
+                saved,
+            } => loss::loss_backward(input, target.as_ref(), saved, grad),
             Op::Dropout { input, mask } => dropout::dropout_backward(input, mask, grad),
             // ── end of activations, losses, dropout ──
             // ── normalisation ──

@@ -20,7 +20,7 @@ mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad};
 pub use error::{Error, Result};
-pub use ops::activation::Activation;
+pub use ops::activation::{Activation, GeluApproximation};
 pub use ops::matmul::linear;
 pub use ops::norm::{batch_norm, BatchNormConfig};
 pub use rng::{seeded_rng, ConvRng};

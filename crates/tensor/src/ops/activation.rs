@@ -1,23 +1,80 @@
-//! Activation functions and softmax / log-softmax over a dim.
+//! Activation functions (point-wise, PReLU with a learnable slope, maxout) and softmax /
+//! log-softmax over any dim.
 use super::reduce::check_dim;
 use crate::autograd::{InputGrad, Op};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// A point-wise activation. Derivatives use PyTorch's choices at kinks (ReLU'(0) = 0).
+/// How GELU evaluates the Gaussian CDF Φ (PyTorch's `approximate` argument).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GeluApproximation {
+    /// `x·Φ(x)` with the exact `Φ(x) = (1 + erf(x/√2)) / 2` (PyTorch's `approximate='none'`).
+    #[default]
+    Exact,
+    /// `x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³)))` (PyTorch's `approximate='tanh'`).
+    Tanh,
+}
+
+/// A point-wise activation. Derivatives use PyTorch's choices at kinks (ReLU'(0) = 0,
+/// ReLU6'(0) = ReLU6'(6) = 0, Hardswish'(±3) from the middle piece).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
+    /// `x`: lets a layer slot hold "no activation".
+    Identity,
     Relu,
-    LeakyRelu { negative_slope: f32 },
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    LeakyRelu {
+        negative_slope: f32,
+    },
+    /// `x` for `x > 0`, else `alpha·(eˣ − 1)`.
+    Elu {
+        alpha: f32,
+    },
+    Gelu {
+        approximate: GeluApproximation,
+    },
+    /// `x·sigmoid(x)` (also called swish).
+    Silu,
+    /// `x·relu6(x + 3)/6`.
+    Hardswish,
+    /// `log(1 + e^(βx))/β`, and `x` where `βx > threshold` (as PyTorch, for numerical stability).
+    Softplus {
+        beta: f32,
+        threshold: f32,
+    },
     Sigmoid,
     Tanh,
 }
 
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+const GELU_TANH_COEFF: f64 = 0.044_715;
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The standard normal CDF Φ(x) and density φ(x), in f64.
+fn normal_cdf_pdf(x: f64) -> (f64, f64) {
+    let cdf = 0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2));
+    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    (cdf, pdf)
+}
+
+/// `tanh(√(2/π)·(x + 0.044715·x³))` and its derivative with respect to x.
+fn gelu_tanh_inner(x: f64) -> (f64, f64) {
+    let t = (SQRT_2_OVER_PI * (x + GELU_TANH_COEFF * x * x * x)).tanh();
+    let dt = (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEFF * x * x);
+    (t, dt)
+}
+
 impl Activation {
     #[inline]
-    fn apply(self, x: f32) -> f32 {
+    pub fn apply(self, x: f32) -> f32 {
         match self {
+            Activation::Identity => x,
             Activation::Relu => x.max(0.0),
+            Activation::Relu6 => x.clamp(0.0, 6.0),
             Activation::LeakyRelu { negative_slope } => {
                 if x > 0.0 {
                     x
@@ -25,28 +82,78 @@ impl Activation {
                     x * negative_slope
                 }
             }
-            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * x.exp_m1()
+                }
+            }
+            Activation::Gelu { approximate } => {
+                let x64 = x as f64;
+                let y = match approximate {
+                    GeluApproximation::Exact => x64 * normal_cdf_pdf(x64).0,
+                    GeluApproximation::Tanh => 0.5 * x64 * (1.0 + gelu_tanh_inner(x64).0),
+                };
+                y as f32
+            }
+            Activation::Silu => x * sigmoid(x),
+            Activation::Hardswish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+            Activation::Softplus { beta, threshold } => {
+                let bx = beta * x;
+                if bx > threshold {
+                    x
+                } else {
+                    // log(1 + e^bx) = max(bx, 0) + log1p(e^−|bx|), stable for large |bx|.
+                    (bx.max(0.0) + (-bx.abs()).exp().ln_1p()) / beta
+                }
+            }
+            Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => x.tanh(),
         }
     }
 
     /// dy/dx from the input x and the output y.
     #[inline]
-    fn derivative(self, x: f32, y: f32) -> f32 {
+    pub fn derivative(self, x: f32, y: f32) -> f32 {
+        let step = |on: bool, slope: f32| if on { 1.0 } else { slope };
         match self {
-            Activation::Relu => {
-                if x > 0.0 {
-                    1.0
-                } else {
+            Activation::Identity => 1.0,
+            Activation::Relu => step(x > 0.0, 0.0),
+            Activation::Relu6 => step(x > 0.0 && x < 6.0, 0.0),
+            Activation::LeakyRelu { negative_slope } => step(x > 0.0, negative_slope),
+            // For x ≤ 0: d/dx alpha·(eˣ − 1) = alpha·eˣ = y + alpha.
+            Activation::Elu { alpha } => step(x > 0.0, y + alpha),
+            Activation::Gelu { approximate } => {
+                let x64 = x as f64;
+                let d = match approximate {
+                    GeluApproximation::Exact => {
+                        let (cdf, pdf) = normal_cdf_pdf(x64);
+                        cdf + x64 * pdf
+                    }
+                    GeluApproximation::Tanh => {
+                        let (t, dt) = gelu_tanh_inner(x64);
+                        0.5 * (1.0 + t) + 0.5 * x64 * dt
+                    }
+                };
+                d as f32
+            }
+            Activation::Silu => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+            Activation::Hardswish => {
+                if x < -3.0 {
                     0.0
+                } else if x <= 3.0 {
+                    x / 3.0 + 0.5
+                } else {
+                    1.0
                 }
             }
-            Activation::LeakyRelu { negative_slope } => {
-                if x > 0.0 {
-                    1.0
-                } else {
-                    negative_slope
-                }
+            Activation::Softplus { beta, threshold } => {
+                let bx = beta * x;
+                step(bx > threshold, sigmoid(bx))
             }
             Activation::Sigmoid => y * (1.0 - y),
             Activation::Tanh => 1.0 - y * y,
@@ -72,8 +179,42 @@ impl Tensor {
         self.activation(Activation::Relu)
     }
 
+    pub fn relu6(&self) -> Tensor {
+        self.activation(Activation::Relu6)
+    }
+
     pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
         self.activation(Activation::LeakyRelu { negative_slope })
+    }
+
+    pub fn elu(&self, alpha: f32) -> Tensor {
+        self.activation(Activation::Elu { alpha })
+    }
+
+    pub fn gelu(&self, approximate: GeluApproximation) -> Tensor {
+        self.activation(Activation::Gelu { approximate })
+    }
+
+    pub fn silu(&self) -> Tensor {
+        self.activation(Activation::Silu)
+    }
+
+    pub fn hardswish(&self) -> Tensor {
+        self.activation(Activation::Hardswish)
+    }
+
+    /// `log(1 + e^(βx))/β`, linear where `βx > threshold` (PyTorch's defaults: β = 1, threshold = 20).
+    ///
+    /// # Errors
+    /// When `beta` is zero or not finite.
+    pub fn softplus(&self, beta: f32, threshold: f32) -> Result<Tensor> {
+        if beta == 0.0 || !beta.is_finite() {
+            return Err(Error::config(
+                "softplus",
+                format!("beta must be finite and non-zero, got {beta}"),
+            ));
+        }
+        Ok(self.activation(Activation::Softplus { beta, threshold }))
     }
 
     pub fn sigmoid(&self) -> Tensor {
@@ -82,6 +223,75 @@ impl Tensor {
 
     pub fn tanh(&self) -> Tensor {
         self.activation(Activation::Tanh)
+    }
+
+    /// PReLU, `max(0, x) + a·min(0, x)` with a learnable slope `a` (`weight`): one slope shared by all
+    /// channels (`weight` of 1 element) or one per channel (dim 1 of the input; dim 0 of a 1-D input).
+    ///
+    /// # Shapes
+    /// input any shape `[N, C, *]`, weight `[1]` or `[C]` → output the input's shape.
+    ///
+    /// # Errors
+    /// When the weight is not 1-D or its length is neither 1 nor the channel count.
+    pub fn prelu(&self, weight: &Tensor) -> Result<Tensor> {
+        let channels = prelu_channels(self);
+        if weight.rank() != 1 || (weight.numel() != 1 && weight.numel() != channels) {
+            return Err(Error::shape(
+                "prelu",
+                format!(
+                    "weight {} must have 1 element or one per channel ({channels}) of input {}",
+                    weight.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        let (x, w) = (self.data(), weight.data());
+        let layout = PreluLayout::new(self, weight);
+        let out = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if v > 0.0 { v } else { w[layout.slope(i)] * v })
+            .collect();
+        drop((x, w));
+        Ok(Tensor::from_op(
+            out,
+            self.shape().clone(),
+            Op::Prelu {
+                input: self.clone(),
+                weight: weight.clone(),
+            },
+        ))
+    }
+
+    /// Maxout over channels: the input's `pieces·C` channels (dim 1) form C groups of `pieces`
+    /// consecutive channels, and each output channel is the maximum of its group. Follow a Linear or
+    /// Conv with `pieces·C` outputs by this to get a maxout unit of `pieces` linear pieces. The gradient
+    /// flows to the first maximum of each group.
+    ///
+    /// # Shapes
+    /// `[N, pieces·C, *]` → `[N, C, *]`.
+    ///
+    /// # Errors
+    /// When the input has fewer than 2 dims, `pieces` is 0, or the channels are not divisible by it.
+    pub fn maxout(&self, pieces: usize) -> Result<Tensor> {
+        let dims = self.dims();
+        if dims.len() < 2 || pieces == 0 || !dims[1].is_multiple_of(pieces) {
+            return Err(Error::shape(
+                "maxout",
+                format!(
+                    "input {} must be [N, pieces·C, *] with {pieces} pieces (a positive divisor of dim 1)",
+                    self.shape()
+                ),
+            ));
+        }
+        let inner: usize = dims[2..].iter().product();
+        let groups = dims[1] / pieces;
+        let max = self
+            .reshape(&[dims[0], groups, pieces, inner])?
+            .max_dim(2)?;
+        let mut out_dims = dims.to_vec();
+        out_dims[1] = groups;
+        max.reshape(&out_dims)
     }
 
     /// Softmax over `dim` (numerically stable: the max is subtracted first).
@@ -116,6 +326,43 @@ impl Tensor {
                 dim,
             },
         ))
+    }
+}
+
+/// The size of PReLU's channel dim: dim 1, or dim 0 of a 1-D input (1 for a scalar).
+fn prelu_channels(input: &Tensor) -> usize {
+    match input.dims() {
+        [] => 1,
+        [c] => *c,
+        [_, c, ..] => *c,
+    }
+}
+
+/// Which slope of a PReLU weight applies to each element of the input.
+struct PreluLayout {
+    /// Elements per channel run (the product of the dims after the channel dim).
+    inner: usize,
+    channels: usize,
+    shared: bool,
+}
+
+impl PreluLayout {
+    fn new(input: &Tensor, weight: &Tensor) -> PreluLayout {
+        let inner = input.dims().get(2..).map_or(1, |d| d.iter().product());
+        PreluLayout {
+            inner,
+            channels: prelu_channels(input),
+            shared: weight.numel() == 1,
+        }
+    }
+
+    #[inline]
+    fn slope(&self, element: usize) -> usize {
+        if self.shared {
+            0
+        } else {
+            (element / self.inner) % self.channels
+        }
     }
 }
 
@@ -160,6 +407,31 @@ pub(crate) fn activation_backward(
         .map(|(g, (&x, &y))| g * op.derivative(x, y))
         .collect();
     vec![(input.clone(), g)]
+}
+
+/// dx = g where x > 0, else g·a; da = Σ g·x over the elements with x ≤ 0 (per channel or shared).
+pub(crate) fn prelu_backward(input: &Tensor, weight: &Tensor, grad: &[f32]) -> Vec<InputGrad> {
+    let (x, w) = (input.data(), weight.data());
+    let mut grad_x = vec![0.0; x.len()];
+    let mut grad_w = vec![0.0f64; w.len()];
+    let layout = PreluLayout::new(input, weight);
+    for i in 0..x.len() {
+        let c = layout.slope(i);
+        if x[i] > 0.0 {
+            grad_x[i] = grad[i];
+        } else {
+            grad_x[i] = grad[i] * w[c];
+            grad_w[c] += (grad[i] * x[i]) as f64;
+        }
+    }
+    let mut grads = Vec::new();
+    if input.requires_grad() {
+        grads.push((input.clone(), grad_x));
+    }
+    if weight.requires_grad() {
+        grads.push((weight.clone(), grad_w.iter().map(|&g| g as f32).collect()));
+    }
+    grads
 }
 
 /// dx = y ⊙ (g − Σ g·y) along the dim.
