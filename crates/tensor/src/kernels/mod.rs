@@ -8,9 +8,12 @@
 //! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
 //! per-thread and reused across calls; nothing allocates inside hot loops.
 
+pub mod adaptive_pool;
 pub mod conv2d;
 pub mod gemm;
 pub mod im2col;
+pub mod lrn;
+pub mod norm;
 pub mod pool;
 
 #[cfg(test)]
