@@ -5,7 +5,8 @@
 //! the backward function that sits next to the op's forward in `ops/`.
 use crate::error::{Error, Result};
 use crate::ops::{
-    activation, conv, dropout, elementwise, loss, matmul, norm, pool, reduce, shape_ops,
+    activation, adaptive_pool, conv, dropout, elementwise, group_norm, loss, lrn, matmul, norm,
+    pool, reduce, shape_ops, unpool,
 };
 use crate::tensor::Tensor;
 use std::cell::Cell;
@@ -100,6 +101,17 @@ pub(crate) enum Op {
         bias: Option<Tensor>,
         saved: norm::BatchNormSaved,
     },
+    RowNorm {
+        input: Tensor,
+        weight: Option<Tensor>,
+        bias: Option<Tensor>,
+        saved: group_norm::RowNormSaved,
+    },
+    LocalResponseNorm {
+        input: Tensor,
+        params: lrn::LrnParams,
+        scale: Vec<f32>,
+    },
     // ── end of normalisation ──
     // ── convolutions ──
     Conv2d {
@@ -124,7 +136,7 @@ pub(crate) enum Op {
     // ── pooling ──
     MaxPool2d {
         input: Tensor,
-        argmax: Vec<u32>,
+        argmax: Arc<Vec<u32>>,
         config: pool::Pool2dConfig,
     },
     AvgPool2d {
@@ -133,6 +145,17 @@ pub(crate) enum Op {
     },
     GlobalAvgPool {
         input: Tensor,
+    },
+    AdaptiveAvgPool2d {
+        input: Tensor,
+    },
+    AdaptiveMaxPool2d {
+        input: Tensor,
+        indices: Arc<Vec<u32>>,
+    },
+    MaxUnpool2d {
+        input: Tensor,
+        indices: Arc<Vec<u32>>,
     },
     // ── end of pooling ──
 }
@@ -173,7 +196,14 @@ impl Op {
                 weight,
                 bias,
                 ..
+            }
+            | Op::RowNorm {
+                input,
+                weight,
+                bias,
+                ..
             } => with_weight_and_bias(input, weight.as_ref(), bias.as_ref()),
+            Op::LocalResponseNorm { input, .. } => vec![input],
             // ── end of normalisation ──
             // ── convolutions ──
             Op::Conv2d {
@@ -198,7 +228,10 @@ impl Op {
             // ── pooling ──
             Op::MaxPool2d { input, .. }
             | Op::AvgPool2d { input, .. }
-            | Op::GlobalAvgPool { input } => vec![input],
+            | Op::GlobalAvgPool { input }
+            | Op::AdaptiveAvgPool2d { input }
+            | Op::AdaptiveMaxPool2d { input, .. }
+            | Op::MaxUnpool2d { input, .. } => vec![input],
             // ── end of pooling ──
         }
     }
@@ -253,6 +286,17 @@ impl Op {
                 bias,
                 saved,
             } => norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad),
+            Op::RowNorm {
+                input,
+                weight,
+                bias,
+                saved,
+            } => group_norm::row_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad),
+            Op::LocalResponseNorm {
+                input,
+                params,
+                scale,
+            } => lrn::local_response_norm_backward(input, params, scale, out, grad),
             // ── end of normalisation ──
             // ── convolutions ──
             Op::Conv2d {
@@ -282,7 +326,15 @@ impl Op {
             } => pool::max_pool2d_backward(input, argmax, config, grad),
             Op::AvgPool2d { input, config } => pool::avg_pool2d_backward(input, config, grad),
             Op::GlobalAvgPool { input } => pool::global_avg_pool_backward(input, grad),
-            // ── end of pooling ──
+            Op::AdaptiveAvgPool2d { input } => {
+                adaptive_pool::adaptive_avg_pool2d_backward(input, out, grad)
+            }
+            Op::AdaptiveMaxPool2d { input, indices } => {
+                adaptive_pool::adaptive_max_pool2d_backward(input, indices, out, grad)
+            }
+            Op::MaxUnpool2d { input, indices } => {
+                unpool::max_unpool2d_backward(input, indices, out, grad)
+            } // ── end of pooling ──
         }
     }
 }

@@ -21,6 +21,8 @@ mod tensor;
 pub use autograd::{is_grad_enabled, no_grad};
 pub use error::{Error, Result};
 pub use ops::activation::{Activation, GeluApproximation};
+pub use ops::group_norm::{group_norm, instance_norm, layer_norm, InstanceNormConfig};
+pub use ops::lrn::{local_response_norm, LrnParams};
 pub use ops::matmul::linear;
 pub use ops::norm::{batch_norm, BatchNormConfig};
 pub use rng::{seeded_rng, ConvRng};

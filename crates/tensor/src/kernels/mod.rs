@@ -8,12 +8,15 @@
 //! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
 //! per-thread and reused across calls; nothing allocates inside hot loops.
 
+pub mod adaptive_pool;
 pub(crate) mod axis;
 pub mod conv2d;
 pub mod conv3d;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
+pub mod lrn;
+pub mod norm;
 pub mod pool;
 
 #[cfg(test)]

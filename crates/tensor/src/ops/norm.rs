@@ -1,7 +1,9 @@
 //! Batch normalisation over the channel dim (dim 1) of `[N, C]`, `[N, C, L]` or `[N, C, H, W]` inputs.
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
+use crate::kernels::norm as kernels;
 use crate::tensor::Tensor;
+use rayon::prelude::*;
 
 /// Settings of [`batch_norm`]; PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,24 +58,44 @@ fn check_per_channel(name: &str, t: Option<&Tensor>, c: usize, x: &Tensor) -> Re
     }
 }
 
-/// Per-channel mean and biased variance, accumulated in f64.
-fn channel_stats(x: &[f32], (c, n, spatial): (usize, usize, usize)) -> (Vec<f32>, Vec<f32>) {
-    let count = (n * spatial) as f64;
-    let mut mean = vec![0.0; c];
-    let mut var = vec![0.0; c];
-    for ch in 0..c {
-        let planes = (0..n).map(|i| &x[(i * c + ch) * spatial..(i * c + ch + 1) * spatial]);
-        let m = planes.clone().flatten().map(|&v| v as f64).sum::<f64>() / count;
-        let v = planes
-            .flatten()
-            .map(|&v| (v as f64 - m).powi(2))
-            .sum::<f64>()
-            / count;
-        mean[ch] = m as f32;
-        var[ch] = v as f32;
-    }
-    (mean, var)
+/// The `[spatial]` planes of channel `ch`, one per image.
+fn channel_planes(
+    x: &[f32],
+    ch: usize,
+    (c, n, spatial): (usize, usize, usize),
+) -> impl Iterator<Item = &[f32]> + Clone {
+    (0..n).map(move |i| &x[(i * c + ch) * spatial..(i * c + ch + 1) * spatial])
 }
+
+/// Per-channel mean and biased variance (parallel over channels).
+fn channel_stats(x: &[f32], dims: (usize, usize, usize)) -> (Vec<f32>, Vec<f32>) {
+    let count = (dims.1 * dims.2) as f64;
+    (0..dims.0)
+        .into_par_iter()
+        .map(|ch| {
+            let planes = channel_planes(x, ch, dims);
+            let mean = (planes.clone().map(kernels::sum).sum::<f64>() / count) as f32;
+            let sq: f64 = planes.map(|p| kernels::centered_sq_sum(p, mean)).sum();
+            (mean, (sq / count) as f32)
+        })
+        .unzip()
+}
+
+/// Applies `y = a[ch]·x + b[ch]` to every `[spatial]` plane (parallel over planes).
+fn apply_per_channel(x: &[f32], out: &mut [f32], spatial: usize, coefs: &[(f32, f32)]) {
+    let c = coefs.len();
+    out.par_chunks_mut(spatial.max(1))
+        .zip(x.par_chunks(spatial.max(1)))
+        .enumerate()
+        .with_min_len(MIN_TASK_LEN / spatial.max(1) + 1)
+        .for_each(|(i, (o, x))| {
+            let (a, b) = coefs[i % c];
+            kernels::scale_shift(x, o, a, b);
+        });
+}
+
+/// Small planes are batched into parallel tasks of at least this many elements.
+pub(crate) const MIN_TASK_LEN: usize = 4096;
 
 /// Batch normalisation `y = (x − mean) / sqrt(var + eps) · weight + bias` per channel.
 ///
@@ -143,17 +165,14 @@ pub fn batch_norm(
     let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + config.eps).sqrt()).collect();
     let w = weight.map(|w| w.to_vec());
     let b = bias.map(|b| b.to_vec());
-    let mut out = vec![0.0; data.len()];
-    for i in 0..n {
-        for ch in 0..c {
+    let coefs: Vec<(f32, f32)> = (0..c)
+        .map(|ch| {
             let scale = invstd[ch] * w.as_ref().map_or(1.0, |w| w[ch]);
-            let shift = b.as_ref().map_or(0.0, |b| b[ch]) - mean[ch] * scale;
-            let range = (i * c + ch) * spatial..(i * c + ch + 1) * spatial;
-            for (o, &v) in out[range.clone()].iter_mut().zip(&data[range]) {
-                *o = v * scale + shift;
-            }
-        }
-    }
+            (scale, b.as_ref().map_or(0.0, |b| b[ch]) - mean[ch] * scale)
+        })
+        .collect();
+    let mut out = vec![0.0; data.len()];
+    apply_per_channel(&data, &mut out, spatial, &coefs);
     drop(data);
     let saved = BatchNormSaved {
         mean,
@@ -177,43 +196,49 @@ pub(crate) fn batch_norm_backward(
     saved: &BatchNormSaved,
     grad: &[f32],
 ) -> Vec<InputGrad> {
-    let (c, n, spatial) = layout(input).expect("shape was checked in forward");
+    let dims = layout(input).expect("shape was checked in forward");
+    let (c, n, spatial) = dims;
     let x = input.data();
     let w = weight.map(|w| w.to_vec());
-    let count = (n * spatial) as f32;
-    let mut grad_x = vec![0.0; x.len()];
-    let mut grad_w = vec![0.0; c];
-    let mut grad_b = vec![0.0; c];
-    for ch in 0..c {
-        let planes = || (0..n).map(move |i| (i * c + ch) * spatial..(i * c + ch + 1) * spatial);
-        let (mean, invstd) = (saved.mean[ch], saved.invstd[ch]);
-        let (mut sum_g, mut sum_g_xhat) = (0.0f64, 0.0f64);
-        for range in planes() {
-            for (&g, &v) in grad[range.clone()].iter().zip(&x[range]) {
-                sum_g += g as f64;
-                sum_g_xhat += (g * (v - mean) * invstd) as f64;
+    // Per channel: (Σg, Σg·(x − mean)).
+    let sums: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            channel_planes(&x, ch, dims)
+                .zip(channel_planes(grad, ch, dims))
+                .map(|(x, g)| kernels::grad_sums(x, g, saved.mean[ch]))
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+        })
+        .collect();
+    let grad_b: Vec<f32> = sums.iter().map(|s| s.0 as f32).collect();
+    let grad_w: Vec<f32> = (0..c)
+        .map(|ch| (sums[ch].1 * saved.invstd[ch] as f64) as f32)
+        .collect();
+    let coefs: Vec<(f32, f32, f32)> = (0..c)
+        .map(|ch| {
+            let (wc, mean, invstd) = (
+                w.as_ref().map_or(1.0, |w| w[ch]),
+                saved.mean[ch],
+                saved.invstd[ch],
+            );
+            if saved.training {
+                let (sg, sgx) = (sums[ch].0 * wc as f64, sums[ch].1 * wc as f64);
+                kernels::batch_stats_grad_coefs(wc, mean, invstd, sg, sgx, n * spatial)
+            } else {
+                (wc * invstd, 0.0, 0.0)
             }
-        }
-        grad_b[ch] = sum_g as f32;
-        grad_w[ch] = sum_g_xhat as f32;
-        let scale = w.as_ref().map_or(1.0, |w| w[ch]) * invstd;
-        let (mean_g, mean_g_xhat) = (sum_g as f32 / count, sum_g_xhat as f32 / count);
-        for range in planes() {
-            for ((gx, &g), &v) in grad_x[range.clone()]
-                .iter_mut()
-                .zip(&grad[range.clone()])
-                .zip(&x[range])
-            {
-                *gx = if saved.training {
-                    scale * (g - mean_g - (v - mean) * invstd * mean_g_xhat)
-                } else {
-                    scale * g
-                };
-            }
-        }
-    }
+        })
+        .collect();
     let mut grads = Vec::new();
     if input.requires_grad() {
+        let mut grad_x = vec![0.0; x.len()];
+        let len = spatial.max(1);
+        grad_x
+            .par_chunks_mut(len)
+            .zip(x.par_chunks(len).zip(grad.par_chunks(len)))
+            .enumerate()
+            .with_min_len(MIN_TASK_LEN / len + 1)
+            .for_each(|(i, (dx, (x, g)))| kernels::grad_map(g, x, dx, coefs[i % c]));
         grads.push((input.clone(), grad_x));
     }
     if let Some(w) = weight.filter(|w| w.requires_grad()) {

@@ -6,8 +6,10 @@ use crate::kernels::pool::{
     global_avg_pool2d_forward, max_pool2d_backward as max_backward_kernel, max_pool2d_forward,
     Pool2dGeometry,
 };
+use crate::ops::unpool::PoolIndices;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::sync::Arc;
 
 /// Window, stride and padding as (height, width) pairs, plus PyTorch's rounding and padding rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,19 +109,41 @@ fn out_shape(g: &Pool2dGeometry) -> Shape {
 /// # Errors
 /// Zero kernel/stride, padding over half the kernel, a non-4-D input, a kernel larger than the padded input.
 pub fn max_pool2d(input: &Tensor, config: &Pool2dConfig) -> Result<Tensor> {
+    max_pool2d_impl(input, config).map(|(t, _, _)| t)
+}
+
+/// Max pooling that also returns the arg-max of every window as flat per-plane indices `y·W + x`
+/// (PyTorch's `return_indices=True`), for [`crate::ops::unpool::max_unpool2d`].
+///
+/// # Shapes
+/// As [`max_pool2d`]; the indices have the output's shape.
+///
+/// # Errors
+/// As [`max_pool2d`].
+pub fn max_pool2d_with_indices(
+    input: &Tensor,
+    config: &Pool2dConfig,
+) -> Result<(Tensor, PoolIndices)> {
+    let (out, argmax, g) = max_pool2d_impl(input, config)?;
+    let indices = PoolIndices::new(argmax, out.shape().clone(), (g.h, g.w));
+    Ok((out, indices))
+}
+
+fn max_pool2d_impl(
+    input: &Tensor,
+    config: &Pool2dConfig,
+) -> Result<(Tensor, Arc<Vec<u32>>, Pool2dGeometry)> {
     let g = config.geometry("max_pool2d", input)?;
     let mut out = vec![0.0; g.output_len()];
     let mut argmax = vec![0u32; g.output_len()];
     max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
-    Ok(Tensor::from_op(
-        out,
-        out_shape(&g),
-        Op::MaxPool2d {
-            input: input.clone(),
-            argmax,
-            config: *config,
-        },
-    ))
+    let argmax = Arc::new(argmax);
+    let op = Op::MaxPool2d {
+        input: input.clone(),
+        argmax: argmax.clone(),
+        config: *config,
+    };
+    Ok((Tensor::from_op(out, out_shape(&g), op), argmax, g))
 }
 
 pub(crate) fn max_pool2d_backward(
@@ -204,4 +228,30 @@ pub(crate) fn global_avg_pool_backward(input: &Tensor, grad: &[f32]) -> Vec<Inpu
     let mut grad_input = vec![0.0; input.numel()];
     global_avg_pool2d_backward(planes, hw, grad, &mut grad_input);
     vec![(input.clone(), grad_input)]
+}
+
+/// Max pooling across channels (channel maxout): each group of `k` consecutive channels is
+/// replaced by its elementwise maximum; the gradient flows to the first arg-max.
+///
+/// # Shapes
+/// input `[N, C, *]` → `[N, C / k, *]`.
+///
+/// # Errors
+/// A zero `k`, an input of rank < 2, `C` not divisible by `k`.
+pub fn channel_max_pool(input: &Tensor, k: usize) -> Result<Tensor> {
+    let d = input.dims();
+    if k == 0 || d.len() < 2 || !d[1].is_multiple_of(k) {
+        return Err(Error::config(
+            "channel_max_pool",
+            format!(
+                "input {} must be [N, C, *] with C divisible by k = {k} (k ≥ 1)",
+                input.shape()
+            ),
+        ));
+    }
+    let mut grouped = vec![d[0], d[1] / k, k];
+    grouped.extend_from_slice(&d[2..]);
+    let mut pooled: Vec<usize> = d.to_vec();
+    pooled[1] /= k;
+    input.reshape(&grouped)?.max_dim(2)?.reshape(&pooled)
 }

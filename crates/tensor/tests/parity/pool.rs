@@ -1,5 +1,6 @@
 use super::{Forward, Inputs};
-use convkit_tensor::ops::pool::{avg_pool2d, global_avg_pool2d, max_pool2d, Pool2dConfig};
+use convkit_tensor::ops::adaptive_pool::{adaptive_avg_pool2d, adaptive_max_pool2d};
+use convkit_tensor::ops::pool::{avg_pool2d, max_pool2d, Pool2dConfig};
 use convkit_testkit::Case;
 
 /// Pooling.
@@ -25,7 +26,8 @@ pub fn forward(case: &Case, inputs: &Inputs) -> Forward {
                 avg_pool2d(input, &config)
             }
         }
-        "adaptive_avg_pool2d" if case.pair("output_size", 0) == (1, 1) => global_avg_pool2d(input),
+        "adaptive_avg_pool2d" => adaptive_avg_pool2d(input, case.pair("output_size", 1)),
+        "adaptive_max_pool2d" => adaptive_max_pool2d(input, case.pair("output_size", 1)),
         _ => return None,
     })
 }
