@@ -11,6 +11,7 @@ use crate::ops::{
 use crate::tensor::Tensor;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A recorded op: its inputs and the values saved for backward.
 pub(crate) enum Op {
