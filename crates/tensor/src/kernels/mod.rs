@@ -11,6 +11,7 @@
 pub mod conv2d;
 pub mod gemm;
 pub mod im2col;
+pub mod map;
 pub mod pool;
 
 #[cfg(test)]

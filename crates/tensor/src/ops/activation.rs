@@ -57,7 +57,7 @@ impl Activation {
 impl Tensor {
     /// Applies a point-wise activation. Shape is unchanged.
     pub fn activation(&self, op: Activation) -> Tensor {
-        let out = self.data().iter().map(|&x| op.apply(x)).collect();
+        let out = crate::kernels::map::map(&self.data(), |x| op.apply(x));
         Tensor::from_op(
             out,
             self.shape().clone(),
@@ -154,11 +154,7 @@ pub(crate) fn activation_backward(
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let (x, y) = (input.data(), out.data());
-    let g = grad
-        .iter()
-        .zip(x.iter().zip(y.iter()))
-        .map(|(g, (&x, &y))| g * op.derivative(x, y))
-        .collect();
+    let g = crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * op.derivative(x, y));
     vec![(input.clone(), g)]
 }
 

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::kernels::pool::{
     avg_pool2d_backward as avg_backward_kernel, avg_pool2d_forward, global_avg_pool2d_backward,
     global_avg_pool2d_forward, max_pool2d_backward as max_backward_kernel, max_pool2d_forward,
-    Pool2dGeometry,
+    max_pool2d_forward_values, Pool2dGeometry,
 };
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -109,8 +109,14 @@ fn out_shape(g: &Pool2dGeometry) -> Shape {
 pub fn max_pool2d(input: &Tensor, config: &Pool2dConfig) -> Result<Tensor> {
     let g = config.geometry("max_pool2d", input)?;
     let mut out = vec![0.0; g.output_len()];
-    let mut argmax = vec![0u32; g.output_len()];
-    max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
+    // Arg-max indices only when backward can run (inference skips them).
+    let mut argmax = Vec::new();
+    if crate::autograd::is_grad_enabled() && input.requires_grad() {
+        argmax = vec![0u32; g.output_len()];
+        max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
+    } else {
+        max_pool2d_forward_values(&g, &input.data(), &mut out);
+    }
     Ok(Tensor::from_op(
         out,
         out_shape(&g),
