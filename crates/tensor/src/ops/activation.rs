@@ -57,7 +57,13 @@ impl Activation {
 impl Tensor {
     /// Applies a point-wise activation. Shape is unchanged.
     pub fn activation(&self, op: Activation) -> Tensor {
-        let out = crate::kernels::map::map(&self.data(), |x| op.apply(x));
+        let x = self.data();
+        // ReLU as a constant variant: a per-element `match` on `op` would stop vectorisation.
+        let out = match op {
+            Activation::Relu => crate::kernels::map::map(&x, |v| Activation::Relu.apply(v)),
+            _ => crate::kernels::map::map(&x, |v| op.apply(v)),
+        };
+        drop(x);
         Tensor::from_op(
             out,
             self.shape().clone(),
@@ -154,7 +160,12 @@ pub(crate) fn activation_backward(
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let (x, y) = (input.data(), out.data());
-    let g = crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * op.derivative(x, y));
+    let g = match op {
+        Activation::Relu => crate::kernels::map::map3(grad, &x, &y, |g, x, y| {
+            g * Activation::Relu.derivative(x, y)
+        }),
+        _ => crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * op.derivative(x, y)),
+    };
     vec![(input.clone(), g)]
 }
 

@@ -3,7 +3,7 @@
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
 use crate::kernels::conv2d::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward_new, Conv2dGeometry,
 };
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -168,14 +168,12 @@ pub fn conv2d(
     config: &Conv2dConfig,
 ) -> Result<Tensor> {
     let g = geometry(input, weight, bias, config)?;
-    let mut out = vec![0.0; g.output_len()];
     let bias_data = bias.map(|b| b.data());
-    conv2d_forward(
+    let out = conv2d_forward_new(
         &g,
         &input.data(),
         &weight.data(),
         bias_data.as_deref().map(|b| b.as_slice()),
-        &mut out,
     );
     drop(bias_data);
     let op = Op::Conv2d {
