@@ -122,18 +122,18 @@ impl Optimizer for Sgd {
             nesterov,
         } = self.config;
         self.params.update(|param, grad, state, first| {
-            // Branches hoisted out of the element loops; momentum·b + (1 − dampening)·d starts
-            // from b = d on the first step, as in PyTorch.
-            let decay = |p: f32, g: f32| g + weight_decay * p;
+            // Branches hoisted out of the element loops; `move` closures hold the settings by
+            // value, so the loops neither reload them nor test them per element.
             match state.first_mut() {
-                None => for_chunks(param, grad, |p, g| {
-                    p.iter_mut()
-                        .zip(g)
-                        .for_each(|(p, &g)| *p -= lr * decay(*p, g));
+                None => for_chunks(param, grad, move |p, g| {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p -= lr * (g + weight_decay * *p);
+                    }
                 }),
-                Some(buf) => for_chunks_with(param, grad, buf, |p, g, b| {
+                Some(buf) => for_chunks_with(param, grad, buf, move |p, g, b| {
                     for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
-                        let d = decay(*p, g);
+                        let d = g + weight_decay * *p;
+                        // PyTorch starts the buffer at d on a parameter's first step.
                         *b = if first {
                             d
                         } else {
