@@ -1,4 +1,5 @@
 //! `convkit`: train, evaluate and use convolutional networks from the command line.
+mod allocator;
 mod checkpoint_io;
 mod commands;
 mod datasets;
@@ -47,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

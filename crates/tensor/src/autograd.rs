@@ -418,7 +418,7 @@ pub(crate) fn backward(root: &Tensor) -> Result<()> {
             continue;
         };
         match t.node() {
-            None => t.accumulate_grad(&grad),
+            None => t.accumulate_grad(grad),
             Some(op) => {
                 for (input, input_grad) in op.backward(t, &grad) {
                     debug_assert_eq!(input_grad.len(), input.numel());

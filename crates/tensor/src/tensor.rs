@@ -238,11 +238,12 @@ impl Tensor {
         *self.0.grad.lock().expect("grad lock poisoned") = None;
     }
 
-    pub(crate) fn accumulate_grad(&self, incoming: &[f32]) {
+    /// Adds `incoming` to the gradient; the first contribution is moved in, not copied.
+    pub(crate) fn accumulate_grad(&self, incoming: Vec<f32>) {
         let mut grad = self.0.grad.lock().expect("grad lock poisoned");
         match grad.as_mut() {
-            Some(g) => g.iter_mut().zip(incoming).for_each(|(g, x)| *g += x),
-            None => *grad = Some(incoming.to_vec()),
+            Some(g) => g.iter_mut().zip(&incoming).for_each(|(g, x)| *g += x),
+            None => *grad = Some(incoming),
         }
     }
 

@@ -36,6 +36,10 @@ pub struct BenchArgs {
     pub min_time: f64,
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Run exactly this many calls per repetition, with no warm-up, instead of timing by
+    /// `--min-time` (for profilers and CPU-time counts).
+    #[arg(long)]
+    pub iters: Option<usize>,
 }
 
 /// Seconds per call of `f`, one figure per repetition, after about a second of warm-up.
@@ -44,13 +48,16 @@ fn measure(
     mut f: impl FnMut() -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<f64>> {
     let warmup = Instant::now();
-    while warmup.elapsed().as_secs_f64() < args.min_time.min(1.0) {
+    while args.iters.is_none() && warmup.elapsed().as_secs_f64() < args.min_time.min(1.0) {
         f()?;
     }
     let mut per_call = Vec::new();
     for _ in 0..args.reps.max(1) {
         let (start, mut calls) = (Instant::now(), 0);
-        while calls == 0 || start.elapsed().as_secs_f64() < args.min_time {
+        while match args.iters {
+            Some(n) => calls < n.max(1),
+            None => calls == 0 || start.elapsed().as_secs_f64() < args.min_time,
+        } {
             f()?;
             calls += 1;
         }

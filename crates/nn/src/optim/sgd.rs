@@ -5,6 +5,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use convkit_tensor::Tensor;
+use rayon::prelude::*;
 
 /// Hyper-parameters of [`Sgd`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,6 +48,36 @@ impl Default for SgdConfig {
 pub struct Sgd {
     config: SgdConfig,
     params: ParamStates,
+}
+
+/// Parameters at least this large are updated in parallel chunks of this many elements (every
+/// element is updated on its own, so the result does not depend on the thread count).
+const PAR_CHUNK: usize = 1 << 15;
+
+/// `f(param_chunk, grad_chunk)` over matching chunks, in parallel for large parameters.
+fn for_chunks(p: &mut [f32], g: &[f32], f: impl Fn(&mut [f32], &[f32]) + Sync) {
+    if p.len() < 2 * PAR_CHUNK {
+        return f(p, g);
+    }
+    p.par_chunks_mut(PAR_CHUNK)
+        .zip(g.par_chunks(PAR_CHUNK))
+        .for_each(|(p, g)| f(p, g));
+}
+
+/// [`for_chunks`] with a state buffer of the parameter's size.
+fn for_chunks_with(
+    p: &mut [f32],
+    g: &[f32],
+    b: &mut [f32],
+    f: impl Fn(&mut [f32], &[f32], &mut [f32]) + Sync,
+) {
+    if p.len() < 2 * PAR_CHUNK {
+        return f(p, g, b);
+    }
+    p.par_chunks_mut(PAR_CHUNK)
+        .zip(g.par_chunks(PAR_CHUNK))
+        .zip(b.par_chunks_mut(PAR_CHUNK))
+        .for_each(|((p, g), b)| f(p, g, b));
 }
 
 impl Sgd {
@@ -107,21 +138,27 @@ impl Optimizer for Sgd {
                 state,
                 first,
             } = u;
-            for (i, (p, &g)) in param.iter_mut().zip(grad).enumerate() {
-                let mut d = g + hyper.weight_decay * *p;
-                if let Some(buf) = state.first_mut() {
-                    buf[i] = if first {
-                        d
-                    } else {
-                        momentum * buf[i] + (1.0 - dampening) * d
-                    };
-                    d = if nesterov {
-                        d + momentum * buf[i]
-                    } else {
-                        buf[i]
-                    };
-                }
-                *p -= hyper.lr * d;
+            let (lr, weight_decay) = (hyper.lr, hyper.weight_decay);
+            // Branches hoisted out of the element loops; `move` closures hold the settings by
+            // value, so the loops neither reload them nor test them per element.
+            match state.first_mut() {
+                None => for_chunks(param, grad, move |p, g| {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p -= lr * (g + weight_decay * *p);
+                    }
+                }),
+                Some(buf) => for_chunks_with(param, grad, buf, move |p, g, b| {
+                    for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
+                        let d = g + weight_decay * *p;
+                        // PyTorch starts the buffer at d on a parameter's first step.
+                        *b = if first {
+                            d
+                        } else {
+                            momentum * *b + (1.0 - dampening) * d
+                        };
+                        *p -= lr * if nesterov { d + momentum * *b } else { *b };
+                    }
+                }),
             }
         });
         Ok(())

@@ -19,6 +19,7 @@ use super::gemm::sgemm_strided;
 use super::im2col::{col2im_rows, conv_out_len, im2col_rows, PatchGeometry};
 use super::with_scratch;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Shapes and hyper-parameters of one 2-D convolution (PyTorch's `Conv2d` arguments).
@@ -205,6 +206,40 @@ pub fn conv2d_forward(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `forward_into` only ever stores
+    // initialised values, so `out` stays valid `f32`s.
+    let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+    forward_into(g, input, weight, bias, out);
+}
+
+/// [`conv2d_forward`] into a new buffer. Each image's block is first written (bias or zeros) just
+/// before its GEMM, while it is in cache, so the output is never zero-filled as a whole first.
+///
+/// # Panics
+/// As [`conv2d_forward`].
+pub fn conv2d_forward_new(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let len = g.output_len();
+    let mut out = Vec::with_capacity(len);
+    forward_into(g, input, weight, bias, &mut out.spare_capacity_mut()[..len]);
+    // SAFETY: `forward_into` initialises every element of its output (see `init_image`).
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// The forward pass into a possibly uninitialised `out` (`[n, c_out, out_h, out_w]`), which it
+/// fully initialises.
+fn forward_into(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [MaybeUninit<f32>],
+) {
     let p = Plan::new(g);
     assert_eq!(input.len(), g.input_len(), "conv2d_forward: input length");
     assert_eq!(
@@ -220,7 +255,8 @@ pub fn conv2d_forward(
     if y_img == 0 {
         return;
     }
-    let run = |i: usize, y: &mut [f32], par: bool| {
+    let run = |i: usize, y: &mut [MaybeUninit<f32>], par: bool| {
+        let y = init_image(&p, bias, y);
         forward_image(&p, &input[i * x_img..][..x_img], weight, bias, y, par)
     };
     if p.batch_parallel {
@@ -235,13 +271,24 @@ pub fn conv2d_forward(
     }
 }
 
-/// One image: `x [c_in, h, w]`, `y [c_out, out_h·out_w]`.
-fn forward_image(p: &Plan, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32], par: bool) {
-    if let Some(b) = bias {
-        for (row, &bv) in y.chunks_exact_mut(p.ohw).zip(b) {
-            row.fill(bv);
+/// Writes one image's output block `[c_out, out_h·out_w]` with the bias of each channel (zeros
+/// without bias) and returns it as initialised.
+fn init_image<'a>(p: &Plan, bias: Option<&[f32]>, y: &'a mut [MaybeUninit<f32>]) -> &'a mut [f32] {
+    match bias {
+        Some(b) => {
+            for (row, &bv) in y.chunks_exact_mut(p.ohw).zip(b) {
+                row.fill(MaybeUninit::new(bv));
+            }
         }
+        None => y.fill(MaybeUninit::new(0.0)),
     }
+    // SAFETY: every element was written just above (the rows cover `y`: it is `c_out` rows of
+    // `ohw`, and `b` has `c_out` entries), and the layouts of `MaybeUninit<f32>` and `f32` agree.
+    unsafe { &mut *(y as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// One image: `x [c_in, h, w]`, `y [c_out, out_h·out_w]` holding the bias (or zeros).
+fn forward_image(p: &Plan, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32], par: bool) {
     let acc = bias.is_some();
     for grp in 0..p.groups {
         let xg = &x[grp * p.cg_in * p.hw..][..p.cg_in * p.hw];

@@ -47,6 +47,7 @@ fn check(g: &Conv2dGeometry) {
         conv2d_forward(g, &x, &w, bias, &mut y);
         conv2d_reference_forward(g, &x, &w, bias, &mut r);
         assert_close(&y, &r, tol, 1e-4, &format!("forward {what}"));
+        assert_eq!(conv2d_forward_new(g, &x, &w, bias), y, "forward_new {what}");
     }
 
     let (mut dx, mut rx) = (vec![f32::NAN; g.input_len()], vec![0.0; g.input_len()]);

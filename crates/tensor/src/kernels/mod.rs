@@ -16,6 +16,7 @@ pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
 pub mod lrn;
+pub mod map;
 pub mod norm;
 pub mod pool;
 

@@ -131,6 +131,32 @@ fn max_pool_ties_nan_and_negative() {
 }
 
 #[test]
+fn max_pool_2x2_fast_path_ties_nan_and_values_only() {
+    // ReLU-like input: many exact zeros (ties keep the first cell in window order) and NaNs
+    // (the last NaN of a window wins, as in the reference and PyTorch).
+    let g = pg(2, 3, (6, 8), (2, 2), (2, 2), (0, 0), (1, 1), false);
+    let mut x = random_vec(g.input_len(), 21);
+    x.iter_mut().for_each(|v| *v = v.max(0.0));
+    (x[9], x[10], x[17], x[50]) = (f32::NAN, f32::NAN, f32::NAN, f32::NAN);
+    let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+    let (mut ry, mut ridx) = (y.clone(), idx.clone());
+    max_pool2d_forward(&g, &x, &mut y, &mut idx);
+    max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+    assert_eq!(idx, ridx);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&y), bits(&ry));
+    // The values-only kernel agrees on every geometry (the no-grad path).
+    for g in geoms() {
+        let x = random_vec(g.input_len(), 22);
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        let mut v = vec![f32::NAN; g.output_len()];
+        max_pool2d_forward_values(&g, &x, &mut v);
+        assert_eq!(v, y, "{g:?}");
+    }
+}
+
+#[test]
 fn avg_pool_matches_reference() {
     for g in geoms().into_iter().filter(|g| g.dilation == (1, 1)) {
         for cip in [true, false] {

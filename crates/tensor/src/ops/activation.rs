@@ -164,7 +164,13 @@ impl Activation {
 impl Tensor {
     /// Applies a point-wise activation. Shape is unchanged.
     pub fn activation(&self, op: Activation) -> Tensor {
-        let out = self.data().iter().map(|&x| op.apply(x)).collect();
+        let x = self.data();
+        // ReLU as a constant variant: a per-element `match` on `op` would stop vectorisation.
+        let out = match op {
+            Activation::Relu => crate::kernels::map::map(&x, |v| Activation::Relu.apply(v)),
+            _ => crate::kernels::map::map(&x, |v| op.apply(v)),
+        };
+        drop(x);
         Tensor::from_op(
             out,
             self.shape().clone(),
@@ -401,11 +407,12 @@ pub(crate) fn activation_backward(
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let (x, y) = (input.data(), out.data());
-    let g = grad
-        .iter()
-        .zip(x.iter().zip(y.iter()))
-        .map(|(g, (&x, &y))| g * op.derivative(x, y))
-        .collect();
+    let g = match op {
+        Activation::Relu => crate::kernels::map::map3(grad, &x, &y, |g, x, y| {
+            g * Activation::Relu.derivative(x, y)
+        }),
+        _ => crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * op.derivative(x, y)),
+    };
     vec![(input.clone(), g)]
 }
 

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::kernels::pool::{
     avg_pool2d_backward as avg_backward_kernel, avg_pool2d_forward, global_avg_pool2d_backward,
     global_avg_pool2d_forward, max_pool2d_backward as max_backward_kernel, max_pool2d_forward,
-    Pool2dGeometry,
+    max_pool2d_forward_values, Pool2dGeometry,
 };
 use crate::ops::unpool::PoolIndices;
 use crate::shape::Shape;
@@ -109,7 +109,7 @@ fn out_shape(g: &Pool2dGeometry) -> Shape {
 /// # Errors
 /// Zero kernel/stride, padding over half the kernel, a non-4-D input, a kernel larger than the padded input.
 pub fn max_pool2d(input: &Tensor, config: &Pool2dConfig) -> Result<Tensor> {
-    max_pool2d_impl(input, config).map(|(t, _, _)| t)
+    max_pool2d_impl(input, config, false).map(|(t, _, _)| t)
 }
 
 /// Max pooling that also returns the arg-max of every window as flat per-plane indices `y·W + x`
@@ -124,7 +124,7 @@ pub fn max_pool2d_with_indices(
     input: &Tensor,
     config: &Pool2dConfig,
 ) -> Result<(Tensor, PoolIndices)> {
-    let (out, argmax, g) = max_pool2d_impl(input, config)?;
+    let (out, argmax, g) = max_pool2d_impl(input, config, true)?;
     let indices = PoolIndices::new(argmax, out.shape().clone(), (g.h, g.w));
     Ok((out, indices))
 }
@@ -132,11 +132,18 @@ pub fn max_pool2d_with_indices(
 fn max_pool2d_impl(
     input: &Tensor,
     config: &Pool2dConfig,
+    want_indices: bool,
 ) -> Result<(Tensor, Arc<Vec<u32>>, Pool2dGeometry)> {
     let g = config.geometry("max_pool2d", input)?;
     let mut out = vec![0.0; g.output_len()];
-    let mut argmax = vec![0u32; g.output_len()];
-    max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
+    // Arg-max indices only when asked for or when backward can run (inference skips them).
+    let mut argmax = Vec::new();
+    if want_indices || (crate::autograd::is_grad_enabled() && input.requires_grad()) {
+        argmax = vec![0u32; g.output_len()];
+        max_pool2d_forward(&g, &input.data(), &mut out, &mut argmax);
+    } else {
+        max_pool2d_forward_values(&g, &input.data(), &mut out);
+    }
     let argmax = Arc::new(argmax);
     let op = Op::MaxPool2d {
         input: input.clone(),

@@ -20,7 +20,7 @@ pub use transpose::{conv_transpose2d, ConvTranspose2dConfig};
 use crate::autograd::{InputGrad, Op};
 use crate::error::Result;
 use crate::kernels::conv2d::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward_new, Conv2dGeometry,
 };
 use crate::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
@@ -127,12 +127,13 @@ pub(crate) fn forward_kernel(
     x: &[f32],
     w: &[f32],
     b: Option<&[f32]>,
-    out: &mut [f32],
-) {
+) -> Vec<f32> {
     if is_depthwise(g) {
-        depthwise_forward(g, x, w, b, out)
+        let mut out = vec![0.0; g.output_len()];
+        depthwise_forward(g, x, w, b, &mut out);
+        out
     } else {
-        conv2d_forward(g, x, w, b, out)
+        conv2d_forward_new(g, x, w, b)
     }
 }
 
@@ -196,14 +197,12 @@ fn conv2d_named(
     config: &Conv2dConfig,
 ) -> Result<Tensor> {
     let g = geometry(op, input, weight, bias, config)?;
-    let mut out = vec![0.0; g.output_len()];
     let bias_data = bias.map(|b| b.data());
-    forward_kernel(
+    let out = forward_kernel(
         &g,
         &input.data(),
         &weight.data(),
         bias_data.as_deref().map(|b| b.as_slice()),
-        &mut out,
     );
     drop(bias_data);
     let op = Op::Conv2d {

@@ -230,8 +230,7 @@ pub(crate) fn conv_transpose2d_backward(
         [input, weight],
         bias,
         |dx| {
-            let mut full = vec![0.0; g.output_len()];
-            forward_kernel(&g, grad, &weight.data(), None, &mut full);
+            let full = forward_kernel(&g, grad, &weight.data(), None);
             crop(&full, extended, (h, w), dx);
         },
         |dw, db| {

@@ -1,0 +1,79 @@
+//! Element-wise maps over `f32` slices into fresh buffers, split over the rayon pool when the
+//! buffer is large (activations of a whole batch) and run inline when it is small.
+//!
+//! Results are independent of the thread count: every element is computed on its own.
+
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
+
+/// Elements per rayon job; buffers under two jobs' worth run on the calling thread.
+const PAR_MIN: usize = 1 << 15;
+
+/// `out[i] = f(x[i])`.
+pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
+    fill_new(x.len(), |start, out| {
+        for (o, &v) in out.iter_mut().zip(&x[start..]) {
+            o.write(f(v));
+        }
+    })
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`.
+///
+/// # Panics
+/// If the three slices differ in length.
+pub fn map3(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    f: impl Fn(f32, f32, f32) -> f32 + Sync + Send,
+) -> Vec<f32> {
+    assert!(
+        a.len() == b.len() && b.len() == c.len(),
+        "map3: lengths differ"
+    );
+    fill_new(a.len(), |start, out| {
+        let n = out.len();
+        let (a, b, c) = (&a[start..][..n], &b[start..][..n], &c[start..][..n]);
+        for (i, o) in out.iter_mut().enumerate() {
+            o.write(f(a[i], b[i], c[i]));
+        }
+    })
+}
+
+/// A new buffer of `len` elements whose chunks `fill(start, chunk)` must write completely; chunks
+/// run in parallel when the buffer is large. Writing into the spare capacity skips the zero-fill
+/// a `vec![0.0; len]` would cost, and plain slice loops (unlike a rayon `collect`) vectorise.
+fn fill_new(len: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync + Send) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
+    if len < 2 * PAR_MIN || rayon::current_num_threads() == 1 {
+        fill(0, spare);
+    } else {
+        spare
+            .par_chunks_mut(PAR_MIN)
+            .enumerate()
+            .for_each(|(i, chunk)| fill(i * PAR_MIN, chunk));
+    }
+    // SAFETY: the chunks cover `0..len` and `fill` writes every element of its chunk (both
+    // callers above write each `out[i]` exactly once).
+    unsafe { out.set_len(len) };
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::test_util::random_vec;
+
+    #[test]
+    fn maps_agree_with_sequential_loops_small_and_large() {
+        for n in [0, 1, 7, PAR_MIN - 1, 3 * PAR_MIN + 5] {
+            let (a, b, c) = (random_vec(n, 1), random_vec(n, 2), random_vec(n, 3));
+            let expect: Vec<f32> = a.iter().map(|v| v.max(0.0) * 2.0).collect();
+            assert_eq!(map(&a, |v| v.max(0.0) * 2.0), expect);
+            let expect: Vec<f32> = (0..n).map(|i| a[i] * b[i] - c[i]).collect();
+            assert_eq!(map3(&a, &b, &c, |x, y, z| x * y - z), expect);
+        }
+    }
+}
