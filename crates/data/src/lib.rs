@@ -35,6 +35,7 @@ mod image_folder;
 mod loader;
 mod mnist;
 mod normalize;
+mod prepare;
 mod split;
 #[cfg(test)]
 mod testing;
