@@ -31,6 +31,8 @@ enum Command {
     Predict(commands::predict::PredictArgs),
     /// Measure training and inference throughput on the reference workloads.
     Bench(commands::bench::BenchArgs),
+    /// Write a grid of augmented training samples to a PNG to see what a transform pipeline does.
+    Augment(commands::augment::AugmentArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -44,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Augment(args) => commands::augment::run(args),
     }
 }
 

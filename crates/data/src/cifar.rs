@@ -90,16 +90,24 @@ impl Cifar10 {
     /// # Errors
     /// As [`download`](crate::download::download), and I/O errors while unpacking.
     pub fn download(dir: &Path) -> Result<()> {
-        fetch_archive(
-            dir,
-            "test_batch.bin",
-            &RemoteFile {
-                url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz".to_string(),
-                name: "cifar-10-binary.tar.gz".to_string(),
-                checksum: Checksum::Md5("c32a1d4ab5d03f1284b67883e8d87530".to_string()),
-            },
-            "cifar-10-batches-bin",
-        )
+        Self::download_from(dir, &Self::remote_archive())
+    }
+
+    /// As [`Cifar10::download`], from `archive` (a mirror, or a test server).
+    ///
+    /// # Errors
+    /// As [`Cifar10::download`].
+    pub fn download_from(dir: &Path, archive: &RemoteFile) -> Result<()> {
+        fetch_archive(dir, "test_batch.bin", archive, "cifar-10-batches-bin")
+    }
+
+    /// The official binary archive and its published MD5.
+    pub fn remote_archive() -> RemoteFile {
+        RemoteFile {
+            url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz".to_string(),
+            name: "cifar-10-binary.tar.gz".to_string(),
+            checksum: Checksum::Md5("c32a1d4ab5d03f1284b67883e8d87530".to_string()),
+        }
     }
 
     /// The usual per-channel statistics of the training pixels in [0, 1] scale.
@@ -141,16 +149,24 @@ impl Cifar100 {
     /// # Errors
     /// As [`Cifar10::download`].
     pub fn download(dir: &Path) -> Result<()> {
-        fetch_archive(
-            dir,
-            "test.bin",
-            &RemoteFile {
-                url: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz".to_string(),
-                name: "cifar-100-binary.tar.gz".to_string(),
-                checksum: Checksum::Md5("03b5dce01913d631647c71ecec9e9cb8".to_string()),
-            },
-            "cifar-100-binary",
-        )
+        Self::download_from(dir, &Self::remote_archive())
+    }
+
+    /// As [`Cifar100::download`], from `archive` (a mirror, or a test server).
+    ///
+    /// # Errors
+    /// As [`Cifar10::download`].
+    pub fn download_from(dir: &Path, archive: &RemoteFile) -> Result<()> {
+        fetch_archive(dir, "test.bin", archive, "cifar-100-binary")
+    }
+
+    /// The official binary archive and its published MD5.
+    pub fn remote_archive() -> RemoteFile {
+        RemoteFile {
+            url: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz".to_string(),
+            name: "cifar-100-binary.tar.gz".to_string(),
+            checksum: Checksum::Md5("03b5dce01913d631647c71ecec9e9cb8".to_string()),
+        }
     }
 
     /// The usual per-channel statistics of the training pixels in [0, 1] scale.

@@ -1,10 +1,13 @@
 //! Datasets and data loading for convkit.
 //!
-//! Data flows from bytes on disk to a [`Dataset`] (u8 pixels in NCHW order plus class labels, held
-//! in memory), then through a [`DataLoader`] that shuffles it reproducibly from a seed, normalises
-//! it ([`Normalize`]) and hands out [`Batch`]es of f32 pixels prepared on a background thread while
-//! the caller trains on the previous one. Batches are plain buffers; turning them into tensors is
-//! the caller's business.
+//! Data flows from bytes on disk (MNIST and Fashion-MNIST IDX files, CIFAR-10/100 binary batches,
+//! or an image folder; [`download`] fetches and verifies missing official files) to a
+//! [`Dataset`] (u8 pixels in NCHW order plus class labels, held in memory), then through a
+//! [`DataLoader`] that shuffles it reproducibly from a seed, augments each image
+//! ([`transforms`], randomness derived from `(seed, epoch, index)`), normalises it
+//! ([`Normalize`]), optionally mixes batches (mixup, soft targets) and hands out [`Batch`]es of f32
+//! pixels prepared by worker threads while the caller trains on the previous one. Batches are
+//! plain buffers; turning them into tensors is the caller's business.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -35,6 +38,7 @@ mod image_folder;
 mod loader;
 mod mnist;
 mod normalize;
+mod prepare;
 mod split;
 #[cfg(test)]
 mod testing;

@@ -1,5 +1,5 @@
-//! [`DataLoader`]: seeded shuffling, batching and normalisation, with batches prepared on a
-//! background thread.
+//! [`DataLoader`]: seeded shuffling, batching, augmentation and normalisation, with batches
+//! prepared ahead by worker threads.
 
 use std::fmt;
 use std::iter::FusedIterator;
@@ -14,10 +14,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::normalize::{lookup_table, LookupTable, Normalize};
+use crate::normalize::{lookup_table, Normalize};
+use crate::prepare::Preparer;
+use crate::transforms::Pipeline;
 
-/// How many finished batches may wait for the consumer before the producer thread blocks.
-const PREFETCH: usize = 4;
+/// How many finished batches each worker may hold for the consumer before it blocks.
+const PREFETCH_PER_WORKER: usize = 2;
 
 /// How a [`DataLoader`] batches a dataset. `Default` follows PyTorch's `DataLoader`: batch size 1,
 /// no shuffling, a partial last batch kept, pixels scaled to [0, 1] without normalisation.
@@ -57,6 +59,9 @@ pub struct Batch {
     pub dims: [usize; 4],
     /// Class index of each image.
     pub labels: Vec<usize>,
+    /// Soft targets, `batch × classes` probabilities (each row sums to 1), when mixup is on;
+    /// `None` means the targets are `labels`.
+    pub targets: Option<Vec<f32>>,
     /// Position of each image in the dataset.
     pub indices: Vec<usize>,
 }
@@ -64,12 +69,14 @@ pub struct Batch {
 /// Hands out a dataset in batches, epoch by epoch.
 ///
 /// The order of epoch `e` depends only on `(seed, e)` (a ChaCha8 generator seeded from `seed`, on
-/// stream `e`), so a run can be repeated, and resumed at any epoch, exactly.
+/// stream `e`), and every random augmentation of sample `i` in epoch `e` only on `(seed, e, i)`, so
+/// a run can be repeated, and resumed at any epoch, exactly, whatever the number of workers.
 #[derive(Clone)]
 pub struct DataLoader {
     dataset: Arc<Dataset>,
     config: LoaderConfig,
-    table: Arc<LookupTable>,
+    preparer: Arc<Preparer>,
+    workers: usize,
 }
 
 /// Leaves out the lookup table, which `config` determines.
@@ -94,12 +101,75 @@ impl DataLoader {
                 "data loader: batch size must be at least 1".to_string(),
             ));
         }
-        let table = Arc::new(lookup_table(config.normalize.as_ref(), dataset.channels())?);
+        let preparer = Arc::new(Preparer {
+            dataset: Arc::clone(&dataset),
+            table: lookup_table(config.normalize.as_ref(), dataset.channels())?,
+            normalize: config.normalize.clone(),
+            pipeline: Pipeline::default(),
+            mixup_alpha: None,
+            seed: config.seed,
+        });
         Ok(Self {
             dataset,
             config,
-            table,
+            preparer,
+            workers: 1,
         })
+    }
+
+    /// Prepares batches on `workers` threads (default 1), each making every `workers`-th batch.
+    /// The batches and their order don't depend on this number.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `workers` is zero.
+    pub fn with_workers(mut self, workers: usize) -> Result<Self> {
+        if workers == 0 {
+            return Err(Error::Invalid(
+                "data loader: at least 1 worker thread is needed".to_string(),
+            ));
+        }
+        self.workers = workers;
+        Ok(self)
+    }
+
+    /// Applies `pipeline` to every image (pixels in [0, 1] scale) before normalisation, with
+    /// randomness derived from `(seed, epoch, index)`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if a transform's parameters are invalid.
+    pub fn with_transforms(mut self, pipeline: Pipeline) -> Result<Self> {
+        pipeline
+            .transforms()
+            .iter()
+            .try_for_each(|t| t.validate())?;
+        Arc::make_mut(&mut self.preparer).pipeline = pipeline;
+        Ok(self)
+    }
+
+    /// Mixes each batch with mixup at `Beta(alpha, alpha)` and fills [`Batch::targets`] with
+    /// the soft targets.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `alpha` is not a positive number.
+    pub fn with_mixup(mut self, alpha: f32) -> Result<Self> {
+        if !(alpha.is_finite() && alpha > 0.0) {
+            return Err(Error::Invalid(format!(
+                "mixup: alpha must be a positive number, got {alpha}"
+            )));
+        }
+        Arc::make_mut(&mut self.preparer).mixup_alpha = Some(alpha);
+        Ok(self)
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// `[channels, height, width]` of the images in a batch (the transforms may resize).
+    pub fn image_dims(&self) -> [usize; 3] {
+        let [h, w] = self.preparer.output_size();
+        [self.dataset.channels(), h, w]
     }
 
     /// The dataset this loader reads.
@@ -134,73 +204,66 @@ impl DataLoader {
         order
     }
 
-    /// The batches of epoch `epoch`, prepared by a background thread up to a few batches ahead.
-    /// Dropping the iterator early stops that thread.
+    /// The batches of epoch `epoch`, prepared by the worker threads up to a few batches ahead.
+    /// Dropping the iterator early stops the workers.
     ///
     /// # Panics
     /// If the operating system cannot start a thread.
     pub fn epoch(&self, epoch: u64) -> Batches {
-        let (sender, receiver) = mpsc::sync_channel(PREFETCH);
-        let (dataset, table) = (Arc::clone(&self.dataset), Arc::clone(&self.table));
+        let num_batches = self.num_batches();
         let order = self.order(epoch);
-        let (batch_size, num_batches) = (self.config.batch_size, self.num_batches());
-        let producer = thread::Builder::new()
-            .name(format!("convkit-loader-epoch-{epoch}"))
-            .spawn(move || {
-                for indices in order.chunks(batch_size).take(num_batches) {
-                    if sender.send(make_batch(&dataset, &table, indices)).is_err() {
-                        return; // the consumer is gone
+        let chunks: Arc<Vec<Vec<usize>>> = Arc::new(
+            order
+                .chunks(self.config.batch_size)
+                .take(num_batches)
+                .map(<[usize]>::to_vec)
+                .collect(),
+        );
+        let workers = self.workers.min(num_batches).max(1);
+        let mut receivers = Vec::with_capacity(workers);
+        let mut producers = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let (sender, receiver) = mpsc::sync_channel(PREFETCH_PER_WORKER);
+            let (preparer, chunks) = (Arc::clone(&self.preparer), Arc::clone(&chunks));
+            let producer = thread::Builder::new()
+                .name(format!("convkit-loader-{epoch}-{worker}"))
+                .spawn(move || {
+                    for number in (worker..chunks.len()).step_by(workers) {
+                        let batch = preparer.batch(epoch, number, &chunks[number]);
+                        if sender.send(batch).is_err() {
+                            return; // the consumer is gone
+                        }
                     }
-                }
-            })
-            .expect("cannot start the data loader thread");
+                })
+                .expect("cannot start a data loader thread");
+            receivers.push(receiver);
+            producers.push(producer);
+        }
         Batches {
-            receiver: Some(receiver),
-            producer: Some(producer),
+            receivers,
+            producers,
+            next: 0,
             remaining: num_batches,
         }
     }
 }
 
-/// Gathers the images at `indices` into one batch, mapping each pixel through `table` in a single
-/// pass.
-fn make_batch(dataset: &Dataset, table: &LookupTable, indices: &[usize]) -> Batch {
-    let plane = dataset.height() * dataset.width();
-    let image_len = dataset.image_len();
-    let mut images = Vec::with_capacity(indices.len() * image_len);
-    for &i in indices {
-        let image = &dataset.images()[i * image_len..(i + 1) * image_len];
-        for (pixels, values) in image.chunks_exact(plane).zip(table) {
-            images.extend(pixels.iter().map(|&p| values[usize::from(p)]));
-        }
-    }
-    Batch {
-        images,
-        dims: [
-            indices.len(),
-            dataset.channels(),
-            dataset.height(),
-            dataset.width(),
-        ],
-        labels: indices.iter().map(|&i| dataset.labels()[i]).collect(),
-        indices: indices.to_vec(),
-    }
-}
-
-/// The batches of one epoch, from [`DataLoader::epoch`].
+/// The batches of one epoch, from [`DataLoader::epoch`]: batch `k` comes from worker
+/// `k % workers`.
 #[derive(Debug)]
 pub struct Batches {
-    receiver: Option<Receiver<Batch>>,
-    producer: Option<JoinHandle<()>>,
+    receivers: Vec<Receiver<Batch>>,
+    producers: Vec<JoinHandle<()>>,
+    next: usize,
     remaining: usize,
 }
 
 impl Batches {
-    /// Closes the channel (so a producer blocked on it stops) and waits for the producer,
-    /// re-raising its panic.
+    /// Closes the channels (so blocked workers stop) and waits for the workers, re-raising a
+    /// worker's panic.
     fn finish(&mut self) {
-        self.receiver = None;
-        if let Some(producer) = self.producer.take() {
+        self.receivers.clear();
+        for producer in self.producers.drain(..) {
             if let Err(payload) = producer.join() {
                 if !thread::panicking() {
                     panic::resume_unwind(payload);
@@ -214,8 +277,14 @@ impl Iterator for Batches {
     type Item = Batch;
 
     fn next(&mut self) -> Option<Batch> {
-        match self.receiver.as_ref()?.recv() {
+        if self.remaining == 0 || self.receivers.is_empty() {
+            self.finish();
+            return None;
+        }
+        let worker = self.next % self.receivers.len();
+        match self.receivers[worker].recv() {
             Ok(batch) => {
+                self.next += 1;
                 self.remaining -= 1;
                 Some(batch)
             }

@@ -12,6 +12,15 @@ pub struct Normalize {
     pub std: Vec<f32>,
 }
 
+impl Normalize {
+    /// The per-channel mean and standard deviation of `dataset` (computed once, over every pixel
+    /// in [0, 1] scale): what to normalise a dataset without published statistics by.
+    pub fn from_dataset(dataset: &crate::Dataset) -> Self {
+        let (mean, std) = dataset.mean_std();
+        Self { mean, std }
+    }
+}
+
 /// The f32 value of every possible pixel byte, for each channel.
 pub(crate) type LookupTable = Vec<[f32; 256]>;
 
@@ -71,6 +80,19 @@ mod tests {
         assert_eq!(table[1][0], -0.1307 / 0.3081);
         assert_eq!(table[1][255], (1.0 - 0.1307) / 0.3081);
         assert_eq!(table[1][128], (128.0 / 255.0 - 0.1307) / 0.3081);
+    }
+
+    #[test]
+    fn from_dataset_uses_the_dataset_statistics() {
+        let ds = crate::Dataset::new(
+            vec![0, 255, 51, 51],
+            vec![0, 0],
+            [2, 1, 1],
+            vec!["x".into()],
+        )
+        .unwrap();
+        let n = Normalize::from_dataset(&ds);
+        assert_eq!((n.mean, n.std), (vec![0.1, 0.6], vec![0.1, 0.4]));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! covariance.
 
 use super::eigen::symmetric_eigen;
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 
 /// Which whitening rotation to use.
@@ -94,6 +95,20 @@ impl Whitening {
             mean: mean.into_iter().map(|m| m as f32).collect(),
             matrix,
         })
+    }
+
+    /// Fits the map to the images of `dataset`, each flattened to `channels × height × width`
+    /// features in [0, 1] scale (dimension must stay small: the fit is O(dim³)).
+    ///
+    /// # Errors
+    /// As [`Whitening::fit`].
+    pub fn fit_dataset(dataset: &Dataset, kind: WhiteningKind, epsilon: f32) -> Result<Self> {
+        let samples: Vec<f32> = dataset
+            .images()
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect();
+        Self::fit(&samples, dataset.image_len(), kind, epsilon)
     }
 
     /// The kind fitted.
@@ -196,5 +211,13 @@ mod tests {
         assert!(Whitening::fit(&[1.0; 4], 4, WhiteningKind::Zca, 0.0).is_err());
         assert!(Whitening::fit(&[1.0; 8], 4, WhiteningKind::Zca, -1.0).is_err());
         assert!(w.apply(&mut [0.0; 5]).is_err());
+        // Four 1×2×2 images whose features are the rows of `correlated`, as bytes.
+        let bytes: Vec<u8> = correlated(300)
+            .iter()
+            .map(|v| (v * 60.0 + 60.0) as u8)
+            .collect();
+        let ds = Dataset::new(bytes, vec![0; 300], [1, 2, 2], vec!["x".into()]).unwrap();
+        let fitted = Whitening::fit_dataset(&ds, WhiteningKind::Pca, 1e-6).unwrap();
+        assert_eq!((fitted.dim(), fitted.kind()), (4, WhiteningKind::Pca));
     }
 }

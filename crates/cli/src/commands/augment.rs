@@ -1,0 +1,107 @@
+//! `convkit augment`: draw a grid of augmented training samples, one row per image (the original
+//! on the left, then augmented versions), to see what a transform pipeline does.
+use crate::datasets::DatasetName;
+use anyhow::{bail, Context};
+use clap::Args;
+use convkit_data::transforms::{Image, Pipeline};
+use convkit_data::Split;
+use image::{imageops, Rgb, RgbImage};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct AugmentArgs {
+    /// Dataset whose training images to show.
+    #[arg(long, value_enum, default_value_t = DatasetName::Cifar10)]
+    pub dataset: DatasetName,
+    /// Folder holding the dataset files (default: the dataset's usual place).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Comma-separated transforms, applied in order: crop, resized-crop, flip, rotate, translate,
+    /// scale, shear, affine, jitter, cutout, randaugment, pca.
+    #[arg(long, default_value = "crop,flip,jitter")]
+    pub transforms: String,
+    /// Rows: how many training images to show (spread evenly over the set).
+    #[arg(long, default_value_t = 8)]
+    pub samples: usize,
+    /// Augmented versions per image, after the original.
+    #[arg(long, default_value_t = 8)]
+    pub variants: usize,
+    /// Seed of the augmentations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Magnification of each pixel in the output.
+    #[arg(long, default_value_t = 4)]
+    pub zoom: u32,
+    /// PNG file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Pixels between grid cells.
+const GAP: u32 = 2;
+
+pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
+    if args.samples == 0 || args.zoom == 0 {
+        bail!("--samples and --zoom must be at least 1");
+    }
+    let pipeline = Pipeline::parse(&args.transforms).context("--transforms")?;
+    let dataset = args.dataset.load(args.data_dir.as_deref(), Split::Train)?;
+    let dims = [dataset.channels(), dataset.height(), dataset.width()];
+    let [out_h, out_w] = pipeline.output_size([dims[1], dims[2]]);
+    let (cell_h, cell_w) = (out_h.max(dims[1]) as u32, out_w.max(dims[2]) as u32);
+    let columns = 1 + args.variants as u32;
+    let rows = args.samples.min(dataset.len()) as u32;
+    let mut grid = RgbImage::from_pixel(
+        columns * (cell_w + GAP) - GAP,
+        rows * (cell_h + GAP) - GAP,
+        Rgb([128, 128, 128]),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    for row in 0..rows {
+        let index = row as usize * dataset.len() / rows as usize;
+        let pixels = dataset.get(index).expect("index below len").image;
+        for column in 0..columns {
+            let mut image = Image::from_u8(pixels, dims);
+            if column > 0 {
+                pipeline.apply(&mut image, &mut rng);
+            }
+            paste(
+                &mut grid,
+                &image,
+                column * (cell_w + GAP),
+                row * (cell_h + GAP),
+            );
+        }
+    }
+    let zoomed = imageops::resize(
+        &grid,
+        grid.width() * args.zoom,
+        grid.height() * args.zoom,
+        imageops::FilterType::Nearest,
+    );
+    zoomed
+        .save_with_format(&args.out, image::ImageFormat::Png)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} ({rows} {} images × original + {} variants of [{}])",
+        args.out.display(),
+        args.dataset.as_str(),
+        args.variants,
+        args.transforms
+    );
+    Ok(())
+}
+
+/// Draws `image` (1 or 3 channels, CHW) with its top-left corner at `(x0, y0)`.
+fn paste(grid: &mut RgbImage, image: &Image, x0: u32, y0: u32) {
+    let bytes = image.to_u8();
+    let plane = image.plane();
+    for y in 0..image.height {
+        for x in 0..image.width {
+            let at = |c: usize| bytes[c.min(image.channels - 1) * plane + y * image.width + x];
+            grid.put_pixel(x0 + x as u32, y0 + y as u32, Rgb([at(0), at(1), at(2)]));
+        }
+    }
+}
