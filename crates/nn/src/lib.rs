@@ -33,8 +33,10 @@ mod error;
 pub mod init;
 pub mod io;
 pub mod layers;
+pub mod losses;
 mod module;
 pub mod optim;
+pub mod regularizer;
 
 pub use error::{Error, Result, StateProblem};
 pub use module::{join_name, Mode, Module, TensorKind};
