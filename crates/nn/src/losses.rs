@@ -145,13 +145,37 @@ impl Loss for NLLLoss {
 /// PyTorch's `nn.MultiMarginLoss` (the multiclass SVM loss divided by the class count; the course's
 /// undivided form is [`convkit_tensor::ops::loss::multiclass_hinge_loss`]). See
 /// [`convkit_tensor::ops::loss::multi_margin_loss`].
-#[derive(Clone, Debug, Default)]
-pub struct MultiMarginLoss(pub MultiMarginConfig);
+#[derive(Clone, Debug)]
+pub struct MultiMarginLoss {
+    /// 1 or 2.
+    pub p: u32,
+    pub margin: f32,
+    pub weight: Option<Tensor>,
+    pub reduction: Reduction,
+}
+
+impl Default for MultiMarginLoss {
+    fn default() -> Self {
+        let d = MultiMarginConfig::default();
+        MultiMarginLoss {
+            p: d.p,
+            margin: d.margin,
+            weight: d.weight,
+            reduction: d.reduction,
+        }
+    }
+}
 
 impl Loss for MultiMarginLoss {
     fn forward(&self, input: &Tensor, target: Target<'_>) -> Result<Tensor> {
         let indices = classes("MultiMarginLoss", target)?;
-        Ok(multi_margin_loss(input, indices, &self.0)?)
+        let config = MultiMarginConfig {
+            p: self.p,
+            margin: self.margin,
+            weight: self.weight.clone(),
+            reduction: self.reduction,
+        };
+        Ok(multi_margin_loss(input, indices, &config)?)
     }
 
     fn describe(&self) -> String {
