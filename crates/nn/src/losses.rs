@@ -82,13 +82,14 @@ fn values<'a>(loss: &'static str, target: Target<'a>) -> Result<&'a Tensor> {
 }
 
 /// PyTorch's `nn.CrossEntropyLoss` on logits `[N, C, *]`: class indices or probabilities as the
-/// target, class `weight`s (weighted mean), label smoothing. See
+/// target, class `weight`s (weighted mean), label smoothing, `ignore_index`. See
 /// [`convkit_tensor::ops::loss::cross_entropy`] for the formula and shapes.
 #[derive(Clone, Debug, Default)]
 pub struct CrossEntropyLoss {
     pub weight: Option<Tensor>,
     pub reduction: Reduction,
     pub label_smoothing: f32,
+    pub ignore_index: Option<usize>,
 }
 
 impl CrossEntropyLoss {
@@ -97,6 +98,7 @@ impl CrossEntropyLoss {
             weight: self.weight.clone(),
             reduction: self.reduction,
             label_smoothing: self.label_smoothing,
+            ignore_index: self.ignore_index,
         }
     }
 }
@@ -124,6 +126,7 @@ impl Loss for CrossEntropyLoss {
 pub struct NLLLoss {
     pub weight: Option<Tensor>,
     pub reduction: Reduction,
+    pub ignore_index: Option<usize>,
 }
 
 impl Loss for NLLLoss {
@@ -132,6 +135,7 @@ impl Loss for NLLLoss {
             weight: self.weight.clone(),
             reduction: self.reduction,
             label_smoothing: 0.0,
+            ignore_index: self.ignore_index,
         };
         let indices = classes("NLLLoss", target)?;
         Ok(nll_loss(input, ClassTarget::Indices(indices), &config)?)
