@@ -241,8 +241,7 @@ fn nll(
             values[term(e)] -= a as f64 * xe as f64;
         }
     }
-    let needs_target_grad = probs.is_some_and(|p| p.requires_grad()) && grad_needed(&[probs]);
-    let d_target = if needs_target_grad {
+    let d_target = if grad_needed(&[probs]) {
         // d loss / d q = −w_c·(1 − ε)·x.
         x.iter()
             .enumerate()
