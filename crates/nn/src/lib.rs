@@ -2,8 +2,13 @@
 //!
 //! - [`Module`]: `forward(x, mode)` with an explicit [`Mode`], parameters and buffers named exactly as
 //!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
-//! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, `ReLU`, `Dropout`, `Flatten`, `Sequential`,
-//!   one per file, each built from a config struct with PyTorch's argument names and defaults.
+//! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, activations (`ReLU`, `GELU`, `PReLU`,
+//!   `Maxout`, `Softmax`, ...), dropout variants (`Dropout`, `Dropout2d`, `DropConnect`,
+//!   `StochasticDepth`), `Flatten`, `Sequential`, each built from a config struct with PyTorch's
+//!   argument names and defaults.
+//! - [`losses`]: `CrossEntropyLoss`, `NLLLoss`, `MSELoss`, `L1Loss`, `SmoothL1Loss`,
+//!   `BCEWithLogitsLoss`, `MultiMarginLoss` behind one [`losses::Loss`] trait.
+//! - [`regularizer`]: L2 / L1 / elastic-net penalties added to the loss, on weights only by default.
 //! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
 //! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
@@ -34,8 +39,10 @@ pub mod init;
 pub mod init_stats;
 pub mod io;
 pub mod layers;
+pub mod losses;
 mod module;
 pub mod optim;
+pub mod regularizer;
 pub mod schedule;
 
 pub use error::{Error, Result, StateProblem};

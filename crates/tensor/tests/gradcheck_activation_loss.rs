@@ -217,6 +217,7 @@ fn ce_config(weight: Option<Tensor>, reduction: Reduction, smoothing: f32) -> Cr
         weight,
         reduction,
         label_smoothing: smoothing,
+        ignore_index: None,
     }
 }
 
@@ -256,6 +257,20 @@ fn cross_entropy_and_nll_every_setting() {
         &[input(&[1, 3, 2, 3], 6)],
     );
     check(|t| t[0].cross_entropy(&[3]), &[input(&[1, 4], 7)]);
+    // An ignored target (here 9, beyond the classes) adds nothing and leaves the mean's divisor.
+    let config = CrossEntropyConfig {
+        ignore_index: Some(9),
+        ..ce_config(None, Reduction::Mean, 0.2)
+    };
+    let x = input(&[3, 4], 8);
+    check(
+        |t| cross_entropy(&t[0], ClassTarget::Indices(&[1, 9, 3]), &config),
+        std::slice::from_ref(&x),
+    );
+    let with_ignored = cross_entropy(&x, ClassTarget::Indices(&[1, 9, 3]), &config).unwrap();
+    let rows = Tensor::from_vec([&x.to_vec()[..4], &x.to_vec()[8..]].concat(), [2, 4]).unwrap();
+    let without = cross_entropy(&rows, ClassTarget::Indices(&[1, 3]), &config).unwrap();
+    assert_close(&[with_ignored.item()], &[without.item()], 1e-6);
 }
 
 #[test]

@@ -111,6 +111,17 @@ impl Conv2d {
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
+
+    /// The layer's function with another weight of the same shape in place of its own (DropConnect
+    /// passes a masked copy).
+    pub fn forward_with_weight(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        Ok(conv2d(
+            x,
+            weight,
+            self.bias.as_ref(),
+            &op_config(&self.config),
+        )?)
+    }
 }
 
 fn op_config(c: &Conv2dConfig) -> ConvOpConfig {
@@ -124,12 +135,7 @@ fn op_config(c: &Conv2dConfig) -> ConvOpConfig {
 
 impl Module for Conv2d {
     fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
-        Ok(conv2d(
-            x,
-            &self.weight,
-            self.bias.as_ref(),
-            &op_config(&self.config),
-        )?)
+        self.forward_with_weight(x, &self.weight)
     }
 
     fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {

@@ -1,4 +1,4 @@
-//! `Dropout`: inverted dropout with its own seeded RNG.
+//! `Dropout`: inverted dropout with its own seeded RNG, and the state every dropout-like layer shares.
 use crate::error::{Error, Result};
 use crate::module::{Mode, Module, TensorKind};
 use convkit_tensor::{seeded_rng, ConvRng, Tensor};
@@ -30,35 +30,57 @@ impl Default for DropoutConfig {
 /// # Errors
 /// [`Dropout::new`]: `p` outside `[0, 1]`.
 pub struct Dropout {
-    p: f32,
-    rng: Mutex<ConvRng>,
+    state: DropState,
 }
 
 impl Dropout {
     pub fn new(config: DropoutConfig, rng: &mut impl Rng) -> Result<Dropout> {
-        if !(0.0..=1.0).contains(&config.p) {
-            return Err(Error::config(
-                "Dropout",
-                format!("p must be in [0, 1], got {}", config.p),
-            ));
-        }
         Ok(Dropout {
-            p: config.p,
-            rng: Mutex::new(seeded_rng(rng.random())),
+            state: DropState::new("Dropout", config.p, rng)?,
         })
     }
 }
 
 impl Module for Dropout {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
-        Ok(x.dropout(self.p, mode.is_train(), &mut *rng)?)
+        self.state.run(|p, rng| x.dropout(p, mode.is_train(), rng))
     }
 
     fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
-        format!("Dropout(p={}, inplace=False)", self.p)
+        format!("Dropout(p={}, inplace=False)", self.state.p)
+    }
+}
+
+/// What every dropout-like layer holds: its probability (validated) and its own RNG, seeded from the
+/// one given at construction so a run seeded the same way drops the same things.
+pub(crate) struct DropState {
+    pub(crate) p: f32,
+    rng: Mutex<ConvRng>,
+}
+
+impl DropState {
+    pub(crate) fn new(layer: &'static str, p: f32, rng: &mut impl Rng) -> Result<DropState> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::config(
+                layer,
+                format!("p must be in [0, 1], got {p}"),
+            ));
+        }
+        Ok(DropState {
+            p,
+            rng: Mutex::new(seeded_rng(rng.random())),
+        })
+    }
+
+    /// Runs a tensor-level dropout op with the probability and the layer's RNG.
+    pub(crate) fn run(
+        &self,
+        op: impl FnOnce(f32, &mut ConvRng) -> convkit_tensor::Result<Tensor>,
+    ) -> Result<Tensor> {
+        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
+        Ok(op(self.p, &mut rng)?)
     }
 }
 

@@ -73,22 +73,28 @@ impl Linear {
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
-}
 
-impl Module for Linear {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    /// The layer's function with another weight of the same shape in place of its own (DropConnect
+    /// passes a masked copy).
+    pub fn forward_with_weight(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
         // [*, in] → [rows, in] → [rows, out] → [*, out]; 1-D and 2-D inputs go to `linear` as they are,
         // which reports the shape error for anything but [N, in].
         let dims = x.dims();
         if dims.len() <= 2 {
-            return Ok(convkit_tensor::linear(x, &self.weight, self.bias.as_ref())?);
+            return Ok(convkit_tensor::linear(x, weight, self.bias.as_ref())?);
         }
         let (&features, lead) = dims.split_last().expect("rank > 2");
         let rows = x.reshape(&[lead.iter().product(), features])?;
-        let y = convkit_tensor::linear(&rows, &self.weight, self.bias.as_ref())?;
+        let y = convkit_tensor::linear(&rows, weight, self.bias.as_ref())?;
         let mut dims = lead.to_vec();
         dims.push(self.out_features);
         Ok(y.reshape(&dims)?)
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.forward_with_weight(x, &self.weight)
     }
 
     fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {

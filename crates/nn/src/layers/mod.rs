@@ -1,4 +1,5 @@
 //! The layers, one per file, each built from a config struct with PyTorch's argument names.
+mod activation;
 mod adaptive_avg_pool2d;
 mod avg_pool2d;
 mod batch_norm;
@@ -7,15 +8,23 @@ mod conv2d;
 mod conv3d;
 mod conv_params;
 mod conv_transpose2d;
+mod drop_connect;
 mod dropout;
+mod dropout2d;
 mod flatten;
 mod linear;
 mod max_pool2d;
-mod relu;
+mod maxout;
+mod prelu;
 mod sequential;
+mod stochastic_depth;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use activation::{
+    ActivationLayer, GELUTanh, Hardswish, Identity, LeakyReLU, ReLU, ReLU6, SiLU, Sigmoid, Softmax,
+    Softplus, Tanh, ELU, GELU,
+};
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
 pub use avg_pool2d::{AvgPool2d, AvgPool2dConfig};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig, BatchNormNd};
@@ -23,12 +32,16 @@ pub use conv1d::{Conv1d, Conv1dConfig};
 pub use conv2d::{Conv2d, Conv2dConfig};
 pub use conv3d::{Conv3d, Conv3dConfig};
 pub use conv_transpose2d::{ConvTranspose2d, ConvTranspose2dConfig};
+pub use drop_connect::{DropConnect, WeightedLayer};
 pub use dropout::{Dropout, DropoutConfig};
+pub use dropout2d::Dropout2d;
 pub use flatten::{Flatten, FlattenConfig};
 pub use linear::{Linear, LinearConfig};
 pub use max_pool2d::{MaxPool2d, MaxPool2dConfig};
-pub use relu::ReLU;
+pub use maxout::Maxout;
+pub use prelu::{PReLU, PReLUConfig};
 pub use sequential::Sequential;
+pub use stochastic_depth::StochasticDepth;
 
 use crate::error::Result;
 use convkit_tensor::ops::pool::Pool2dConfig;

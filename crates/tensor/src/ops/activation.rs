@@ -47,22 +47,23 @@ pub enum Activation {
     Tanh,
 }
 
-const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-const GELU_TANH_COEFF: f64 = 0.044_715;
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+const GELU_TANH_COEFF: f32 = 0.044_715;
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// The standard normal CDF Φ(x) and density φ(x), in f64.
-fn normal_cdf_pdf(x: f64) -> (f64, f64) {
-    let cdf = 0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2));
-    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+/// The standard normal CDF Φ(x) and density φ(x).
+fn normal_cdf_pdf(x: f32) -> (f32, f32) {
+    let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+    let pdf = (-0.5 * x * x).exp()
+        * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
     (cdf, pdf)
 }
 
 /// `tanh(√(2/π)·(x + 0.044715·x³))` and its derivative with respect to x.
-fn gelu_tanh_inner(x: f64) -> (f64, f64) {
+fn gelu_tanh_inner(x: f32) -> (f32, f32) {
     let t = (SQRT_2_OVER_PI * (x + GELU_TANH_COEFF * x * x * x)).tanh();
     let dt = (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEFF * x * x);
     (t, dt)
@@ -89,14 +90,10 @@ impl Activation {
                     alpha * x.exp_m1()
                 }
             }
-            Activation::Gelu { approximate } => {
-                let x64 = x as f64;
-                let y = match approximate {
-                    GeluApproximation::Exact => x64 * normal_cdf_pdf(x64).0,
-                    GeluApproximation::Tanh => 0.5 * x64 * (1.0 + gelu_tanh_inner(x64).0),
-                };
-                y as f32
-            }
+            Activation::Gelu { approximate } => match approximate {
+                GeluApproximation::Exact => x * normal_cdf_pdf(x).0,
+                GeluApproximation::Tanh => 0.5 * x * (1.0 + gelu_tanh_inner(x).0),
+            },
             Activation::Silu => x * sigmoid(x),
             Activation::Hardswish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
             Activation::Softplus { beta, threshold } => {
@@ -124,20 +121,16 @@ impl Activation {
             Activation::LeakyRelu { negative_slope } => step(x > 0.0, negative_slope),
             // For x ≤ 0: d/dx alpha·(eˣ − 1) = alpha·eˣ = y + alpha.
             Activation::Elu { alpha } => step(x > 0.0, y + alpha),
-            Activation::Gelu { approximate } => {
-                let x64 = x as f64;
-                let d = match approximate {
-                    GeluApproximation::Exact => {
-                        let (cdf, pdf) = normal_cdf_pdf(x64);
-                        cdf + x64 * pdf
-                    }
-                    GeluApproximation::Tanh => {
-                        let (t, dt) = gelu_tanh_inner(x64);
-                        0.5 * (1.0 + t) + 0.5 * x64 * dt
-                    }
-                };
-                d as f32
-            }
+            Activation::Gelu { approximate } => match approximate {
+                GeluApproximation::Exact => {
+                    let (cdf, pdf) = normal_cdf_pdf(x);
+                    cdf + x * pdf
+                }
+                GeluApproximation::Tanh => {
+                    let (t, dt) = gelu_tanh_inner(x);
+                    0.5 * (1.0 + t) + 0.5 * x * dt
+                }
+            },
             Activation::Silu => {
                 let s = sigmoid(x);
                 s * (1.0 + x * (1.0 - s))

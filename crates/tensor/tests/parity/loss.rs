@@ -32,6 +32,7 @@ fn class_loss(case: &Case, inputs: &Inputs, input: &Tensor) -> Forward {
         },
         reduction: reduction(case)?,
         label_smoothing: case.f32("label_smoothing").unwrap_or(0.0),
+        ignore_index: case.config["ignore_index"].as_u64().map(|i| i as usize),
     };
     let target = inputs.get("target")?;
     let indices;

@@ -135,6 +135,12 @@ fn loss_fixtures() {
     run_file("loss.safetensors");
 }
 
+/// Activation and loss settings beyond the shared files (tests/fixtures/gen_extra_activation_loss.py).
+#[test]
+fn extra_activation_loss_fixtures() {
+    run_file("extra_activation_loss.safetensors");
+}
+
 #[test]
 fn norm_fixtures() {
     run_file("norm.safetensors");

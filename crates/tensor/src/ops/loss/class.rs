@@ -23,6 +23,9 @@ pub struct CrossEntropyConfig {
     pub reduction: Reduction,
     /// ε in `[0, 1]`: the target becomes `(1 − ε)·target + ε/C` (uniform over classes).
     pub label_smoothing: f32,
+    /// With class-index targets: terms whose target is this index contribute nothing, to the loss
+    /// or to the mean's divisor (PyTorch's `ignore_index`, there −100 by default; here may be ≥ C).
+    pub ignore_index: Option<usize>,
 }
 
 /// Settings of [`multi_margin_loss`] (PyTorch's `MultiMarginLoss` arguments and defaults).
@@ -122,7 +125,12 @@ fn unreduced_shape(scores: &Tensor) -> Shape {
 }
 
 /// Class indices, checked against the number of terms and classes.
-fn check_indices(op: &'static str, scores: &Tensor, indices: &[usize]) -> Result<()> {
+fn check_indices(
+    op: &'static str,
+    scores: &Tensor,
+    indices: &[usize],
+    ignore_index: Option<usize>,
+) -> Result<()> {
     let (n, classes, inner) = scores.shape().split_at_dim(1);
     if indices.len() != n * inner {
         return Err(Error::shape(
@@ -135,7 +143,10 @@ fn check_indices(op: &'static str, scores: &Tensor, indices: &[usize]) -> Result
             ),
         ));
     }
-    if let Some(&bad) = indices.iter().find(|&&t| t >= classes) {
+    if let Some(&bad) = indices
+        .iter()
+        .find(|&&t| t >= classes && Some(t) != ignore_index)
+    {
         return Err(Error::shape(
             op,
             format!("target class {bad} is out of range for {classes} classes"),
@@ -175,7 +186,7 @@ fn nll(
     }
     let probs = match target {
         ClassTarget::Indices(indices) => {
-            check_indices(op, log_probs, indices)?;
+            check_indices(op, log_probs, indices, config.ignore_index)?;
             None
         }
         ClassTarget::Probabilities(p) => {
@@ -197,8 +208,15 @@ fn nll(
     let smooth = eps / classes as f32;
     // Element e = (o, c, i) feeds loss term o·inner + i.
     let term = |e: usize| (e / (classes * inner)) * inner + e % inner;
+    let ignored = |term: usize| match target {
+        ClassTarget::Indices(y) => Some(y[term]) == config.ignore_index,
+        ClassTarget::Probabilities(_) => false,
+    };
     let coeffs: Vec<f32> = (0..x.len())
         .map(|e| {
+            if ignored(term(e)) {
+                return 0.0;
+            }
             let c = (e / inner) % classes;
             let q = match (&probs_data, target) {
                 (Some(p), _) => p[e],
@@ -209,7 +227,11 @@ fn nll(
         })
         .collect();
     let mean_divisor = match target {
-        ClassTarget::Indices(y) => y.iter().map(|&c| w[c] as f64).sum(),
+        ClassTarget::Indices(y) => y
+            .iter()
+            .filter(|&&c| Some(c) != config.ignore_index)
+            .map(|&c| w[c] as f64)
+            .sum(),
         ClassTarget::Probabilities(_) => (n * inner) as f64,
     };
     let mut values = vec![0.0f64; n * inner];
@@ -219,8 +241,7 @@ fn nll(
             values[term(e)] -= a as f64 * xe as f64;
         }
     }
-    let needs_target_grad = probs.is_some_and(|p| p.requires_grad()) && grad_needed(&[probs]);
-    let d_target = if needs_target_grad {
+    let d_target = if grad_needed(&[probs]) {
         // d loss / d q = −w_c·(1 − ε)·x.
         x.iter()
             .enumerate()
@@ -328,7 +349,7 @@ fn hinge(
             format!("scores must be [N, C], got {}", scores.shape()),
         ));
     }
-    check_indices(op, scores, targets)?;
+    check_indices(op, scores, targets, None)?;
     let (n, classes) = (scores.dims()[0], scores.dims()[1]);
     let x = scores.data();
     let with_grad = grad_needed(&[Some(scores)]);
