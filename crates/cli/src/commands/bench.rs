@@ -8,6 +8,9 @@ use convkit_nn::{Mode, Module};
 use convkit_tensor::kernels::conv2d::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
 };
+use convkit_tensor::kernels::depthwise::{
+    depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
+};
 use convkit_tensor::kernels::gemm::sgemm;
 use convkit_tensor::{no_grad, seeded_rng, Tensor};
 use std::time::Instant;
@@ -24,6 +27,12 @@ pub enum Workload {
     W4Fwd,
     /// Square SGEMM 1024 and 2048: GFLOP/s.
     W5,
+    /// Depthwise conv 32×64×56×56, k3 p1, groups 64 (MobileNet-like; the direct kernel): forward
+    /// alone, then forward + input grad + weight grad, GFLOP/s.
+    ConvDw,
+    /// 1×1 conv 32×64×56×56 → 128 (GEMM on the input, no im2col): forward alone, then forward +
+    /// input grad + weight grad, GFLOP/s.
+    ConvPw,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +179,67 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One 32×64×56×56 convolution layer through the kernels `conv2d` dispatches it to (direct
+/// depthwise, or im2col/pointwise GEMM): `<name>-fwd` and `<name>` (3 passes), GFLOP/s.
+fn conv_layer(
+    args: &BenchArgs,
+    name: &str,
+    c_out: usize,
+    k: usize,
+    groups: usize,
+) -> anyhow::Result<()> {
+    let g = Conv2dGeometry {
+        n: 32,
+        c_in: 64,
+        h: 56,
+        w: 56,
+        c_out,
+        kh: k,
+        kw: k,
+        stride: (1, 1),
+        padding: (k / 2, k / 2),
+        dilation: (1, 1),
+        groups,
+    };
+    let depthwise = is_depthwise(&g);
+    let mut rng = seeded_rng(4);
+    let input = Tensor::randn([g.input_len()], &mut rng).to_vec();
+    let weight = Tensor::randn([g.weight_len()], &mut rng).to_vec();
+    let bias = Tensor::randn([g.c_out], &mut rng).to_vec();
+    let grad_out = Tensor::randn([g.output_len()], &mut rng).to_vec();
+    let (mut out, mut grad_in, mut grad_w, mut grad_b) = (
+        vec![0.0; g.output_len()],
+        vec![0.0; g.input_len()],
+        vec![0.0; g.weight_len()],
+        vec![0.0; g.c_out],
+    );
+    let gflop = 2.0 * g.macs() as f64 / 1e9;
+    for backward in [false, true] {
+        let seconds = measure(args, || {
+            if depthwise {
+                depthwise_forward(&g, &input, &weight, Some(&bias), &mut out);
+            } else {
+                conv2d_forward(&g, &input, &weight, Some(&bias), &mut out);
+            }
+            if backward && depthwise {
+                depthwise_backward_input(&g, &grad_out, &weight, &mut grad_in);
+                depthwise_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
+            } else if backward {
+                conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
+                conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
+            }
+            Ok(())
+        })?;
+        let (label, passes) = if backward {
+            (name.to_string(), 3.0)
+        } else {
+            (format!("{name}-fwd"), 1.0)
+        };
+        report(&label, &seconds, gflop * passes, "GFLOP/s");
+    }
+    Ok(())
+}
+
 fn w5(args: &BenchArgs) -> anyhow::Result<()> {
     for n in [1024, 2048] {
         let mut rng = seeded_rng(3);
@@ -199,6 +269,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Workload::W4 => w4(&args, true)?,
             Workload::W4Fwd => w4(&args, false)?,
             Workload::W5 => w5(&args)?,
+            Workload::ConvDw => conv_layer(&args, "conv-dw3x3", 64, 3, 64)?,
+            Workload::ConvPw => conv_layer(&args, "conv-pw1x1", 128, 1, 1)?,
         }
     }
     Ok(())

@@ -1,9 +1,9 @@
 //! `Conv2d`: 2-D convolution over `[N, C, H, W]` images.
-use crate::error::{Error, Result};
-use crate::init::default_layer_init;
-use crate::module::{join_name, parameter, py_pair, Mode, Module, TensorKind};
+use super::conv_params::{describe, ConvParams, ConvShape};
+use crate::error::Result;
+use crate::module::{Mode, Module, TensorKind};
 use convkit_tensor::ops::conv::{conv2d, Conv2dConfig as ConvOpConfig};
-use convkit_tensor::{Error as TensorError, Tensor};
+use convkit_tensor::Tensor;
 use rand::Rng;
 
 /// Settings of [`Conv2d`] besides channels and kernel size (PyTorch's keyword arguments and
@@ -58,8 +58,7 @@ pub struct Conv2d {
     out_channels: usize,
     kernel_size: (usize, usize),
     config: Conv2dConfig,
-    weight: Tensor,
-    bias: Option<Tensor>,
+    params: ConvParams,
 }
 
 impl Conv2d {
@@ -70,57 +69,46 @@ impl Conv2d {
         config: Conv2dConfig,
         rng: &mut impl Rng,
     ) -> Result<Conv2d> {
-        let invalid = |msg: String| Err(Error::config("Conv2d", msg));
-        if in_channels == 0 || out_channels == 0 || kernel_size.0 == 0 || kernel_size.1 == 0 {
-            return invalid(format!(
-                "channels and kernel size must be positive, got {in_channels} → {out_channels}, kernel {kernel_size:?}"
-            ));
-        }
-        op_config(&config).validate().map_err(|e| match e {
-            TensorError::Config { msg, .. } => Error::config("Conv2d", msg),
-            other => other.into(),
-        })?;
-        let groups = config.groups;
-        if in_channels % groups != 0 || out_channels % groups != 0 {
-            return invalid(format!(
-                "in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})"
-            ));
-        }
-        let weight = parameter(&[
-            out_channels,
-            in_channels / groups,
-            kernel_size.0,
-            kernel_size.1,
-        ]);
-        let bias = config.bias.then(|| parameter(&[out_channels]));
-        default_layer_init(&weight, bias.as_ref(), rng)?;
+        let kernel = [kernel_size.0, kernel_size.1];
+        let shape = Conv2d::shape(in_channels, out_channels, &kernel, config.groups);
+        let params = shape.build(op_config(&config).validate(), config.bias, rng)?;
         Ok(Conv2d {
             in_channels,
             out_channels,
             kernel_size,
             config,
-            weight,
-            bias,
+            params,
         })
     }
 
+    fn shape(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: &[usize],
+        groups: usize,
+    ) -> ConvShape<'_> {
+        ConvShape {
+            layer: "Conv2d",
+            in_channels,
+            out_channels,
+            kernel,
+            groups,
+            transposed: false,
+        }
+    }
+
     pub fn weight(&self) -> &Tensor {
-        &self.weight
+        &self.params.weight
     }
 
     pub fn bias(&self) -> Option<&Tensor> {
-        self.bias.as_ref()
+        self.params.bias.as_ref()
     }
 
     /// The layer's function with another weight of the same shape in place of its own (DropConnect
     /// passes a masked copy).
     pub fn forward_with_weight(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
-        Ok(conv2d(
-            x,
-            weight,
-            self.bias.as_ref(),
-            &op_config(&self.config),
-        )?)
+        Ok(conv2d(x, weight, self.bias(), &op_config(&self.config))?)
     }
 }
 
@@ -135,43 +123,27 @@ fn op_config(c: &Conv2dConfig) -> ConvOpConfig {
 
 impl Module for Conv2d {
     fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
-        self.forward_with_weight(x, &self.weight)
+        self.forward_with_weight(x, self.weight())
     }
 
     fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visitor(
-            &join_name(prefix, "weight"),
-            &self.weight,
-            TensorKind::Parameter,
-        );
-        if let Some(bias) = &self.bias {
-            visitor(&join_name(prefix, "bias"), bias, TensorKind::Parameter);
-        }
+        self.params.visit(prefix, visitor);
     }
 
     /// PyTorch's format: padding, dilation, groups and bias only when not at their defaults.
     fn describe(&self) -> String {
         let c = &self.config;
-        let mut out = format!(
-            "Conv2d({}, {}, kernel_size={}, stride={}",
-            self.in_channels,
-            self.out_channels,
-            py_pair(self.kernel_size),
-            py_pair(c.stride)
-        );
-        if c.padding != (0, 0) {
-            out += &format!(", padding={}", py_pair(c.padding));
-        }
-        if c.dilation != (1, 1) {
-            out += &format!(", dilation={}", py_pair(c.dilation));
-        }
-        if c.groups != 1 {
-            out += &format!(", groups={}", c.groups);
-        }
-        if !c.bias {
-            out += ", bias=False";
-        }
-        out + ")"
+        let pair = |(a, b): (usize, usize)| [a, b];
+        let kernel = pair(self.kernel_size);
+        describe(
+            &Conv2d::shape(self.in_channels, self.out_channels, &kernel, c.groups),
+            &pair(c.stride),
+            &[
+                ("padding", &pair(c.padding), 0),
+                ("dilation", &pair(c.dilation), 1),
+            ],
+            c.bias,
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-//! What the convolution layers (Conv1d, Conv3d, ConvTranspose2d) share: checked construction of
+//! What the convolution layers (Conv1d, Conv2d, Conv3d, ConvTranspose2d) share: checked construction of
 //! their weight and bias with PyTorch's layout and default init, state_dict naming, and PyTorch's
 //! `print(module)` format.
 use crate::error::{Error, Result};

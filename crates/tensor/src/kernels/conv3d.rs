@@ -2,13 +2,15 @@
 //! forward, input gradient and weight/bias gradient.
 //!
 //! Per image and group, the column matrix `col [cg_in·kd·kh·kw, od·oh·ow]` (vol2col) turns the
-//! convolution into one GEMM, as im2col does in 2-D; the input gradient is `Wᵀ·dY` scattered back
+//! convolution into one GEMM, as im2col does in 2-D; it is built for a band of output depths at a
+//! time (as conv2d's bands of output rows) so the scratch stays bounded; the input gradient is `Wᵀ·dY` scattered back
 //! (col2vol), the weight gradient `dY·colᵀ`. Images run in turn, each GEMM parallel; the column
 //! buffer is per-thread scratch, reused.
 //!
 //! Every kernel **overwrites** its output buffer(s).
 
 use super::axis::Axis;
+use super::conv2d::tile_floats;
 use super::gemm::sgemm_strided;
 use super::im2col::conv_out_len;
 use super::with_scratch;
@@ -88,6 +90,10 @@ struct Plan {
     /// Input and output voxels per channel.
     vol: usize,
     out_vol: usize,
+    /// Output voxels per output-depth slice, `oh·ow`.
+    slice: usize,
+    /// Output-depth slices per band.
+    band: usize,
 }
 
 impl Plan {
@@ -104,6 +110,7 @@ impl Plan {
             g.stride.iter().chain(&g.dilation).all(|&v| v >= 1),
             "conv3d: stride and dilation must be >= 1"
         );
+        let out = g.out_size();
         Plan {
             axes: g.axes(),
             kernel: g.kernel,
@@ -112,14 +119,35 @@ impl Plan {
             kg: g.col_rows(),
             vol: g.size.iter().product(),
             out_vol: g.out_size().iter().product(),
+            slice: out[1] * out[2],
+            band: (tile_floats() / (g.col_rows() * out[1] * out[2]).max(1)).clamp(1, out[0].max(1)),
         }
     }
 
-    /// Calls `f(col_offset, x_offset, len, stride_w)` for every contiguous run of the column
-    /// matrix `[kg, out_vol]` that reads inside one group's input `[cg_in, d, h, w]`: column
-    /// entries `col_offset..+len` read `x[x_offset + i·stride_w]`. Entries never visited read
-    /// zero padding.
-    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+    /// Output-depth bands `(oz0, oz1)`: the column matrix is built for one band at a time, so its
+    /// scratch stays within the conv2d band budget ([`tile_floats`]) however deep the volume.
+    fn bands(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let od = self.axes[0].out;
+        (0..od)
+            .step_by(self.band)
+            .map(move |a| (a, (a + self.band).min(od)))
+    }
+
+    /// Scratch floats for one band's columns.
+    fn col_len(&self) -> usize {
+        self.kg * self.band * self.slice
+    }
+
+    /// Calls `f(col_offset, x_offset, len, stride_w)` for every contiguous run of the band's
+    /// column matrix `[kg, (oz1 − oz0)·oh·ow]` (output depths `oz0..oz1`) that reads inside one
+    /// group's input `[cg_in, d, h, w]`: column entries `col_offset..+len` read
+    /// `x[x_offset + i·stride_w]`. Entries never visited read zero padding.
+    fn for_each_run(
+        &self,
+        (b0, b1): (usize, usize),
+        mut f: impl FnMut(usize, usize, usize, usize),
+    ) {
+        let cols = (b1 - b0) * self.slice;
         let [az, ay, ax] = self.axes;
         let (h, w) = (ay.len, ax.len);
         let (oh, ow) = (ay.out, ax.out);
@@ -133,12 +161,12 @@ impl Plan {
                     for tx in 0..kernel[2] {
                         let (ox0, ox1, ix0) = ax.valid(tx);
                         if ox0 < ox1 {
-                            for oz in oz0..oz1 {
+                            for oz in oz0.max(b0)..oz1.min(b1) {
                                 let iz = iz0 + (oz - oz0) * az.stride;
                                 for oy in oy0..oy1 {
                                     let iy = iy0 + (oy - oy0) * ay.stride;
                                     f(
-                                        row * self.out_vol + (oz * oh + oy) * ow + ox0,
+                                        row * cols + ((oz - b0) * oh + oy) * ow + ox0,
                                         ((c * az.len + iz) * h + iy) * w + ix0,
                                         ox1 - ox0,
                                         ax.stride,
@@ -182,11 +210,18 @@ pub fn conv3d_forward(
             let xg = &x[grp * p.cg_in * p.vol..][..p.cg_in * p.vol];
             let wg = &weight[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];
             let yg = &mut y[grp * p.cg_out * p.out_vol..][..p.cg_out * p.out_vol];
-            with_scratch(p.kg * p.out_vol, |col| {
-                vol2col(&p, xg, col);
-                // y_g [cg_out, out_vol] += w_g [cg_out, kg] · col [kg, out_vol]
-                let (m, n, k) = (p.cg_out, p.out_vol, p.kg);
-                sgemm_strided(m, n, k, wg, k, false, col, n, false, yg, n, true, true);
+            with_scratch(p.col_len(), |col| {
+                for band in p.bands() {
+                    let cols = (band.1 - band.0) * p.slice;
+                    let col = &mut col[..p.kg * cols];
+                    vol2col(&p, band, xg, col);
+                    // y_g[:, band] [cg_out, cols] += w_g [cg_out, kg] · col [kg, cols]
+                    let yb = &mut yg[band.0 * p.slice..];
+                    let (m, k) = (p.cg_out, p.kg);
+                    sgemm_strided(
+                        m, cols, k, wg, k, false, col, cols, false, yb, p.out_vol, true, true,
+                    );
+                }
             });
         }
     }
@@ -220,11 +255,18 @@ pub fn conv3d_backward_input(
             let dxg = &mut dx[grp * p.cg_in * p.vol..][..p.cg_in * p.vol];
             let wg = &weight[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];
             let dyg = &dy[grp * p.cg_out * p.out_vol..][..p.cg_out * p.out_vol];
-            with_scratch(p.kg * p.out_vol, |col| {
-                // dcol [kg, out_vol] = w_gᵀ [kg, cg_out] · dy_g [cg_out, out_vol]
-                let (m, n, k) = (p.kg, p.out_vol, p.cg_out);
-                sgemm_strided(m, n, k, wg, m, true, dyg, n, false, col, n, false, true);
-                col2vol(&p, col, dxg);
+            with_scratch(p.col_len(), |col| {
+                for band in p.bands() {
+                    let cols = (band.1 - band.0) * p.slice;
+                    let col = &mut col[..p.kg * cols];
+                    // dcol [kg, cols] = w_gᵀ [kg, cg_out] · dy_g[:, band] [cg_out, cols]
+                    let dyb = &dyg[band.0 * p.slice..];
+                    let (m, k) = (p.kg, p.cg_out);
+                    sgemm_strided(
+                        m, cols, k, wg, m, true, dyb, p.out_vol, false, col, cols, false, true,
+                    );
+                    col2vol(&p, band, col, dxg);
+                }
             });
         }
     }
@@ -270,11 +312,18 @@ pub fn conv3d_backward_weight(
             let xg = &x[grp * p.cg_in * p.vol..][..p.cg_in * p.vol];
             let dyg = &dy[grp * p.cg_out * p.out_vol..][..p.cg_out * p.out_vol];
             let dwg = &mut grad_weight[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];
-            with_scratch(p.kg * p.out_vol, |col| {
-                vol2col(&p, xg, col);
-                // dw_g [cg_out, kg] += dy_g [cg_out, out_vol] · colᵀ [out_vol, kg]
-                let (m, n, k) = (p.cg_out, p.kg, p.out_vol);
-                sgemm_strided(m, n, k, dyg, k, false, col, k, true, dwg, n, true, true);
+            with_scratch(p.col_len(), |col| {
+                for band in p.bands() {
+                    let cols = (band.1 - band.0) * p.slice;
+                    let col = &mut col[..p.kg * cols];
+                    vol2col(&p, band, xg, col);
+                    // dw_g [cg_out, kg] += dy_g[:, band] [cg_out, cols] · colᵀ [cols, kg]
+                    let dyb = &dyg[band.0 * p.slice..];
+                    let (m, n) = (p.cg_out, p.kg);
+                    sgemm_strided(
+                        m, n, cols, dyb, p.out_vol, false, col, cols, true, dwg, n, true, true,
+                    );
+                }
             });
         }
     }
@@ -291,10 +340,11 @@ fn check_lengths(g: &Conv3dGeometry, input: usize, weight: usize, out: usize) {
     assert_eq!(out, g.output_len(), "conv3d: output length");
 }
 
-/// `col [kg, out_vol]` from one group's input `x [cg_in, d, h, w]` (padding reads zero).
-fn vol2col(p: &Plan, x: &[f32], col: &mut [f32]) {
+/// The band's `col [kg, (oz1 − oz0)·oh·ow]` from one group's input `x [cg_in, d, h, w]`
+/// (padding reads zero).
+fn vol2col(p: &Plan, band: (usize, usize), x: &[f32], col: &mut [f32]) {
     col.fill(0.0);
-    p.for_each_run(|c0, x0, len, s| {
+    p.for_each_run(band, |c0, x0, len, s| {
         let dst = &mut col[c0..c0 + len];
         if s == 1 {
             dst.copy_from_slice(&x[x0..x0 + len]);
@@ -306,10 +356,10 @@ fn vol2col(p: &Plan, x: &[f32], col: &mut [f32]) {
     });
 }
 
-/// Adds the columns `col [kg, out_vol]` back into the group's input gradient `dx [cg_in, d, h, w]`
-/// (the adjoint of [`vol2col`]).
-fn col2vol(p: &Plan, col: &[f32], dx: &mut [f32]) {
-    p.for_each_run(|c0, x0, len, s| {
+/// Adds the band's columns back into the group's input gradient `dx [cg_in, d, h, w]` (the
+/// adjoint of [`vol2col`]).
+fn col2vol(p: &Plan, band: (usize, usize), col: &[f32], dx: &mut [f32]) {
+    p.for_each_run(band, |c0, x0, len, s| {
         let src = &col[c0..c0 + len];
         if s == 1 {
             dx[x0..x0 + len]

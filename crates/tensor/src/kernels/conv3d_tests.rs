@@ -181,3 +181,31 @@ fn conv3d_groups() {
         [1; 3],
     ));
 }
+
+#[test]
+fn conv3d_depth_bands() {
+    // Force one or a few output-depth slices per band to test the band seams.
+    let old = super::conv2d::tile_floats();
+    for floats in [1, 400, 2000] {
+        super::conv2d::set_tile_floats(floats);
+        check(&geom(
+            2,
+            (2, 3, 1),
+            [7, 5, 4],
+            [3; 3],
+            [1; 3],
+            [1; 3],
+            [1; 3],
+        ));
+        check(&geom(
+            1,
+            (2, 2, 1),
+            [9, 4, 5],
+            [3, 2, 2],
+            [2, 1, 1],
+            [2, 0, 1],
+            [2, 1, 1],
+        ));
+    }
+    super::conv2d::set_tile_floats(old);
+}

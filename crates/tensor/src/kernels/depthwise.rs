@@ -87,24 +87,80 @@ pub fn depthwise_forward(
     if ohw == 0 {
         return;
     }
-    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
-    out.par_chunks_mut(ohw).enumerate().for_each(|(plane, y)| {
-        let (n, co) = (plane / g.c_out, plane % g.c_out);
-        let x = &input[(n * g.c_in + co / m) * hw..][..hw];
-        let k = &weight[co * kk..][..kk];
+    let plane = Plane {
+        axes: (ay, ax),
+        kh: g.kh,
+        kw: g.kw,
+    };
+    out.par_chunks_mut(ohw).enumerate().for_each(|(p, y)| {
+        let (n, co) = (p / g.c_out, p % g.c_out);
         y.fill(bias.map_or(0.0, |b| b[co]));
-        for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
-            let wv = k[tap];
-            let yr = &mut y[oy * ow + ox0..oy * ow + ox1];
-            let xr = &x[iy * w_in + ix0..];
-            if sw == 1 {
-                yr.iter_mut().zip(xr).for_each(|(y, x)| *y += wv * x);
-            } else {
-                yr.iter_mut()
-                    .zip(xr.iter().step_by(sw))
-                    .for_each(|(y, x)| *y += wv * x);
-            }
-        });
+        forward_plane(
+            plane,
+            &input[(n * g.c_in + co / m) * hw..][..hw],
+            &weight[co * kk..][..kk],
+            y,
+        );
+    });
+}
+
+/// The spatial geometry of one depthwise plane.
+#[derive(Clone, Copy)]
+struct Plane {
+    axes: (Axis, Axis),
+    kh: usize,
+    kw: usize,
+}
+
+/// `y [oh, ow] += x [h, w] ⋆ k [kh, kw]` for one channel.
+fn forward_plane(p: Plane, x: &[f32], k: &[f32], y: &mut [f32]) {
+    let (w_in, ow, sw) = (p.axes.1.len, p.axes.1.out, p.axes.1.stride);
+    for_each_tap(p.axes, p.kh, p.kw, |oy, iy, ox0, ox1, ix0, tap| {
+        let wv = k[tap];
+        let yr = &mut y[oy * ow + ox0..oy * ow + ox1];
+        let xr = &x[iy * w_in + ix0..];
+        if sw == 1 {
+            yr.iter_mut().zip(xr).for_each(|(y, x)| *y += wv * x);
+        } else {
+            yr.iter_mut()
+                .zip(xr.iter().step_by(sw))
+                .for_each(|(y, x)| *y += wv * x);
+        }
+    });
+}
+
+/// `dx [h, w] += dy [oh, ow]` scattered through `k [kh, kw]` for one (input, output) channel pair.
+fn backward_input_plane(p: Plane, dy: &[f32], k: &[f32], dx: &mut [f32]) {
+    let (w_in, ow, sw) = (p.axes.1.len, p.axes.1.out, p.axes.1.stride);
+    for_each_tap(p.axes, p.kh, p.kw, |oy, iy, ox0, ox1, ix0, tap| {
+        let wv = k[tap];
+        let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
+        let dxr = &mut dx[iy * w_in + ix0..];
+        if sw == 1 {
+            dxr.iter_mut().zip(dyr).for_each(|(x, y)| *x += wv * y);
+        } else {
+            dxr.iter_mut()
+                .step_by(sw)
+                .zip(dyr)
+                .for_each(|(x, y)| *x += wv * y);
+        }
+    });
+}
+
+/// `dw [kh, kw] += Σ dy [oh, ow] · x [h, w]` (the correlation at each tap) for one channel.
+fn backward_weight_plane(p: Plane, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    let (w_in, ow, sw) = (p.axes.1.len, p.axes.1.out, p.axes.1.stride);
+    for_each_tap(p.axes, p.kh, p.kw, |oy, iy, ox0, ox1, ix0, tap| {
+        let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
+        let xr = &x[iy * w_in + ix0..];
+        dw[tap] += if sw == 1 {
+            dot(dyr, &xr[..dyr.len()])
+        } else {
+            dyr.iter()
+                .zip(xr.iter().step_by(sw))
+                .map(|(a, b)| a * b)
+                .sum()
+        };
     });
 }
 
@@ -124,29 +180,20 @@ pub fn depthwise_backward_input(
     if hw == 0 {
         return;
     }
-    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
+    let plane = Plane {
+        axes: (ay, ax),
+        kh: g.kh,
+        kw: g.kw,
+    };
     grad_input
         .par_chunks_mut(hw)
         .enumerate()
-        .for_each(|(plane, dx)| {
-            let (n, ci) = (plane / g.c_in, plane % g.c_in);
+        .for_each(|(p, dx)| {
+            let (n, ci) = (p / g.c_in, p % g.c_in);
             dx.fill(0.0);
             for co in ci * m..(ci + 1) * m {
                 let dy = &grad_out[(n * g.c_out + co) * ohw..][..ohw];
-                let k = &weight[co * kk..][..kk];
-                for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
-                    let wv = k[tap];
-                    let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
-                    let dxr = &mut dx[iy * w_in + ix0..];
-                    if sw == 1 {
-                        dxr.iter_mut().zip(dyr).for_each(|(x, y)| *x += wv * y);
-                    } else {
-                        dxr.iter_mut()
-                            .step_by(sw)
-                            .zip(dyr)
-                            .for_each(|(x, y)| *x += wv * y);
-                    }
-                });
+                backward_input_plane(plane, dy, &weight[co * kk..][..kk], dx);
             }
         });
 }
@@ -166,8 +213,7 @@ pub fn depthwise_backward_weight(
     check_lengths(g, input.len(), grad_weight.len(), grad_out.len());
     let (ay, ax) = axes(g);
     let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
-    let (w_in, ow, sw) = (g.w, ax.out, ax.stride);
-    let plane = |n: usize, co: usize| &grad_out[(n * g.c_out + co) * ohw..][..ohw];
+    let dy_plane = |n: usize, co: usize| &grad_out[(n * g.c_out + co) * ohw..][..ohw];
     if let Some(db) = grad_bias {
         assert_eq!(
             db.len(),
@@ -175,12 +221,17 @@ pub fn depthwise_backward_weight(
             "depthwise_backward_weight: grad_bias length"
         );
         db.par_iter_mut().enumerate().for_each(|(co, b)| {
-            *b = (0..g.n).map(|n| sum(plane(n, co))).sum();
+            *b = (0..g.n).map(|n| sum(dy_plane(n, co))).sum();
         });
     }
     if kk == 0 {
         return;
     }
+    let plane = Plane {
+        axes: (ay, ax),
+        kh: g.kh,
+        kw: g.kw,
+    };
     grad_weight
         .par_chunks_mut(kk)
         .enumerate()
@@ -188,19 +239,7 @@ pub fn depthwise_backward_weight(
             dw.fill(0.0);
             for n in 0..g.n {
                 let x = &input[(n * g.c_in + co / m) * hw..][..hw];
-                let dy = plane(n, co);
-                for_each_tap((ay, ax), g.kh, g.kw, |oy, iy, ox0, ox1, ix0, tap| {
-                    let dyr = &dy[oy * ow + ox0..oy * ow + ox1];
-                    let xr = &x[iy * w_in + ix0..];
-                    dw[tap] += if sw == 1 {
-                        dot(dyr, &xr[..dyr.len()])
-                    } else {
-                        dyr.iter()
-                            .zip(xr.iter().step_by(sw))
-                            .map(|(a, b)| a * b)
-                            .sum()
-                    };
-                });
+                backward_weight_plane(plane, x, dy_plane(n, co), dw);
             }
         });
 }

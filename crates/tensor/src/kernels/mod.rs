@@ -29,6 +29,8 @@ mod conv3d_tests;
 #[cfg(test)]
 mod depthwise_tests;
 #[cfg(test)]
+mod pointwise_tests;
+#[cfg(test)]
 mod pool_tests;
 #[cfg(test)]
 pub(crate) mod reference;

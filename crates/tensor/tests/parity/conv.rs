@@ -70,3 +70,11 @@ pub fn forward(case: &Case, inputs: &Inputs) -> Forward {
         _ => return None,
     })
 }
+
+/// Convolution settings beyond the shared file (tests/fixtures/gen_extra_conv.py): conv1d groups,
+/// conv3d dilation and groups, depthwise with a channel multiplier, grouped 1×1, transposed conv
+/// with groups, dilation and output_padding ≥ stride.
+#[test]
+fn extra_conv_fixtures() {
+    super::run_file("extra_conv.safetensors");
+}

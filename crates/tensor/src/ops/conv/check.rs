@@ -44,8 +44,8 @@ pub(crate) fn tuple(v: &[usize]) -> String {
 }
 
 /// Checks the ranks (`spatial + 2` for both), the channel counts against `groups` and the bias
-/// size of a (transposed) convolution. `weight_in` is the weight dim holding input channels per
-/// group (1 for convolutions) — transposed convolutions pass 0 with the full input channels there.
+/// size of a convolution (weight `[C_out, C_in/groups, k...]`) or, with `transposed`, of a
+/// transposed convolution (weight `[C_in, C_out/groups, k...]`).
 pub(crate) fn check_channels(
     op: &'static str,
     input: &Tensor,

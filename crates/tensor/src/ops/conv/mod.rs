@@ -163,6 +163,10 @@ pub(crate) fn backward_weight_kernel(
 
 /// 2-D convolution, PyTorch's `F.conv2d`.
 ///
+/// Depthwise convolutions (`groups == C_in > 1`, any channel multiplier) run on a direct kernel;
+/// unpadded stride-1 1×1 convolutions multiply the input by the weight with no im2col copy; the
+/// rest run as im2col + GEMM.
+///
 /// # Shapes
 /// input `[N, C_in, H, W]`, weight `[C_out, C_in/groups, kH, kW]`, bias `[C_out]`, output
 /// `[N, C_out, H_out, W_out]` with `H_out = floor((H + 2·pad − dil·(kH − 1) − 1) / stride) + 1`

@@ -83,6 +83,12 @@ fn geometry(
     let (&[n, c_in, h, w], &[_, cg_out, kh, kw]) = (input.dims(), weight.dims()) else {
         unreachable!("ranks were checked");
     };
+    if h == 0 || w == 0 {
+        return Err(Error::shape(
+            OP,
+            format!("the input has no rows or columns {}", shapes(input, weight)),
+        ));
+    }
     let out = |len: usize, k: usize, s: usize, p: usize, d: usize, op: usize| {
         ((len - 1) * s + d * (k - 1) + op + 1).checked_sub(2 * p)
     };
@@ -113,7 +119,7 @@ fn geometry(
             ),
         ));
     };
-    if oh == 0 || ow == 0 || h == 0 || w == 0 {
+    if oh == 0 || ow == 0 {
         return Err(Error::shape(
             OP,
             format!("the output would be empty {}", shapes(input, weight)),
