@@ -1,25 +1,41 @@
 //! The layers, one per file, each built from a config struct with PyTorch's argument names.
 mod adaptive_avg_pool2d;
+mod adaptive_max_pool2d;
 mod avg_pool2d;
 mod batch_norm;
+mod blur_pool2d;
+mod channel_max_pool;
 mod conv2d;
 mod dropout;
 mod flatten;
+mod group_norm;
+mod instance_norm2d;
+mod layer_norm;
 mod linear;
+mod local_response_norm;
 mod max_pool2d;
+mod max_unpool2d;
 mod relu;
 mod sequential;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use adaptive_avg_pool2d::AdaptiveAvgPool2d;
+pub use adaptive_max_pool2d::AdaptiveMaxPool2d;
 pub use avg_pool2d::{AvgPool2d, AvgPool2dConfig};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig, BatchNormNd};
+pub use blur_pool2d::{BlurPool2d, BlurPool2dConfig};
+pub use channel_max_pool::ChannelMaxPool;
 pub use conv2d::{Conv2d, Conv2dConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};
+pub use group_norm::{GroupNorm, GroupNormConfig};
+pub use instance_norm2d::{InstanceNorm2d, InstanceNormConfig};
+pub use layer_norm::{LayerNorm, LayerNormConfig};
 pub use linear::{Linear, LinearConfig};
+pub use local_response_norm::LocalResponseNorm;
 pub use max_pool2d::{MaxPool2d, MaxPool2dConfig};
+pub use max_unpool2d::MaxUnpool2d;
 pub use relu::ReLU;
 pub use sequential::Sequential;
 
