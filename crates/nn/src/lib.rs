@@ -6,6 +6,7 @@
 //!   one per file, each built from a config struct with PyTorch's argument names and defaults.
 //! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
 //! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
+//! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //!
@@ -30,6 +31,7 @@
 //! ```
 pub mod checkpoint;
 mod error;
+pub mod fold;
 pub mod init;
 pub mod io;
 pub mod layers;

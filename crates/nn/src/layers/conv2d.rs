@@ -111,6 +111,11 @@ impl Conv2d {
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
+
+    /// Stride, padding, dilation, groups and whether it has a bias.
+    pub fn config(&self) -> Conv2dConfig {
+        self.config
+    }
 }
 
 fn op_config(c: &Conv2dConfig) -> ConvOpConfig {
