@@ -12,6 +12,8 @@ use convkit_tensor::kernels::gemm::sgemm;
 use convkit_tensor::{no_grad, seeded_rng, Tensor};
 use std::time::Instant;
 
+mod norm_pool;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
     /// LeNet-5 training steps (forward, backward, SGD momentum), batch 64: images/s.
@@ -24,6 +26,8 @@ pub enum Workload {
     W4Fwd,
     /// Square SGEMM 1024 and 2048: GFLOP/s.
     W5,
+    /// Normalisation and pooling ops, forward + backward on 64×64×56×56: iterations/s.
+    NormPool,
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +196,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Workload::W4 => w4(&args, true)?,
             Workload::W4Fwd => w4(&args, false)?,
             Workload::W5 => w5(&args)?,
+            Workload::NormPool => norm_pool::run(&args)?,
         }
     }
     Ok(())
