@@ -17,9 +17,11 @@ type OpFn = Box<dyn Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>>;
 /// (name, op on (x, weight, bias)) for every workload.
 fn workloads() -> Vec<(&'static str, OpFn)> {
     let c = DIMS[1];
-    let norm = |name, f: OpFn| (name, f);
+    let op = |name, f: OpFn| (name, f);
     vec![
-        norm(
+        // The loss alone (y = x): subtract its time from the others to get the op's own.
+        op("baseline_loss_only", Box::new(|x, _, _| Ok(x.clone()))),
+        op(
             "batch_norm2d",
             Box::new(move |x, w, b| {
                 let (rm, rv) = (Tensor::zeros([c]), Tensor::ones([c]));
@@ -33,15 +35,15 @@ fn workloads() -> Vec<(&'static str, OpFn)> {
                 )
             }),
         ),
-        norm(
+        op(
             "layer_norm_chw",
             Box::new(|x, _, _| layer_norm(x, &DIMS[1..], None, None, 1e-5)),
         ),
-        norm(
+        op(
             "group_norm_g32",
             Box::new(|x, w, b| group_norm(x, 32, Some(w), Some(b), 1e-5)),
         ),
-        norm(
+        op(
             "instance_norm2d",
             Box::new(|x, w, b| {
                 instance_norm(
@@ -54,7 +56,7 @@ fn workloads() -> Vec<(&'static str, OpFn)> {
                 )
             }),
         ),
-        norm(
+        op(
             "lrn_size5",
             Box::new(|x, _, _| {
                 local_response_norm(
@@ -66,19 +68,19 @@ fn workloads() -> Vec<(&'static str, OpFn)> {
                 )
             }),
         ),
-        norm(
+        op(
             "max_pool_k3s2p1",
             Box::new(|x, _, _| max_pool2d(x, &Pool2dConfig::new((3, 3), (2, 2), (1, 1)))),
         ),
-        norm(
+        op(
             "avg_pool_k2s2",
             Box::new(|x, _, _| avg_pool2d(x, &Pool2dConfig::square(2))),
         ),
-        norm(
+        op(
             "adaptive_avg_7x7",
             Box::new(|x, _, _| adaptive_avg_pool2d(x, (7, 7))),
         ),
-        norm(
+        op(
             "adaptive_max_7x7",
             Box::new(|x, _, _| adaptive_max_pool2d(x, (7, 7))),
         ),
