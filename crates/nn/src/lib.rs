@@ -2,7 +2,9 @@
 //!
 //! - [`Module`]: `forward(x, mode)` with an explicit [`Mode`], parameters and buffers named exactly as
 //!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
-//! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, `ReLU`, `Dropout`, `Flatten`, `Sequential`,
+//! - [`layers`]: `Linear`, `Conv2d`, pooling (max/avg/adaptive/global, unpooling, BlurPool, channel
+//!   max-pool), normalisation (batch, layer, group, instance, local response), `ReLU`, `Dropout`,
+//!   `Flatten`, `Sequential`,
 //!   one per file, each built from a config struct with PyTorch's argument names and defaults.
 //! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
 //! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
