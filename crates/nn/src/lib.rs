@@ -2,15 +2,17 @@
 //!
 //! - [`Module`]: `forward(x, mode)` with an explicit [`Mode`], parameters and buffers named exactly as
 //!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
-//! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, activations (`ReLU`, `GELU`, `PReLU`,
-//!   `Maxout`, `Softmax`, ...), dropout variants (`Dropout`, `Dropout2d`, `DropConnect`,
-//!   `StochasticDepth`), `Flatten`, `Sequential`, each built from a config struct with PyTorch's
-//!   argument names and defaults.
+//! - [`layers`]: `Linear`, `Conv1d`/`Conv2d`/`Conv3d`/`ConvTranspose2d`, pooling (max/avg/adaptive/
+//!   global, unpooling, BlurPool, channel max-pool), normalisation (batch, layer, group, instance,
+//!   local response), activations (`ReLU`, `GELU`, `PReLU`, `Maxout`, `Softmax`, ...), dropout
+//!   variants (`Dropout`, `Dropout2d`, `DropConnect`, `StochasticDepth`), `Flatten`, `Sequential`,
+//!   one per file, each built from a config struct with PyTorch's argument names and defaults.
 //! - [`losses`]: `CrossEntropyLoss`, `NLLLoss`, `MSELoss`, `L1Loss`, `SmoothL1Loss`,
 //!   `BCEWithLogitsLoss`, `MultiMarginLoss` behind one [`losses::Loss`] trait.
 //! - [`regularizer`]: L2 / L1 / elastic-net penalties added to the loss, on weights only by default.
 //! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
 //! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
+//! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //!
@@ -35,6 +37,7 @@
 //! ```
 pub mod checkpoint;
 mod error;
+pub mod fold;
 pub mod init;
 pub mod init_stats;
 pub mod io;

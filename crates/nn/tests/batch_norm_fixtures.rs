@@ -17,6 +17,7 @@ fn batch_norm_layers_match_pytorch() {
             eps: case.f32("eps").unwrap_or(1e-5),
             momentum: case.f32("momentum").unwrap_or(0.1),
             affine: has("weight"),
+            ..Default::default()
         };
         let input = get("input");
         let channels = input.dims()[1];

@@ -15,6 +15,8 @@ use convkit_tensor::kernels::gemm::sgemm;
 use convkit_tensor::{no_grad, seeded_rng, Tensor};
 use std::time::Instant;
 
+mod norm_pool;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
     /// LeNet-5 training steps (forward, backward, SGD momentum), batch 64: images/s.
@@ -33,6 +35,8 @@ pub enum Workload {
     /// 1×1 conv 32×64×56×56 → 128 (GEMM on the input, no im2col): forward alone, then forward +
     /// input grad + weight grad, GFLOP/s.
     ConvPw,
+    /// Normalisation and pooling ops, forward + backward on 64×64×56×56: iterations/s.
+    NormPool,
 }
 
 #[derive(Args, Debug)]
@@ -271,6 +275,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Workload::W5 => w5(&args)?,
             Workload::ConvDw => conv_layer(&args, "conv-dw3x3", 64, 3, 64)?,
             Workload::ConvPw => conv_layer(&args, "conv-pw1x1", 128, 1, 1)?,
+            Workload::NormPool => norm_pool::run(&args)?,
         }
     }
     Ok(())

@@ -1,27 +1,29 @@
-//! `AdaptiveAvgPool2d`: average pooling to a fixed output size (only 1×1 for now).
+//! `AdaptiveAvgPool2d`: average pooling to a fixed output size.
 use crate::error::{Error, Result};
 use crate::module::{py_size, Mode, Module, TensorKind};
+use convkit_tensor::ops::adaptive_pool::adaptive_avg_pool2d;
 use convkit_tensor::ops::pool::global_avg_pool2d;
 use convkit_tensor::Tensor;
 
-/// Adaptive average pooling, PyTorch's `nn.AdaptiveAvgPool2d`, for `output_size = (1, 1)` (global
-/// average pooling, as at the head of ResNets); other sizes are rejected until needed.
+/// Adaptive average pooling, PyTorch's `nn.AdaptiveAvgPool2d`: output cell `(i, j)` averages the
+/// input rows `⌊i·H/H_out⌋ .. ⌈(i+1)·H/H_out⌉` and columns likewise; `(1, 1)` is global average
+/// pooling (the head of ResNets), `(7, 7)` VGG's and AlexNet's.
 ///
 /// # Shapes
-/// `[N, C, H, W]` → `[N, C, 1, 1]`: the mean of each channel plane.
+/// `[N, C, H, W]` → `[N, C, H_out, W_out]` for `output_size = (H_out, W_out)`, whatever H and W.
 ///
 /// # Errors
-/// [`AdaptiveAvgPool2d::new`]: an output size other than `(1, 1)`. `forward`: a non-4-D input.
+/// [`AdaptiveAvgPool2d::new`]: a zero output size. `forward`: a non-4-D input or an empty plane.
 pub struct AdaptiveAvgPool2d {
     output_size: (usize, usize),
 }
 
 impl AdaptiveAvgPool2d {
     pub fn new(output_size: (usize, usize)) -> Result<AdaptiveAvgPool2d> {
-        if output_size != (1, 1) {
+        if output_size.0 == 0 || output_size.1 == 0 {
             return Err(Error::config(
                 "AdaptiveAvgPool2d",
-                format!("only output_size (1, 1) is supported, got {output_size:?}"),
+                format!("output_size must be at least (1, 1), got {output_size:?}"),
             ));
         }
         Ok(AdaptiveAvgPool2d { output_size })
@@ -30,7 +32,11 @@ impl AdaptiveAvgPool2d {
 
 impl Module for AdaptiveAvgPool2d {
     fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
-        Ok(global_avg_pool2d(x)?)
+        Ok(if self.output_size == (1, 1) {
+            global_avg_pool2d(x)?
+        } else {
+            adaptive_avg_pool2d(x, self.output_size)?
+        })
     }
 
     fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
@@ -49,18 +55,19 @@ mod tests {
     use crate::layers::testing::{assert_close, ramp};
 
     #[test]
-    fn plane_means() {
+    fn plane_means_and_overlapping_bins() {
         let pool = AdaptiveAvgPool2d::new((1, 1)).unwrap();
         let y = pool.forward(&ramp(&[2, 3, 2, 2], 1.0), Mode::Eval).unwrap();
         assert_eq!(y.dims(), &[2, 3, 1, 1]);
         assert_close(&y.to_vec(), &[1.5, 5.5, 9.5, 13.5, 17.5, 21.5]);
         assert_eq!(pool.describe(), "AdaptiveAvgPool2d(output_size=1)");
-        let err = AdaptiveAvgPool2d::new((7, 7)).err().unwrap();
-        assert!(
-            err.to_string()
-                .contains("only output_size (1, 1) is supported, got (7, 7)"),
-            "{err}"
-        );
+        // A row 0..5 into 2 bins: [0, 3) and [2, 5).
+        let pool = AdaptiveAvgPool2d::new((1, 2)).unwrap();
+        let y = pool.forward(&ramp(&[1, 1, 1, 5], 1.0), Mode::Eval).unwrap();
+        assert_close(&y.to_vec(), &[1.0, 3.0]);
+        assert_eq!(pool.describe(), "AdaptiveAvgPool2d(output_size=(1, 2))");
+        let err = AdaptiveAvgPool2d::new((0, 7)).err().unwrap();
+        assert!(err.to_string().contains("at least (1, 1)"), "{err}");
         assert!(pool.forward(&Tensor::zeros([2, 3]), Mode::Eval).is_err());
     }
 }

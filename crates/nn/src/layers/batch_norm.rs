@@ -5,7 +5,6 @@ use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, Tenso
 use convkit_tensor::{batch_norm, Error as TensorError, Tensor};
 
 /// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
-/// Running statistics are always tracked (`track_running_stats=True`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNormConfig {
     /// Added to the variance before the square root.
@@ -14,6 +13,9 @@ pub struct BatchNormConfig {
     pub momentum: f32,
     /// Learn a per-channel scale (`weight`, init 1) and shift (`bias`, init 0).
     pub affine: bool,
+    /// Keep running statistics (buffers) for eval; without them batch statistics normalise in
+    /// eval too, as in PyTorch.
+    pub track_running_stats: bool,
 }
 
 impl Default for BatchNormConfig {
@@ -22,6 +24,7 @@ impl Default for BatchNormConfig {
             eps: 1e-5,
             momentum: 0.1,
             affine: true,
+            track_running_stats: true,
         }
     }
 }
@@ -32,10 +35,11 @@ impl Default for BatchNormConfig {
 /// `y = (x − mean) / √(var + eps) · weight + bias` per channel. In [`Mode::Train`] mean and (biased)
 /// variance come from the batch, and the running statistics move toward them:
 /// `running = (1 − momentum)·running + momentum·batch` (the variance unbiased), as PyTorch does. In
-/// [`Mode::Eval`] the running statistics normalise the input.
+/// [`Mode::Eval`] the running statistics normalise the input; without `track_running_stats` there
+/// are none and the batch statistics normalise in both modes.
 ///
-/// Tensors, as in PyTorch's state_dict: parameters `weight`, `bias` (when affine); buffers
-/// `running_mean` (init 0), `running_var` (init 1) and `num_batches_tracked`, which PyTorch stores as
+/// Tensors, as in PyTorch's state_dict: parameters `weight`, `bias` (when affine); buffers (when
+/// tracking running stats) `running_mean` (init 0), `running_var` (init 1) and `num_batches_tracked`, which PyTorch stores as
 /// an int64 scalar and convkit as an f32 scalar (exact up to 2²⁴ batches); checkpoint loading
 /// converts integer tensors to f32, so PyTorch state_dicts load unchanged.
 ///
@@ -50,8 +54,13 @@ pub struct BatchNormNd<const D: usize> {
     config: BatchNormConfig,
     weight: Option<Tensor>,
     bias: Option<Tensor>,
-    running_mean: Tensor,
-    running_var: Tensor,
+    running: Option<RunningStats>,
+}
+
+/// The buffers of a batch-norm layer that tracks running statistics.
+struct RunningStats {
+    mean: Tensor,
+    var: Tensor,
     num_batches_tracked: Tensor,
 }
 
@@ -90,18 +99,36 @@ impl<const D: usize> BatchNormNd<D> {
             config,
             weight: affine(1.0),
             bias: affine(0.0),
-            running_mean: Tensor::zeros([num_features]),
-            running_var: Tensor::ones([num_features]),
-            num_batches_tracked: Tensor::zeros(Vec::<usize>::new()),
+            running: config.track_running_stats.then(|| RunningStats {
+                mean: Tensor::zeros([num_features]),
+                var: Tensor::ones([num_features]),
+                num_batches_tracked: Tensor::zeros(Vec::<usize>::new()),
+            }),
         })
     }
 
-    pub fn running_mean(&self) -> &Tensor {
-        &self.running_mean
+    /// The running mean, when tracked.
+    pub fn running_mean(&self) -> Option<&Tensor> {
+        self.running.as_ref().map(|r| &r.mean)
     }
 
-    pub fn running_var(&self) -> &Tensor {
-        &self.running_var
+    /// The running (unbiased) variance, when tracked.
+    pub fn running_var(&self) -> Option<&Tensor> {
+        self.running.as_ref().map(|r| &r.var)
+    }
+
+    /// The per-channel scale, when affine.
+    pub fn weight(&self) -> Option<&Tensor> {
+        self.weight.as_ref()
+    }
+
+    /// The per-channel shift, when affine.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    pub fn config(&self) -> BatchNormConfig {
+        self.config
     }
 
     fn check_rank(&self, x: &Tensor) -> Result<()> {
@@ -129,7 +156,7 @@ impl<const D: usize> BatchNormNd<D> {
 impl<const D: usize> Module for BatchNormNd<D> {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         self.check_rank(x)?;
-        let training = mode.is_train();
+        let training = mode.is_train() || self.running.is_none();
         let config = convkit_tensor::BatchNormConfig {
             eps: self.config.eps,
             momentum: self.config.momentum,
@@ -137,14 +164,14 @@ impl<const D: usize> Module for BatchNormNd<D> {
         };
         let y = batch_norm(
             x,
-            Some(&self.running_mean),
-            Some(&self.running_var),
+            self.running_mean(),
+            self.running_var(),
             self.weight.as_ref(),
             self.bias.as_ref(),
             config,
         )?;
-        if training {
-            self.num_batches_tracked.data_mut()[0] += 1.0;
+        if let Some(r) = self.running.as_ref().filter(|_| training) {
+            r.num_batches_tracked.data_mut()[0] += 1.0;
         }
         Ok(y)
     }
@@ -155,31 +182,26 @@ impl<const D: usize> Module for BatchNormNd<D> {
                 visitor(&join_name(prefix, name), t, TensorKind::Parameter);
             }
         }
-        visitor(
-            &join_name(prefix, "running_mean"),
-            &self.running_mean,
-            TensorKind::Buffer,
-        );
-        visitor(
-            &join_name(prefix, "running_var"),
-            &self.running_var,
-            TensorKind::Buffer,
-        );
-        visitor(
-            &join_name(prefix, "num_batches_tracked"),
-            &self.num_batches_tracked,
-            TensorKind::Buffer,
-        );
+        if let Some(r) = &self.running {
+            for (name, t) in [
+                ("running_mean", &r.mean),
+                ("running_var", &r.var),
+                ("num_batches_tracked", &r.num_batches_tracked),
+            ] {
+                visitor(&join_name(prefix, name), t, TensorKind::Buffer);
+            }
+        }
     }
 
     fn describe(&self) -> String {
         let c = &self.config;
         let affine = py_bool(c.affine);
         format!(
-            "BatchNorm{D}d({}, eps={}, momentum={}, affine={affine}, track_running_stats=True)",
+            "BatchNorm{D}d({}, eps={}, momentum={}, affine={affine}, track_running_stats={})",
             self.num_features,
             py_float(c.eps),
-            py_float(c.momentum)
+            py_float(c.momentum),
+            py_bool(c.track_running_stats)
         )
     }
 }
@@ -202,9 +224,9 @@ mod tests {
         let y = bn.forward(&batch(), Mode::Train).unwrap();
         let (s0, s1) = (1.0 / (1.0f32 + 1e-5).sqrt(), 2.0 / (4.0f32 + 1e-5).sqrt());
         assert_close(&y.to_vec(), &[0.5 - 2.0 * s0, -s1, 0.5 + 2.0 * s0, s1]);
-        assert_close(&bn.running_mean().to_vec(), &[0.2, 0.2]);
+        assert_close(&bn.running_mean().unwrap().to_vec(), &[0.2, 0.2]);
         assert_close(
-            &bn.running_var().to_vec(),
+            &bn.running_var().unwrap().to_vec(),
             &[0.9 + 0.1 * 2.0, 0.9 + 0.1 * 8.0],
         );
         assert_eq!(bn.buffers()[2].1.item(), 1.0, "num_batches_tracked");
@@ -220,16 +242,39 @@ mod tests {
             },
         )
         .unwrap();
-        bn.running_mean().data_mut().copy_from_slice(&[1.0, -1.0]);
-        bn.running_var().data_mut().copy_from_slice(&[4.0, 0.25]);
+        bn.running_mean()
+            .unwrap()
+            .data_mut()
+            .copy_from_slice(&[1.0, -1.0]);
+        bn.running_var()
+            .unwrap()
+            .data_mut()
+            .copy_from_slice(&[4.0, 0.25]);
         let x = Tensor::from_vec(vec![3.0, 5.0, 0.0, 1.0], [1, 2, 1, 2]).unwrap();
         let y = bn.forward(&x, Mode::Eval).unwrap();
         let (s0, s1) = (1.0 / (4.0f32 + 1e-5).sqrt(), 1.0 / (0.25f32 + 1e-5).sqrt());
         assert_close(&y.to_vec(), &[2.0 * s0, 4.0 * s0, s1, 2.0 * s1]);
-        assert_eq!(bn.running_mean().to_vec(), vec![1.0, -1.0]);
+        assert_eq!(bn.running_mean().unwrap().to_vec(), vec![1.0, -1.0]);
         assert_eq!(bn.buffers()[2].1.item(), 0.0);
         // A single image still has two values per channel: enough to train on.
         assert!(bn.forward(&x, Mode::Train).is_ok());
+    }
+
+    #[test]
+    fn without_running_stats_batch_stats_normalise_in_eval_too() {
+        let config = BatchNormConfig {
+            track_running_stats: false,
+            ..Default::default()
+        };
+        let bn = BatchNorm1d::new(2, config).unwrap();
+        assert!(bn.buffers().is_empty() && bn.running_mean().is_none());
+        let (train, eval) = (
+            bn.forward(&batch(), Mode::Train).unwrap(),
+            bn.forward(&batch(), Mode::Eval).unwrap(),
+        );
+        assert_close(&eval.to_vec(), &train.to_vec());
+        assert!((eval.to_vec()[0] + 1.0).abs() < 1e-4, "{eval:?}");
+        assert!(bn.describe().ends_with("track_running_stats=False)"));
     }
 
     #[test]

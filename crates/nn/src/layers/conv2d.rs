@@ -110,6 +110,11 @@ impl Conv2d {
     pub fn forward_with_weight(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
         Ok(conv2d(x, weight, self.bias(), &op_config(&self.config))?)
     }
+
+    /// Stride, padding, dilation, groups and whether it has a bias.
+    pub fn config(&self) -> Conv2dConfig {
+        self.config
+    }
 }
 
 fn op_config(c: &Conv2dConfig) -> ConvOpConfig {

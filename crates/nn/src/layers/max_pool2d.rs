@@ -2,7 +2,8 @@
 use super::pool_op_config;
 use crate::error::Result;
 use crate::module::{py_bool, py_size, Mode, Module, TensorKind};
-use convkit_tensor::ops::pool::{max_pool2d, Pool2dConfig};
+use convkit_tensor::ops::pool::{max_pool2d, max_pool2d_with_indices, Pool2dConfig};
+use convkit_tensor::ops::unpool::PoolIndices;
 use convkit_tensor::Tensor;
 
 /// Settings of [`MaxPool2d`] besides the window (PyTorch's keyword arguments and defaults).
@@ -39,6 +40,15 @@ impl MaxPool2d {
         Ok(MaxPool2d {
             config: pool_op_config("MaxPool2d", kernel_size, stride, padding, ceil_mode, true)?,
         })
+    }
+
+    /// The pooled output and each window's arg-max as a flat per-plane index `y·W + x`
+    /// (PyTorch's `return_indices=True`), for [`crate::layers::MaxUnpool2d`].
+    ///
+    /// # Errors
+    /// As `forward`.
+    pub fn forward_with_indices(&self, x: &Tensor) -> Result<(Tensor, PoolIndices)> {
+        Ok(max_pool2d_with_indices(x, &self.config)?)
     }
 }
 

@@ -7,29 +7,41 @@
 
 const LANES: usize = 8;
 
-/// Σ f(i) over the slice, f64 lanes; `f` reads element `i` of the caller's slices.
-#[inline]
-fn lane_sum(len: usize, f: impl Fn(usize) -> f64) -> f64 {
+/// Σ f(a_i, b_i, c_i) over equally long slices, in f64 lanes (fixed-size chunks, so the loop
+/// has no bounds checks and vectorises). Callers pass the same slice twice when they need fewer.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f64) -> f64 {
+    debug_assert!(a.len() == b.len() && a.len() == c.len());
+    let (ca, cb, cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let tail: f64 = (ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder()))
+    .map(|((&a, &b), &c)| f(a, b, c))
+    .sum();
     let mut acc = [0.0f64; LANES];
-    let full = len / LANES * LANES;
-    for base in (0..full).step_by(LANES) {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a += f(base + l);
+    for ((a, b), c) in ca.zip(cb).zip(cc) {
+        for l in 0..LANES {
+            acc[l] += f(a[l], b[l], c[l]);
         }
     }
-    let tail: f64 = (full..len).map(&f).sum();
     acc.iter().sum::<f64>() + tail
 }
 
 /// Σx.
 pub fn sum(x: &[f32]) -> f64 {
-    lane_sum(x.len(), |i| x[i] as f64)
+    lane_sum(x, x, x, |x, _, _| x as f64)
 }
 
 /// Σ(x − mean)².
 pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
-    lane_sum(x.len(), |i| {
-        let d = (x[i] - mean) as f64;
+    lane_sum(x, x, x, |x, _, _| {
+        let d = (x - mean) as f64;
         d * d
     })
 }
@@ -37,8 +49,8 @@ pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
 /// (Σg, Σg·(x − mean)) over equally long `x` and `g`.
 pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     debug_assert_eq!(x.len(), g.len());
-    let sum_g = lane_sum(g.len(), |i| g[i] as f64);
-    let sum_gx = lane_sum(g.len(), |i| (g[i] * (x[i] - mean)) as f64);
+    let sum_g = lane_sum(g, g, g, |g, _, _| g as f64);
+    let sum_gx = lane_sum(x, g, g, |x, g, _| (g * (x - mean)) as f64);
     (sum_g, sum_gx)
 }
 
@@ -97,8 +109,8 @@ pub fn affine_row_backward(
     invstd: f32,
 ) {
     debug_assert!(x.len() == g.len() && x.len() == w.len() && x.len() == dx.len());
-    let sum_dyhat = lane_sum(x.len(), |i| (g[i] * w[i]) as f64);
-    let sum_dyhat_xc = lane_sum(x.len(), |i| (g[i] * w[i] * (x[i] - mean)) as f64);
+    let sum_dyhat = lane_sum(g, w, w, |g, w, _| (g * w) as f64);
+    let sum_dyhat_xc = lane_sum(x, g, w, |x, g, w| (g * w * (x - mean)) as f64);
     let (_, b, c) = batch_stats_grad_coefs(1.0, mean, invstd, sum_dyhat, sum_dyhat_xc, x.len());
     for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
         *dx = invstd * w * g + b * x + c;

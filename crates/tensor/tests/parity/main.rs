@@ -36,7 +36,7 @@ fn forward(case: &Case, inputs: &Inputs, extra: &mut Extra) -> Forward {
         .or_else(|| loss::forward(case, inputs))
         .or_else(|| norm::forward(case, inputs, extra))
         .or_else(|| conv::forward(case, inputs))
-        .or_else(|| pool::forward(case, inputs))
+        .or_else(|| pool::forward(case, inputs, extra))
 }
 
 fn run_case(case: &Case) -> Result<Outcome, String> {
@@ -154,4 +154,18 @@ fn conv_fixtures() {
 #[test]
 fn pool_fixtures() {
     run_file("pool.safetensors");
+}
+
+/// convkit's own PyTorch references (tests/fixtures/gen_normpool_extra.py) for the norm and pool
+/// settings the shared files don't cover; not part of another `CONVKIT_FIXTURES` directory.
+#[test]
+fn normpool_extra_fixtures() {
+    let name = "normpool_extra.safetensors";
+    if std::env::var_os("CONVKIT_FIXTURES").is_some()
+        && !convkit_testkit::fixture_dir().join(name).exists()
+    {
+        eprintln!("{name}: not in CONVKIT_FIXTURES, skipped");
+        return;
+    }
+    run_file(name);
 }

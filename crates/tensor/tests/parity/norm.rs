@@ -21,10 +21,11 @@ pub fn forward(case: &Case, inputs: &Inputs, extra: &mut Extra) -> Forward {
                 momentum: case.f32("momentum").unwrap_or(0.1),
                 training: case.bool("training").unwrap_or(true),
             };
+            let tracked = case.bool("track_running_stats").unwrap_or(true);
             let out = batch_norm(
                 input,
-                Some(&running_mean),
-                Some(&running_var),
+                tracked.then_some(&running_mean),
+                tracked.then_some(&running_var),
                 inputs.get("weight"),
                 inputs.get("bias"),
                 config,
