@@ -5,6 +5,7 @@ mod datasets;
 mod evaluate;
 mod image_input;
 mod metrics_log;
+mod optim_args;
 mod tensors;
 
 use clap::{Parser, Subcommand};
@@ -23,13 +24,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
-    Train(commands::train::TrainArgs),
+    Train(Box<commands::train::TrainArgs>),
     /// Evaluate a saved checkpoint on the test set: accuracy, loss and confusion matrix.
     Eval(commands::eval::EvalArgs),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
     Predict(commands::predict::PredictArgs),
     /// Measure training and inference throughput on the reference workloads.
     Bench(commands::bench::BenchArgs),
+    /// The initialisation experiment: activation statistics per layer of a deep MLP, and histograms.
+    InitStats(commands::init_stats::InitStatsArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -39,10 +42,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()?;
     }
     match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::InitStats(args) => commands::init_stats::run(args),
     }
 }
 

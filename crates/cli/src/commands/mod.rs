@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and its `run`.
 pub mod bench;
 pub mod eval;
+pub mod init_stats;
 pub mod predict;
 pub mod train;
