@@ -4,8 +4,11 @@
 //!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
 //! - [`layers`]: `Linear`, `Conv2d`, pooling, batch norm, `ReLU`, `Dropout`, `Flatten`, `Sequential`,
 //!   one per file, each built from a config struct with PyTorch's argument names and defaults.
-//! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
-//! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
+//! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`;
+//!   [`init_stats`]: the activation-statistics experiment behind them.
+//! - [`optim`]: the [`optim::Optimizer`] trait, SGD, Adam/AdamW, AdaGrad, RMSprop and L-BFGS,
+//!   parameter groups, gradient clipping, named state for checkpoints.
+//! - [`schedule`]: learning-rate schedules (`torch.optim.lr_scheduler`), stepped per batch or epoch.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //!
