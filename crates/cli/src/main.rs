@@ -6,6 +6,7 @@ mod datasets;
 mod evaluate;
 mod image_input;
 mod metrics_log;
+mod optim_args;
 mod tensors;
 
 use clap::{Parser, Subcommand};
@@ -24,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
-    Train(commands::train::TrainArgs),
+    Train(Box<commands::train::TrainArgs>),
     /// Evaluate a saved checkpoint on the test set: accuracy, loss and confusion matrix.
     Eval(commands::eval::EvalArgs),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
@@ -33,6 +34,8 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Write a grid of augmented training samples to a PNG to see what a transform pipeline does.
     Augment(commands::augment::AugmentArgs),
+    /// The initialisation experiment: activation statistics per layer of a deep MLP, and histograms.
+    InitStats(commands::init_stats::InitStatsArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -42,11 +45,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()?;
     }
     match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),
+        Command::InitStats(args) => commands::init_stats::run(args),
     }
 }
 

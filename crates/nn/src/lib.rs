@@ -10,8 +10,11 @@
 //! - [`losses`]: `CrossEntropyLoss`, `NLLLoss`, `MSELoss`, `L1Loss`, `SmoothL1Loss`,
 //!   `BCEWithLogitsLoss`, `MultiMarginLoss` behind one [`losses::Loss`] trait.
 //! - [`regularizer`]: L2 / L1 / elastic-net penalties added to the loss, on weights only by default.
-//! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`.
-//! - [`optim`]: the [`optim::Optimizer`] trait, `Sgd` and `Adam`, with named state for checkpoints.
+//! - [`init`]: `torch.nn.init`'s initialisers, and PyTorch's default for `Linear`/`Conv2d`;
+//!   [`init_stats`]: the activation-statistics experiment behind them.
+//! - [`optim`]: the [`optim::Optimizer`] trait, SGD, Adam/AdamW, AdaGrad, RMSprop and L-BFGS,
+//!   parameter groups, gradient clipping, named state for checkpoints.
+//! - [`schedule`]: learning-rate schedules (`torch.optim.lr_scheduler`), stepped per batch or epoch.
 //! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.

@@ -6,7 +6,7 @@
 //! `CONVKIT_FIXTURES=DIR` to run another set (a directory without `optim_extra.safetensors` runs
 //! `optim.safetensors` alone).
 use convkit_nn::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Lbfgs, LbfgsConfig, Optimizer, RmsProp,
+    Adagrad, AdagradConfig, Adam, AdamConfig, Lbfgs, LbfgsConfig, LineSearch, Optimizer, RmsProp,
     RmsPropConfig, Sgd, SgdConfig,
 };
 use convkit_tensor::Tensor;
@@ -191,10 +191,12 @@ fn run_lbfgs_case(case: &Case, mut s: Settings) -> Result<(), String> {
         tolerance_grad: s.f32("tolerance_grad", d.tolerance_grad)?,
         tolerance_change: s.f32("tolerance_change", d.tolerance_change)?,
         history_size: s.usize("history_size", d.history_size)?,
+        line_search_fn: match s.0.remove("line_search_fn") {
+            None | Some(Value::Null) => LineSearch::None,
+            Some(v) if v == "strong_wolfe" => LineSearch::StrongWolfe,
+            Some(other) => return Err(format!("line search {other} is not implemented")),
+        },
     };
-    if let Some(ls) = s.0.remove("line_search_fn").filter(|v| !v.is_null()) {
-        return Err(format!("line search {ls} is not implemented"));
-    }
     s.finish("LBFGS")?;
     let param = case.tensor("param0")?.with_grad();
     let (weight, target) = (case.tensor("weight")?, case.tensor("target")?);

@@ -2,5 +2,6 @@
 pub mod augment;
 pub mod bench;
 pub mod eval;
+pub mod init_stats;
 pub mod predict;
 pub mod train;

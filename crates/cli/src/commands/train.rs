@@ -4,26 +4,18 @@ use crate::checkpoint_io::{save_checkpoint, TrainedModel};
 use crate::datasets::DatasetName;
 use crate::evaluate::evaluate;
 use crate::metrics_log::{EpochMetrics, MetricsLog};
+use crate::optim_args::OptimArgs;
 use crate::tensors::batch_images;
 use anyhow::{bail, Context};
-use clap::{builder::PossibleValuesParser, Args, ValueEnum};
+use clap::{builder::PossibleValuesParser, Args};
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
 use convkit_models::{build_model, ModelSpec, MODEL_NAMES};
-use convkit_nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use convkit_nn::Mode;
 use convkit_tensor::seeded_rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerName {
-    /// SGD with momentum (PyTorch's conventions).
-    Sgd,
-    /// Adam with bias correction.
-    Adam,
-}
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -40,17 +32,8 @@ pub struct TrainArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
-    pub optimizer: OptimizerName,
-    /// Learning rate [default: 0.01 for SGD, 0.001 for Adam].
-    #[arg(long)]
-    pub lr: Option<f32>,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f32,
-    /// L2 weight decay, added to the gradient.
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f32,
+    #[command(flatten)]
+    pub optim: OptimArgs,
     /// Seed for initialisation, shuffling and dropout: the same seed and thread count give the same run.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -60,41 +43,6 @@ pub struct TrainArgs {
     /// Train on only the first N training images (quick experiments).
     #[arg(long)]
     pub train_limit: Option<usize>,
-}
-
-impl TrainArgs {
-    fn lr(&self) -> f32 {
-        self.lr.unwrap_or(match self.optimizer {
-            OptimizerName::Sgd => 0.01,
-            OptimizerName::Adam => 0.001,
-        })
-    }
-
-    fn optimizer(
-        &self,
-        params: Vec<(String, convkit_tensor::Tensor)>,
-    ) -> anyhow::Result<Box<dyn Optimizer>> {
-        let (lr, weight_decay) = (self.lr(), self.weight_decay);
-        Ok(match self.optimizer {
-            OptimizerName::Sgd => Box::new(Sgd::new(
-                params,
-                SgdConfig {
-                    lr,
-                    momentum: self.momentum,
-                    weight_decay,
-                    ..Default::default()
-                },
-            )?),
-            OptimizerName::Adam => Box::new(Adam::new(
-                params,
-                AdamConfig {
-                    lr,
-                    weight_decay,
-                    ..Default::default()
-                },
-            )?),
-        })
-    }
 }
 
 /// What a finished run reports.
@@ -158,10 +106,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
     if args.epochs == 0 || args.batch_size == 0 {
         bail!("--epochs and --batch-size must be at least 1");
     }
-    let lr = args.lr();
-    if !(lr > 0.0 && lr.is_finite()) {
-        bail!("--lr must be a positive number, got {lr}");
-    }
+    let lr = args.optim.lr();
     let train_set = Arc::new(limit(
         args.dataset.load(args.data_dir.as_deref(), Split::Train)?,
         args.train_limit,
@@ -174,7 +119,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         input_size: (train_set.height(), train_set.width()),
     };
     let model = build_model(&args.model, &spec, &mut seeded_rng(args.seed))?;
-    let mut optimizer = args.optimizer(model.parameters())?;
+    let params = model.parameters();
+    let mut optimizer = args.optim.optimizer(params.clone())?;
     let loader_config = LoaderConfig {
         batch_size: args.batch_size,
         shuffle: true,
@@ -183,6 +129,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         normalize: Some(normalize.clone()),
     };
     let loader = DataLoader::new(train_set.clone(), loader_config)?;
+    let mut scheduler =
+        args.optim
+            .scheduler(optimizer.as_mut(), args.epochs, loader.num_batches())?;
     let run_dir = new_run_dir(&args.out_dir, &args.model, args.dataset.as_str())?;
     let mut metrics = MetricsLog::create(&run_dir.join("metrics.csv"))?;
     let trained = TrainedModel {
@@ -201,11 +150,12 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         train_set.len(),
         args.epochs,
         args.batch_size,
-        args.optimizer
+        args.optim.optimizer
     );
     let (mut best_accuracy, mut test_accuracy) = (f64::NEG_INFINITY, 0.0);
     for epoch in 1..=args.epochs {
         let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
+        let epoch_lr = optimizer.lr();
         let start = Instant::now();
         let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
         for (step, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
@@ -221,7 +171,11 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             }
             optimizer.zero_grad();
             loss.backward()?;
+            args.optim.clip(&params)?;
             optimizer.step()?;
+            if let Some(s) = scheduler.as_mut() {
+                s.batch_end(optimizer.as_mut());
+            }
             seen += labels.len();
             loss_sum += value as f64 * labels.len() as f64;
             correct += logits
@@ -254,16 +208,21 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             seconds: start.elapsed().as_secs_f64(),
         };
         println!(
-            "epoch {epoch}/{}: train loss {:.4} acc {:.2}% | test loss {:.4} acc {:.2}% | {:.0} img/s, {:.1} s",
+            "epoch {epoch}/{}: train loss {:.4} acc {:.2}% | test loss {:.4} acc {:.2}% | lr {:.4e} | {:.0} img/s, {:.1} s",
             args.epochs,
             row.train_loss,
             100.0 * row.train_accuracy,
             row.test_loss,
             100.0 * row.test_accuracy,
+            epoch_lr,
             row.images_per_second,
             row.seconds
         );
         metrics.append(&row)?;
+        if let Some(s) = scheduler.as_mut() {
+            // The test loss stands in for a validation metric (reduce-on-plateau).
+            s.epoch_end(Some(report.loss as f32), optimizer.as_mut());
+        }
         save_checkpoint(
             &run_dir.join("last.safetensors"),
             &trained,

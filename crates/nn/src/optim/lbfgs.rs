@@ -1,8 +1,18 @@
-//! L-BFGS for full-batch problems (PyTorch's `LBFGS` without line search).
+//! L-BFGS for full-batch problems (PyTorch's `LBFGS`, with or without the strong-Wolfe line search).
 use super::check_non_negative;
+use super::line_search::strong_wolfe;
 use crate::error::{Error, Result};
 use convkit_tensor::Tensor;
 use std::collections::VecDeque;
+
+/// How [`Lbfgs`] picks the step length along its direction (PyTorch's `line_search_fn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineSearch {
+    /// A fixed step: `lr`.
+    None,
+    /// A step satisfying the strong Wolfe conditions, searched from `lr`.
+    StrongWolfe,
+}
 
 /// Hyper-parameters of [`Lbfgs`], PyTorch's names and defaults (`max_eval` defaults to
 /// `max_iter · 5 / 4`).
@@ -14,6 +24,7 @@ pub struct LbfgsConfig {
     pub tolerance_grad: f32,
     pub tolerance_change: f32,
     pub history_size: usize,
+    pub line_search_fn: LineSearch,
 }
 
 impl Default for LbfgsConfig {
@@ -25,17 +36,19 @@ impl Default for LbfgsConfig {
             tolerance_grad: 1e-7,
             tolerance_change: 1e-9,
             history_size: 100,
+            line_search_fn: LineSearch::None,
         }
     }
 }
 
-/// Limited-memory BFGS with a fixed step (PyTorch's algorithm with `line_search_fn=None`).
+/// Limited-memory BFGS, PyTorch's algorithm.
 ///
 /// Each [`Lbfgs::step`] runs up to `max_iter` iterations, calling the closure to re-evaluate the loss
 /// and gradients; the closure must clear the gradients, compute the loss, call `backward()` and
 /// return the loss. The direction comes from the two-loop recursion over the last `history_size`
 /// curvature pairs `(s, y)` (pairs with `yᵀs ≤ 1e-10` are dropped), scaled by `H = yᵀs / yᵀy`; the
-/// step is `lr` except on the very first iteration, where it is `lr · min(1, 1 / ‖g‖₁)`. Iteration
+/// step is `lr` except on the very first iteration, where it is `lr · min(1, 1 / ‖g‖₁)`; with
+/// [`LineSearch::StrongWolfe`] that is the line search's first trial step instead. Iteration
 /// stops early when `max|g| ≤ tolerance_grad`, when the directional derivative or the change in
 /// parameters or loss falls below `tolerance_change`, or after `max_eval` evaluations. The history
 /// carries over between `step` calls, as in PyTorch. Dot products are accumulated in f64.
@@ -132,6 +145,16 @@ impl Lbfgs {
             });
         }
         out
+    }
+
+    fn param_values(&self) -> Vec<Vec<f32>> {
+        self.params.iter().map(|(_, p)| p.to_vec()).collect()
+    }
+
+    fn set_param_values(&self, values: &[Vec<f32>]) {
+        for ((_, p), v) in self.params.iter().zip(values) {
+            p.data_mut().copy_from_slice(v);
+        }
     }
 
     /// `p += t·d` over the flattened parameters.
@@ -238,15 +261,42 @@ impl Lbfgs {
             }
             let mut opt_cond = false;
             let d = std::mem::take(&mut self.d);
-            self.add_to_params(self.t, &d);
-            self.d = d;
-            if n_iter != c.max_iter {
-                loss = closure()?;
-                flat_grad = self.flat_grad();
-                opt_cond = max_abs(&flat_grad) <= c.tolerance_grad;
-                current_evals += 1;
-                self.func_evals += 1;
+            match c.line_search_fn {
+                LineSearch::StrongWolfe => {
+                    let x_init = self.param_values();
+                    let found = strong_wolfe(
+                        |t| {
+                            self.add_to_params(t, &d);
+                            let loss = closure()?;
+                            let grad = self.flat_grad();
+                            self.set_param_values(&x_init);
+                            Ok((loss, grad))
+                        },
+                        &d,
+                        self.t,
+                        loss,
+                        &flat_grad,
+                        gtd,
+                        max_eval - current_evals,
+                    )?;
+                    (loss, flat_grad, self.t) = (found.loss, found.grad, found.t);
+                    self.add_to_params(self.t, &d);
+                    opt_cond = max_abs(&flat_grad) <= c.tolerance_grad;
+                    current_evals += found.evals;
+                    self.func_evals += found.evals;
+                }
+                LineSearch::None => {
+                    self.add_to_params(self.t, &d);
+                    if n_iter != c.max_iter {
+                        loss = closure()?;
+                        flat_grad = self.flat_grad();
+                        opt_cond = max_abs(&flat_grad) <= c.tolerance_grad;
+                        current_evals += 1;
+                        self.func_evals += 1;
+                    }
+                }
             }
+            self.d = d;
             if n_iter == c.max_iter || current_evals >= max_eval || opt_cond {
                 break;
             }

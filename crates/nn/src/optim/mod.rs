@@ -12,6 +12,7 @@ mod adam;
 mod clip;
 mod group;
 mod lbfgs;
+mod line_search;
 mod rmsprop;
 mod sgd;
 mod state;
@@ -20,7 +21,7 @@ pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use group::{no_decay_on_biases_and_norms, ParamGroup};
-pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 

@@ -1,0 +1,161 @@
+//! `convkit train`'s optimiser, schedule and clipping flags, and `convkit init-stats`, end to end.
+use std::process::{Command, Output};
+
+fn convkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_convkit"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .expect("convkit runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The `lr X` field of each epoch line: the rate the epoch started with.
+fn epoch_lrs(stdout: &str) -> Vec<f32> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("epoch "))
+        .map(|l| {
+            let field = l
+                .split(" | ")
+                .find(|f| f.starts_with("lr "))
+                .expect("lr field");
+            field[3..].trim().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let out = convkit(&[
+        "train",
+        "--out-dir",
+        out_dir,
+        "--train-limit",
+        "256",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "adamw",
+        "--lr",
+        "0.002",
+        "--no-decay-bias-norm",
+        "--schedule",
+        "step",
+        "--step-size",
+        "1",
+        "--gamma",
+        "0.5",
+        "--clip-grad-norm",
+        "1.0",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(epoch_lrs(&text(&out)), [0.002, 0.001], "{}", text(&out));
+
+    // Per batch: 256 images in batches of 64 = 4 steps per epoch; a 1-epoch warm-up from 0.1·lr,
+    // then cosine over the remaining 8 steps, half-way through at the start of epoch 3.
+    let out = convkit(&[
+        "train",
+        "--out-dir",
+        out_dir,
+        "--train-limit",
+        "256",
+        "--epochs",
+        "3",
+        "--optimizer",
+        "sgd",
+        "--nesterov",
+        "--weight-decay",
+        "1e-4",
+        "--lr",
+        "0.01",
+        "--schedule",
+        "cosine",
+        "--schedule-interval",
+        "batch",
+        "--warmup-epochs",
+        "1",
+        "--clip-grad-value",
+        "0.5",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lrs = epoch_lrs(&text(&out));
+    let want = [0.001, 0.01, 0.005];
+    assert_eq!(lrs.len(), 3);
+    for (g, w) in lrs.iter().zip(want) {
+        assert!((g - w).abs() < 1e-6, "{lrs:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn bad_optimizer_and_schedule_flags_are_rejected() {
+    for (args, needle) in [
+        (
+            vec!["--optimizer", "adam", "--nesterov"],
+            "--nesterov applies to --optimizer sgd",
+        ),
+        (vec!["--schedule", "multistep"], "--milestones"),
+        (
+            vec!["--schedule", "plateau", "--schedule-interval", "batch"],
+            "once per epoch",
+        ),
+        (
+            vec!["--schedule", "step", "--step-size", "0"],
+            "step_size must be at least 1",
+        ),
+        (
+            vec!["--optimizer", "rmsprop", "--lr=-1"],
+            "--lr must be a positive number",
+        ),
+    ] {
+        let mut all = vec!["train", "--train-limit", "64", "--out-dir"];
+        let dir = tempfile::tempdir().unwrap();
+        all.push(dir.path().to_str().unwrap());
+        all.extend(args);
+        let out = convkit(&all);
+        assert!(
+            !out.status.success() && text(&out).contains(needle),
+            "{all:?}: {}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn init_stats_prints_a_table_and_writes_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("hist.png");
+    let out = convkit(&[
+        "init-stats",
+        "--width",
+        "256",
+        "--layers",
+        "3",
+        "--activation",
+        "relu",
+        "--init",
+        "kaiming",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = text(&out);
+    let rows = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_numeric))
+        .count();
+    assert_eq!(rows, 3, "{stdout}");
+    let image = image::open(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (3 * 240, 200));
+    // Something was drawn: not every pixel is white.
+    assert!(image.to_rgb8().pixels().any(|p| p.0 != [255, 255, 255]));
+}
