@@ -76,5 +76,5 @@ pub fn forward(case: &Case, inputs: &Inputs) -> Forward {
 /// with groups, dilation and output_padding ≥ stride.
 #[test]
 fn extra_conv_fixtures() {
-    super::run_file("extra_conv.safetensors");
+    super::run_own_file("extra_conv.safetensors");
 }
