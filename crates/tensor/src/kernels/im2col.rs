@@ -7,10 +7,9 @@
 //! The `_rows` variants work on a band of output rows `oh0..oh1` only, so a convolution can stream
 //! a cache-sized block of columns through the GEMM instead of materialising the whole matrix.
 //!
-//! Inner loops: the valid output-column range of every kernel column is computed once per call
-//! and the input row once per (channel, kernel row, output row); padding is zeroed and the valid
-//! part copied with inline fixed-size moves for short rows (a `memcpy`/`memset` call per row of
-//! 14 floats costs more than the copy): no per-element bounds or padding tests.
+//! Inner loops: for each column row and output row the valid output-column range is computed once,
+//! the padding part is filled (or skipped) in bulk, and the valid part is a `copy_from_slice`
+//! (stride 1) or a strided zip (stride > 1): no per-element bounds or padding tests.
 
 /// Geometry of the patches of one image: `c` channels of `h × w`, kernel `kh × kw`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,85 +87,38 @@ fn valid_range(off: isize, s: usize, w: usize, ow_n: usize) -> (usize, usize) {
     (lo, hi)
 }
 
-/// For every kernel column `j`: the output-column range `[lo, hi)` that reads real input and the
-/// input column read at `lo` (computed once per call, not per row).
-fn column_ranges(g: &PatchGeometry) -> Vec<(usize, usize, usize)> {
-    let (sw, pw, dw) = (g.stride.1, g.padding.1, g.dilation.1);
-    (0..g.kw)
-        .map(|j| {
-            let off_w = (j * dw) as isize - pw as isize;
-            let (lo, hi) = valid_range(off_w, sw, g.w, g.out_w());
-            let iw0 = (lo as isize * sw as isize + off_w).max(0) as usize;
-            (lo, hi, iw0)
-        })
-        .collect()
-}
-
-/// Visits every (channel, kernel row, output row) of the band `oh0..oh1`, passing the first
-/// column-matrix row it feeds (`(c·kh + i)·kw`, one more per kernel column), the band-local output
-/// row `r`, and the start of the input row it reads (`None` for a padding row).
+/// Visits every (column row, output row) pair of the band `oh0..oh1`, passing the input row it
+/// reads (`None` for a padding row), the output-column range `[lo, hi)` that reads real input, the
+/// input column of `lo`, the horizontal stride, and the band-local index `(row, r)`.
 #[inline(always)]
-fn for_each_input_row(
+fn for_each_segment(
     g: &PatchGeometry,
     oh0: usize,
     oh1: usize,
-    mut f: impl FnMut(usize, usize, Option<usize>),
+    mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
 ) {
-    let (sh, ph, dh) = (g.stride.0, g.padding.0, g.dilation.0);
+    let (sh, sw) = g.stride;
+    let (ph, pw) = g.padding;
+    let (dh, dw) = g.dilation;
+    let ow_n = g.out_w();
     for c in 0..g.c {
         for i in 0..g.kh {
-            let row0 = (c * g.kh + i) * g.kw;
-            for (r, oh) in (oh0..oh1).enumerate() {
-                let ih = (oh * sh + i * dh) as isize - ph as isize;
-                let src = (ih >= 0 && (ih as usize) < g.h).then(|| (c * g.h + ih as usize) * g.w);
-                f(row0, r, src);
+            for j in 0..g.kw {
+                let row = (c * g.kh + i) * g.kw + j;
+                let off_w = (j * dw) as isize - pw as isize;
+                let (lo, hi) = valid_range(off_w, sw, g.w, ow_n);
+                let iw0 = (lo as isize * sw as isize + off_w).max(0) as usize;
+                for (r, oh) in (oh0..oh1).enumerate() {
+                    let ih = (oh * sh + i * dh) as isize - ph as isize;
+                    let src = if ih >= 0 && (ih as usize) < g.h {
+                        Some((c * g.h + ih as usize) * g.w)
+                    } else {
+                        None
+                    };
+                    f(row, r, src, lo, hi, iw0);
+                }
             }
         }
-    }
-}
-
-/// Copies a run of `dst.len()` floats. Runs are output rows, often 4 to 32 floats, where a
-/// `memcpy` call per run costs more than the copy: up to 32 floats are moved as two fixed-size,
-/// possibly overlapping blocks that compile to inline vector moves.
-#[inline(always)]
-fn copy_run(dst: &mut [f32], src: &[f32]) {
-    let n = dst.len();
-    let src = &src[..n];
-    macro_rules! two_blocks {
-        ($b:expr) => {{
-            dst[..$b].copy_from_slice(&src[..$b]);
-            dst[n - $b..].copy_from_slice(&src[n - $b..]);
-        }};
-    }
-    match n {
-        33.. => dst.copy_from_slice(src),
-        16..=32 => two_blocks!(16),
-        8..=15 => two_blocks!(8),
-        4..=7 => two_blocks!(4),
-        2..=3 => two_blocks!(2),
-        1 => dst[0] = src[0],
-        0 => {}
-    }
-}
-
-/// Zeroes a run, like [`copy_run`].
-#[inline(always)]
-fn zero_run(dst: &mut [f32]) {
-    let n = dst.len();
-    macro_rules! two_blocks {
-        ($b:expr) => {{
-            dst[..$b].copy_from_slice(&[0.0; $b]);
-            dst[n - $b..].copy_from_slice(&[0.0; $b]);
-        }};
-    }
-    match n {
-        33.. => dst.fill(0.0),
-        16..=32 => two_blocks!(16),
-        8..=15 => two_blocks!(8),
-        4..=7 => two_blocks!(4),
-        2..=3 => two_blocks!(2),
-        1 => dst[0] = 0.0,
-        0 => {}
     }
 }
 
@@ -189,23 +141,24 @@ pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col
     assert!(input.len() >= g.c * g.h * g.w, "im2col: input too short");
     assert!(col.len() >= g.col_rows() * cols, "im2col: col too short");
     let sw = g.stride.1;
-    let ranges = column_ranges(g);
-    for_each_input_row(g, oh0, oh1, |row0, r, src| {
-        for (j, &(lo, hi, iw0)) in ranges.iter().enumerate() {
-            let dst = &mut col[(row0 + j) * cols + r * ow_n..][..ow_n];
-            let Some(src) = src.filter(|_| lo < hi) else {
-                zero_run(dst);
-                continue;
-            };
-            zero_run(&mut dst[..lo]);
-            zero_run(&mut dst[hi..]);
-            let (dst, src) = (&mut dst[lo..hi], &input[src + iw0..src + g.w]);
-            if sw == 1 {
-                copy_run(dst, src);
-            } else {
-                for (d, s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
-                    *d = *s;
-                }
+    for_each_segment(g, oh0, oh1, |row, r, src, lo, hi, iw0| {
+        let dst = &mut col[row * cols + r * ow_n..][..ow_n];
+        let Some(src) = src else {
+            dst.fill(0.0);
+            return;
+        };
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        if lo == hi {
+            return;
+        }
+        let dst = &mut dst[lo..hi];
+        let src = &input[src + iw0..src + g.w];
+        if sw == 1 {
+            dst.copy_from_slice(&src[..dst.len()]);
+        } else {
+            for (d, s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
+                *d = *s;
             }
         }
     });
@@ -233,22 +186,19 @@ pub fn col2im_rows(g: &PatchGeometry, col: &[f32], oh0: usize, oh1: usize, input
     );
     assert!(col.len() >= g.col_rows() * cols, "col2im: col too short");
     let sw = g.stride.1;
-    let ranges = column_ranges(g);
-    for_each_input_row(g, oh0, oh1, |row0, r, dst| {
-        let Some(dst) = dst else {
+    for_each_segment(g, oh0, oh1, |row, r, dst, lo, hi, iw0| {
+        let Some(dst) = dst.filter(|_| lo < hi) else {
             return;
         };
-        for (j, &(lo, hi, iw0)) in ranges.iter().enumerate().filter(|(_, rg)| rg.0 < rg.1) {
-            let src = &col[(row0 + j) * cols + r * ow_n..][lo..hi];
-            let dst = &mut input_grad[dst + iw0..dst + g.w];
-            if sw == 1 {
-                for (d, s) in dst[..src.len()].iter_mut().zip(src) {
-                    *d += *s;
-                }
-            } else {
-                for (d, s) in dst.iter_mut().step_by(sw).zip(src) {
-                    *d += *s;
-                }
+        let src = &col[row * cols + r * ow_n..][lo..hi];
+        let dst = &mut input_grad[dst + iw0..dst + g.w];
+        if sw == 1 {
+            for (d, s) in dst[..src.len()].iter_mut().zip(src) {
+                *d += *s;
+            }
+        } else {
+            for (d, s) in dst.iter_mut().step_by(sw).zip(src) {
+                *d += *s;
             }
         }
     });
@@ -310,20 +260,6 @@ mod tests {
             }
         }
         col
-    }
-
-    #[test]
-    fn short_runs_copy_and_zero_exactly_their_range() {
-        for n in 0..70 {
-            let src = random_vec(n + 3, n as u64);
-            let mut dst = vec![9.0f32; n + 2];
-            copy_run(&mut dst[1..n + 1], &src);
-            assert_eq!(dst[1..n + 1], src[..n], "copy {n}");
-            assert_eq!((dst[0], dst[n + 1]), (9.0, 9.0), "copy {n} stays in range");
-            zero_run(&mut dst[1..n + 1]);
-            assert!(dst[1..n + 1].iter().all(|&v| v == 0.0), "zero {n}");
-            assert_eq!((dst[0], dst[n + 1]), (9.0, 9.0), "zero {n} stays in range");
-        }
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn gelu_tanh_inner(x: f32) -> (f32, f32) {
 }
 
 impl Activation {
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Identity => x,
@@ -111,7 +111,7 @@ impl Activation {
     }
 
     /// dy/dx from the input x and the output y.
-    #[inline]
+    #[inline(always)]
     pub fn derivative(self, x: f32, y: f32) -> f32 {
         let step = |on: bool, slope: f32| if on { 1.0 } else { slope };
         match self {
