@@ -1,6 +1,7 @@
 //! Element-wise arithmetic with broadcasting, scalar ops and simple unary maths.
 use super::broadcast::{broadcast_shape, sum_to_shape, BroadcastOffsets};
 use crate::autograd::{InputGrad, Op};
+use crate::kernels::map::map3;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -105,6 +106,19 @@ pub(crate) fn binary_backward(
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let (a, b) = (lhs.data(), rhs.data());
+    if lhs.shape() == rhs.shape() {
+        // No broadcast: each needed gradient is one parallel element-wise pass, nothing to sum.
+        let mut grads = Vec::new();
+        if lhs.requires_grad() {
+            let g = map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).0);
+            grads.push((lhs.clone(), g));
+        }
+        if rhs.requires_grad() {
+            let g = map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).1);
+            grads.push((rhs.clone(), g));
+        }
+        return grads;
+    }
     let mut grad_a = vec![0.0; out.numel()];
     let mut grad_b = vec![0.0; out.numel()];
     let offsets = BroadcastOffsets::new(out.shape(), lhs.shape())
