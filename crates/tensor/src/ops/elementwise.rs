@@ -1,8 +1,8 @@
 //! Element-wise arithmetic with broadcasting, scalar ops and simple unary maths.
 use super::broadcast::{broadcast_shape, sum_to_shape, BroadcastOffsets};
 use crate::autograd::{InputGrad, Op};
-use crate::kernels::map::map3;
 use crate::error::Result;
+use crate::kernels::map::map3;
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
