@@ -18,6 +18,32 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
     })
 }
 
+/// `out[i] = f(a[i], b[i])`.
+///
+/// # Panics
+/// If the two slices differ in length.
+pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "map2: lengths differ");
+    fill_new(a.len(), |start, out| {
+        let n = out.len();
+        let (a, b) = (&a[start..][..n], &b[start..][..n]);
+        for (i, o) in out.iter_mut().enumerate() {
+            o.write(f(a[i], b[i]));
+        }
+    })
+}
+
+/// Sum of all elements, accumulated in f64 over fixed-size chunks (in parallel when large) that are
+/// then added in order, so the result does not depend on the thread count.
+pub fn sum(x: &[f32]) -> f64 {
+    let chunk_sum = |c: &[f32]| c.iter().map(|&v| v as f64).sum::<f64>();
+    if x.len() < 2 * PAR_MIN {
+        return x.chunks(PAR_MIN).map(chunk_sum).sum();
+    }
+    let partial: Vec<f64> = x.par_chunks(PAR_MIN).map(chunk_sum).collect();
+    partial.iter().sum()
+}
+
 /// `out[i] = f(a[i], b[i], c[i])`.
 ///
 /// # Panics
@@ -74,6 +100,30 @@ mod tests {
             assert_eq!(map(&a, |v| v.max(0.0) * 2.0), expect);
             let expect: Vec<f32> = (0..n).map(|i| a[i] * b[i] - c[i]).collect();
             assert_eq!(map3(&a, &b, &c, |x, y, z| x * y - z), expect);
+            let expect: Vec<f32> = (0..n).map(|i| a[i] - b[i]).collect();
+            assert_eq!(map2(&a, &b, |x, y| x - y), expect);
+        }
+    }
+
+    #[test]
+    fn sum_matches_a_sequential_sum_and_ignores_the_thread_count() {
+        for n in [0, 1, 7, PAR_MIN - 1, 5 * PAR_MIN + 3] {
+            let x = random_vec(n, 4);
+            let sequential: f64 = x.iter().map(|&v| v as f64).sum();
+            let total = sum(&x);
+            assert!(
+                (total - sequential).abs() <= 1e-9 * (1.0 + sequential.abs()),
+                "n = {n}"
+            );
+            let one_thread = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            assert_eq!(
+                one_thread.install(|| sum(&x)).to_bits(),
+                total.to_bits(),
+                "n = {n}"
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 use super::broadcast::{broadcast_shape, sum_to_shape, BroadcastOffsets};
 use crate::autograd::{InputGrad, Op};
 use crate::error::Result;
-use crate::kernels::map::map3;
+use crate::kernels::map::{map, map2, map3};
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,12 +77,10 @@ fn binary(op: BinaryOp, lhs: &Tensor, rhs: &Tensor) -> Result<Tensor> {
     let shape = broadcast_shape(op.name(), lhs.shape(), rhs.shape())?;
     let (a, b) = (lhs.data(), rhs.data());
     let out: Vec<f32> = if lhs.shape() == rhs.shape() {
-        a.iter()
-            .zip(b.iter())
-            .map(|(&x, &y)| op.apply(x, y))
-            .collect()
+        map2(&a, &b, |x, y| op.apply(x, y))
     } else if rhs.numel() == 1 && lhs.shape() == &shape {
-        a.iter().map(|&x| op.apply(x, b[0])).collect()
+        let y = b[0];
+        map(&a, |x| op.apply(x, y))
     } else {
         BroadcastOffsets::new(&shape, lhs.shape())
             .zip(BroadcastOffsets::new(&shape, rhs.shape()))

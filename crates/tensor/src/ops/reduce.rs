@@ -28,7 +28,7 @@ pub(crate) fn check_dim(op: &'static str, shape: &Shape, dim: usize) -> Result<(
 impl Tensor {
     /// Sum of all elements, as a scalar tensor.
     pub fn sum(&self) -> Tensor {
-        let total = self.data().iter().map(|&x| x as f64).sum::<f64>() as f32;
+        let total = crate::kernels::map::sum(&self.data()) as f32;
         Tensor::from_op(
             vec![total],
             Shape::new(&[]),
