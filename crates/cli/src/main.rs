@@ -2,6 +2,7 @@
 mod allocator;
 mod checkpoint_io;
 mod commands;
+mod data_args;
 mod datasets;
 mod evaluate;
 mod image_input;

@@ -196,6 +196,43 @@ fn missing_and_truncated_datasets_are_reported_with_their_path() {
 }
 
 #[test]
+fn augmentation_workers_and_validation_split() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = |workers| {
+        [
+            "--train-limit",
+            "1000",
+            "--augment",
+            "crop,rotate",
+            "--val-fraction",
+            "0.2",
+            "--workers",
+            workers,
+        ]
+    };
+    let (out_a, run_a) = train(a.path(), &args("1"));
+    let (out_b, run_b) = train(b.path(), &args("2"));
+    assert!(out_a.status.success(), "{}", stderr(&out_a));
+    assert!(out_b.status.success(), "{}", stderr(&out_b));
+    let text = stdout(&out_a);
+    assert!(text.contains("(800 images)"), "20% held out:\n{text}");
+    assert!(text.contains("validation: 200 images held out"), "{text}");
+    assert!(text.contains("validation loss"), "{text}");
+    let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
+    assert!(
+        weights(&run_a) == weights(&run_b),
+        "the worker count changed the run"
+    );
+
+    let out = convkit(&["train", "--augment", "crop,sparkle"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("sparkle"), "{}", stderr(&out));
+    let out = convkit(&["train", "--val-fraction", "1.5"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("1.5"), "{}", stderr(&out));
+}
+
+#[test]
 fn unknown_names_are_rejected() {
     let out = convkit(&["train", "--model", "resnet9000"]);
     assert!(!out.status.success());

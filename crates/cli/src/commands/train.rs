@@ -1,6 +1,7 @@
 //! `convkit train`: the training loop, with a progress bar, per-epoch test evaluation, a metrics
 //! CSV and the last and best checkpoints in the run folder.
 use crate::checkpoint_io::{save_checkpoint, TrainedModel};
+use crate::data_args::DataArgs;
 use crate::datasets::DatasetName;
 use crate::evaluate::evaluate;
 use crate::metrics_log::{EpochMetrics, MetricsLog};
@@ -34,6 +35,8 @@ pub struct TrainArgs {
     pub batch_size: usize,
     #[command(flatten)]
     pub optim: OptimArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Seed for initialisation, shuffling and dropout: the same seed and thread count give the same run.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -107,10 +110,14 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         bail!("--epochs and --batch-size must be at least 1");
     }
     let lr = args.optim.lr();
-    let train_set = Arc::new(limit(
-        args.dataset.load(args.data_dir.as_deref(), Split::Train)?,
-        args.train_limit,
-    )?);
+    let (train_set, val_set) = args.data.split(
+        limit(
+            args.dataset.load(args.data_dir.as_deref(), Split::Train)?,
+            args.train_limit,
+        )?,
+        args.seed,
+    )?;
+    let (train_set, val_set) = (Arc::new(train_set), val_set.map(Arc::new));
     let test_set = Arc::new(args.dataset.load(args.data_dir.as_deref(), Split::Test)?);
     let normalize = args.dataset.normalize();
     let spec = ModelSpec {
@@ -128,7 +135,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         seed: args.seed,
         normalize: Some(normalize.clone()),
     };
-    let loader = DataLoader::new(train_set.clone(), loader_config)?;
+    let loader = args
+        .data
+        .configure(DataLoader::new(train_set.clone(), loader_config)?)?;
     let mut scheduler =
         args.optim
             .scheduler(optimizer.as_mut(), args.epochs, loader.num_batches())?;
@@ -152,6 +161,12 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         args.batch_size,
         args.optim.optimizer
     );
+    if let Some(val_set) = &val_set {
+        println!(
+            "validation: {} images held out; the best checkpoint is chosen by validation accuracy",
+            val_set.len()
+        );
+    }
     let (mut best_accuracy, mut test_accuracy) = (f64::NEG_INFINITY, 0.0);
     for epoch in 1..=args.epochs {
         let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
@@ -198,6 +213,19 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         let train_seconds = start.elapsed().as_secs_f64();
         let report = evaluate(model.as_ref(), test_set.clone(), normalize.clone(), 500)?;
         test_accuracy = report.accuracy();
+        let selection_accuracy = match &val_set {
+            Some(val_set) => {
+                let val = evaluate(model.as_ref(), val_set.clone(), normalize.clone(), 500)?;
+                println!(
+                    "epoch {epoch}/{}: validation loss {:.4} acc {:.2}%",
+                    args.epochs,
+                    val.loss,
+                    100.0 * val.accuracy()
+                );
+                val.accuracy()
+            }
+            None => test_accuracy,
+        };
         let row = EpochMetrics {
             epoch,
             train_loss: loss_sum / seen as f64,
@@ -230,8 +258,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             &row,
             optimizer.as_ref(),
         )?;
-        if test_accuracy > best_accuracy {
-            best_accuracy = test_accuracy;
+        if selection_accuracy > best_accuracy {
+            best_accuracy = selection_accuracy;
             save_checkpoint(
                 &run_dir.join("best.safetensors"),
                 &trained,

@@ -1,0 +1,43 @@
+//! `convkit train`'s data options: augmentation, loader worker threads and the validation split.
+use clap::Args;
+use convkit_data::transforms::Pipeline;
+use convkit_data::{DataLoader, Dataset};
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Augmentation applied to training images, comma-separated (e.g. crop,flip,jitter; see
+    /// `convkit augment --help` for the names). Validation and test images are never augmented.
+    #[arg(long)]
+    pub augment: Option<String>,
+    /// Threads preparing training batches ahead of the model; batches don't depend on this number.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Fraction of the training set held out for validation (drawn with the run's seed); the best
+    /// checkpoint is then chosen by validation accuracy instead of test accuracy.
+    #[arg(long, default_value_t = 0.0)]
+    pub val_fraction: f64,
+}
+
+impl DataArgs {
+    /// The training set and, when `--val-fraction` is above zero, the held-out validation set.
+    pub fn split(
+        &self,
+        train_set: Dataset,
+        seed: u64,
+    ) -> anyhow::Result<(Dataset, Option<Dataset>)> {
+        if self.val_fraction == 0.0 {
+            return Ok((train_set, None));
+        }
+        let (train, validation) = train_set.split(self.val_fraction, seed)?;
+        Ok((train, Some(validation)))
+    }
+
+    /// `loader` with the worker count and augmentation these options ask for.
+    pub fn configure(&self, loader: DataLoader) -> anyhow::Result<DataLoader> {
+        let loader = loader.with_workers(self.workers)?;
+        Ok(match &self.augment {
+            Some(spec) => loader.with_transforms(Pipeline::parse(spec)?)?,
+            None => loader,
+        })
+    }
+}
