@@ -1,4 +1,4 @@
-//! Evaluation of a model over a whole dataset: loss, accuracy and confusion matrix.
+//! Evaluation of a model over a whole dataset: loss, top-1 and top-5 accuracy, confusion matrix.
 use crate::tensors::batch_images;
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Normalize};
 use convkit_nn::{Mode, Module};
@@ -79,12 +79,29 @@ impl fmt::Display for ConfusionMatrix {
 pub struct EvalReport {
     pub loss: f64,
     pub confusion: ConfusionMatrix,
+    /// Images whose true class is among the 5 highest scores.
+    pub top5_correct: u64,
 }
 
 impl EvalReport {
     pub fn accuracy(&self) -> f64 {
         self.confusion.accuracy()
     }
+
+    pub fn top5_accuracy(&self) -> f64 {
+        self.top5_correct as f64 / self.confusion.total().max(1) as f64
+    }
+}
+
+/// How many rows of `scores` (`labels.len()` rows of equal length) rank their label among the top
+/// `k`: fewer than `k` classes score strictly higher (ties count in the label's favour).
+fn top_k_hits(scores: &[f32], labels: &[usize], k: usize) -> u64 {
+    let classes = scores.len() / labels.len().max(1);
+    scores
+        .chunks(classes.max(1))
+        .zip(labels)
+        .filter(|(row, &label)| row.iter().filter(|&&s| s > row[label]).count() < k)
+        .count() as u64
 }
 
 /// Runs `model` in eval mode over every image of `dataset`, without recording a graph.
@@ -104,12 +121,13 @@ pub fn evaluate(
     };
     let loader = DataLoader::new(dataset, config)?;
     let mut confusion = ConfusionMatrix::new(class_names);
-    let mut loss_sum = 0.0;
+    let (mut loss_sum, mut top5_correct) = (0.0, 0);
     no_grad(|| -> anyhow::Result<()> {
         for batch in loader.epoch(0) {
             let (images, labels) = batch_images(batch)?;
             let logits = model.forward(&images, Mode::Eval)?;
             loss_sum += logits.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
+            top5_correct += top_k_hits(&logits.data(), &labels, 5);
             for (label, predicted) in labels.iter().zip(logits.argmax(1)?) {
                 confusion.add(*label, predicted);
             }
@@ -117,12 +135,25 @@ pub fn evaluate(
         Ok(())
     })?;
     let loss = loss_sum / confusion.total().max(1) as f64;
-    Ok(EvalReport { loss, confusion })
+    Ok(EvalReport {
+        loss,
+        confusion,
+        top5_correct,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_counts_labels_ranked_within_k() {
+        let scores = [0.1, 0.9, 0.5, 0.3, /* row 2 */ 4.0, 3.0, 2.0, 1.0];
+        assert_eq!(top_k_hits(&scores, &[1, 3], 1), 1);
+        assert_eq!(top_k_hits(&scores, &[2, 3], 2), 1);
+        assert_eq!(top_k_hits(&scores, &[0, 3], 4), 2);
+        assert_eq!(top_k_hits(&[1.0, 1.0], &[1], 1), 1, "a tie counts as a hit");
+    }
 
     #[test]
     fn confusion_matrix_counts_and_prints() {

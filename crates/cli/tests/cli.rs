@@ -64,6 +64,15 @@ fn train_eval_predict_on_mnist() {
         "eval disagrees with train:\n{text}"
     );
     assert!(text.contains("confusion matrix"), "{text}");
+    let top5: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("top-5 accuracy: "))
+        .and_then(|v| v.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("no top-5 line:\n{text}"));
+    assert!(
+        top5 >= accuracy && top5 <= 100.0,
+        "top-5 {top5} < top-1 {accuracy}"
+    );
 
     // A test image written as PNG must come back as its own label.
     let test_set = convkit_data::Mnist::load(

@@ -1,4 +1,4 @@
-//! `convkit eval`: test accuracy, loss and confusion matrix of a saved checkpoint.
+//! `convkit eval`: test accuracy (top-1 and top-5), loss and confusion matrix of a saved checkpoint.
 use crate::checkpoint_io::load_checkpoint;
 use crate::datasets::DatasetName;
 use crate::evaluate::evaluate;
@@ -42,6 +42,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         report.confusion.total(),
         report.loss
     );
+    println!("top-5 accuracy: {:.2}%", 100.0 * report.top5_accuracy());
     println!(
         "confusion matrix (rows: true class, columns: predicted):\n{}",
         report.confusion
