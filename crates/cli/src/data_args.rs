@@ -1,4 +1,4 @@
-//! `convkit train`'s data options: augmentation, loader worker threads and the validation split.
+//! `convkit train`'s data options: augmentation, mixup, loader worker threads, validation split.
 use clap::Args;
 use convkit_data::transforms::Pipeline;
 use convkit_data::{DataLoader, Dataset};
@@ -16,6 +16,10 @@ pub struct DataArgs {
     /// checkpoint is then chosen by validation accuracy instead of test accuracy.
     #[arg(long, default_value_t = 0.0)]
     pub val_fraction: f64,
+    /// Mixup: blend each training image with another at a Beta(α, α) ratio and train on the blended
+    /// (soft) targets.
+    #[arg(long, value_name = "ALPHA")]
+    pub mixup: Option<f32>,
 }
 
 impl DataArgs {
@@ -32,12 +36,15 @@ impl DataArgs {
         Ok((train, Some(validation)))
     }
 
-    /// `loader` with the worker count and augmentation these options ask for.
+    /// `loader` with the worker count, augmentation and mixup these options ask for.
     pub fn configure(&self, loader: DataLoader) -> anyhow::Result<DataLoader> {
-        let loader = loader.with_workers(self.workers)?;
-        Ok(match &self.augment {
-            Some(spec) => loader.with_transforms(Pipeline::parse(spec)?)?,
-            None => loader,
-        })
+        let mut loader = loader.with_workers(self.workers)?;
+        if let Some(spec) = &self.augment {
+            loader = loader.with_transforms(Pipeline::parse(spec)?)?;
+        }
+        if let Some(alpha) = self.mixup {
+            loader = loader.with_mixup(alpha)?;
+        }
+        Ok(loader)
     }
 }

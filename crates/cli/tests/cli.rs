@@ -233,6 +233,16 @@ fn augmentation_workers_and_validation_split() {
         "the worker count changed the run"
     );
 
+    let mixup_dir = tempfile::tempdir().unwrap();
+    let (out, run) = train(
+        mixup_dir.path(),
+        &["--train-limit", "500", "--mixup", "0.4"],
+    );
+    assert!(out.status.success(), "mixup run: {}", stderr(&out));
+    assert!(run.join("last.safetensors").exists());
+    let out = convkit(&["train", "--mixup", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("alpha"), "{}", stderr(&out));
     let out = convkit(&["train", "--augment", "crop,sparkle"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("sparkle"), "{}", stderr(&out));

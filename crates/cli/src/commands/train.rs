@@ -6,7 +6,7 @@ use crate::datasets::DatasetName;
 use crate::evaluate::evaluate;
 use crate::metrics_log::{EpochMetrics, MetricsLog};
 use crate::optim_args::OptimArgs;
-use crate::tensors::batch_images;
+use crate::tensors::{batch_images, training_loss};
 use anyhow::{bail, Context};
 use clap::{builder::PossibleValuesParser, Args};
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
@@ -173,10 +173,11 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         let epoch_lr = optimizer.lr();
         let start = Instant::now();
         let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
-        for (step, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
+        for (step, mut batch) in loader.epoch(epoch as u64 - 1).enumerate() {
+            let soft_targets = batch.targets.take();
             let (images, labels) = batch_images(batch)?;
             let logits = model.forward(&images, Mode::Train)?;
-            let loss = logits.cross_entropy(&labels)?;
+            let loss = training_loss(&logits, &labels, soft_targets)?;
             let value = loss.item();
             if !value.is_finite() {
                 bail!(
