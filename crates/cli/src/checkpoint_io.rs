@@ -43,6 +43,10 @@ pub fn save_checkpoint(
         ("test_loss".to_string(), metrics.test_loss),
         ("test_accuracy".to_string(), metrics.test_accuracy),
     ]);
+    if let Some((loss, accuracy)) = metrics.validation {
+        meta.metrics.insert("val_loss".to_string(), loss);
+        meta.metrics.insert("val_accuracy".to_string(), accuracy);
+    }
     checkpoint::save(path, trained.model, &meta, Some(optimizer))
         .with_context(|| format!("saving checkpoint {}", path.display()))
 }

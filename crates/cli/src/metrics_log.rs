@@ -5,13 +5,15 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub const HEADER: &str =
-    "epoch,train_loss,train_accuracy,test_loss,test_accuracy,images_per_second,seconds";
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,images_per_second,seconds";
 
 /// One row of metrics.csv.
 pub struct EpochMetrics {
     pub epoch: usize,
     pub train_loss: f64,
     pub train_accuracy: f64,
+    /// Loss and accuracy on the held-out validation set, when there is one.
+    pub validation: Option<(f64, f64)>,
     pub test_loss: f64,
     pub test_accuracy: f64,
     pub images_per_second: f64,
@@ -38,10 +40,13 @@ impl MetricsLog {
     pub fn append(&mut self, m: &EpochMetrics) -> anyhow::Result<()> {
         writeln!(
             self.out,
-            "{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.2}",
+            "{},{:.6},{:.6},{},{:.6},{:.6},{:.1},{:.2}",
             m.epoch,
             m.train_loss,
             m.train_accuracy,
+            // Empty cells when no validation set was held out.
+            m.validation
+                .map_or(",".to_string(), |(loss, acc)| format!("{loss:.6},{acc:.6}")),
             m.test_loss,
             m.test_accuracy,
             m.images_per_second,

@@ -227,6 +227,13 @@ fn augmentation_workers_and_validation_split() {
     assert!(text.contains("(800 images)"), "20% held out:\n{text}");
     assert!(text.contains("validation: 200 images held out"), "{text}");
     assert!(text.contains("validation loss"), "{text}");
+    let csv = std::fs::read_to_string(run_a.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let val_accuracy: f64 = row[header.iter().position(|&h| h == "val_accuracy").unwrap()]
+        .parse()
+        .unwrap_or_else(|_| panic!("no validation accuracy in metrics.csv:\n{csv}"));
+    assert!((0.0..=1.0).contains(&val_accuracy), "{csv}");
     let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
     assert!(
         weights(&run_a) == weights(&run_b),

@@ -214,7 +214,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         let train_seconds = start.elapsed().as_secs_f64();
         let report = evaluate(model.as_ref(), test_set.clone(), normalize.clone(), 500)?;
         test_accuracy = report.accuracy();
-        let selection_accuracy = match &val_set {
+        let validation = match &val_set {
             Some(val_set) => {
                 let val = evaluate(model.as_ref(), val_set.clone(), normalize.clone(), 500)?;
                 println!(
@@ -223,14 +223,16 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
                     val.loss,
                     100.0 * val.accuracy()
                 );
-                val.accuracy()
+                Some((val.loss, val.accuracy()))
             }
-            None => test_accuracy,
+            None => None,
         };
+        let selection_accuracy = validation.map_or(test_accuracy, |(_, accuracy)| accuracy);
         let row = EpochMetrics {
             epoch,
             train_loss: loss_sum / seen as f64,
             train_accuracy: correct as f64 / seen as f64,
+            validation,
             test_loss: report.loss,
             test_accuracy,
             images_per_second: seen as f64 / train_seconds,
