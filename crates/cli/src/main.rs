@@ -4,6 +4,7 @@ mod checkpoint_io;
 mod commands;
 mod data_args;
 mod datasets;
+mod early_stopping;
 mod evaluate;
 mod image_input;
 mod metrics_log;

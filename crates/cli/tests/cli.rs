@@ -259,6 +259,33 @@ fn augmentation_workers_and_validation_split() {
 }
 
 #[test]
+fn early_stopping_ends_a_stalled_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // With a vanishing learning rate nothing improves after the first epoch.
+    let (out, run) = train(
+        dir.path(),
+        &[
+            "--train-limit",
+            "300",
+            "--epochs",
+            "4",
+            "--lr",
+            "1e-12",
+            "--early-stop",
+            "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("early stopping"), "{text}");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header and two epochs:\n{csv}");
+    let out = convkit(&["train", "--early-stop", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--early-stop"), "{}", stderr(&out));
+}
+
+#[test]
 fn unknown_names_are_rejected() {
     let out = convkit(&["train", "--model", "resnet9000"]);
     assert!(!out.status.success());

@@ -3,6 +3,7 @@
 use crate::checkpoint_io::{save_checkpoint, TrainedModel};
 use crate::data_args::DataArgs;
 use crate::datasets::DatasetName;
+use crate::early_stopping::EarlyStopping;
 use crate::evaluate::evaluate;
 use crate::metrics_log::{EpochMetrics, MetricsLog};
 use crate::optim_args::OptimArgs;
@@ -43,6 +44,10 @@ pub struct TrainArgs {
     /// Where run folders go; each run gets a new folder inside.
     #[arg(long, default_value = "runs")]
     pub out_dir: PathBuf,
+    /// Stop when validation accuracy (test accuracy without --val-fraction) has not improved for
+    /// this many epochs.
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stop: Option<usize>,
     /// Train on only the first N training images (quick experiments).
     #[arg(long)]
     pub train_limit: Option<usize>,
@@ -109,6 +114,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
     if args.epochs == 0 || args.batch_size == 0 {
         bail!("--epochs and --batch-size must be at least 1");
     }
+    if args.early_stop == Some(0) {
+        bail!("--early-stop needs a patience of at least 1 epoch");
+    }
     let lr = args.optim.lr();
     let (train_set, val_set) = args.data.split(
         limit(
@@ -167,7 +175,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             val_set.len()
         );
     }
-    let (mut best_accuracy, mut test_accuracy) = (f64::NEG_INFINITY, 0.0);
+    let mut stopping = EarlyStopping::new(args.early_stop);
+    let mut test_accuracy = 0.0;
     for epoch in 1..=args.epochs {
         let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
         let epoch_lr = optimizer.lr();
@@ -261,8 +270,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             &row,
             optimizer.as_ref(),
         )?;
-        if selection_accuracy > best_accuracy {
-            best_accuracy = selection_accuracy;
+        let verdict = stopping.observe(epoch, selection_accuracy);
+        if verdict.improved {
             save_checkpoint(
                 &run_dir.join("best.safetensors"),
                 &trained,
@@ -270,6 +279,16 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
                 &row,
                 optimizer.as_ref(),
             )?;
+        }
+        if verdict.stop && epoch < args.epochs {
+            let (best_epoch, best) = stopping.best().expect("an epoch was observed");
+            println!(
+                "early stopping: no better {} accuracy for {} epochs (best {:.2}% at epoch {best_epoch})",
+                if val_set.is_some() { "validation" } else { "test" },
+                epoch - best_epoch,
+                100.0 * best
+            );
+            break;
         }
     }
     Ok(TrainOutcome {
