@@ -2,6 +2,7 @@
 mod allocator;
 mod checkpoint_io;
 mod commands;
+mod curves;
 mod data_args;
 mod datasets;
 mod early_stopping;

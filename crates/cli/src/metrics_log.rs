@@ -8,6 +8,7 @@ pub const HEADER: &str =
     "epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,images_per_second,seconds";
 
 /// One row of metrics.csv.
+#[derive(Clone, Debug)]
 pub struct EpochMetrics {
     pub epoch: usize,
     pub train_loss: f64,

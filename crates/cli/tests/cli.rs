@@ -280,6 +280,13 @@ fn early_stopping_ends_a_stalled_run() {
     assert!(text.contains("early stopping"), "{text}");
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "header and two epochs:\n{csv}");
+    let curves = image::open(run.join("curves.png")).expect("curves.png decodes");
+    assert_eq!((curves.width(), curves.height()), (960, 360));
+    let pixels = curves.to_rgb8();
+    assert!(
+        pixels.pixels().any(|p| p.0 == [0, 0, 255]),
+        "no training curve drawn"
+    );
     let out = convkit(&["train", "--early-stop", "0"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--early-stop"), "{}", stderr(&out));

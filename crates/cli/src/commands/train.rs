@@ -1,6 +1,7 @@
 //! `convkit train`: the training loop, with a progress bar, per-epoch test evaluation, a metrics
-//! CSV and the last and best checkpoints in the run folder.
+//! CSV, loss/accuracy curves and the last and best checkpoints in the run folder.
 use crate::checkpoint_io::{save_checkpoint, TrainedModel};
+use crate::curves::draw_curves;
 use crate::data_args::DataArgs;
 use crate::datasets::DatasetName;
 use crate::early_stopping::EarlyStopping;
@@ -177,6 +178,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
     }
     let mut stopping = EarlyStopping::new(args.early_stop);
     let mut test_accuracy = 0.0;
+    let mut history = Vec::new();
     for epoch in 1..=args.epochs {
         let bar = progress_bar(loader.num_batches(), epoch, args.epochs);
         let epoch_lr = optimizer.lr();
@@ -259,6 +261,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
             row.seconds
         );
         metrics.append(&row)?;
+        history.push(row.clone());
+        draw_curves(&history, &run_dir.join("curves.png"))?;
         if let Some(s) = scheduler.as_mut() {
             // The test loss stands in for a validation metric (reduce-on-plateau).
             s.epoch_end(Some(report.loss as f32), optimizer.as_mut());

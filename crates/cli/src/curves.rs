@@ -1,0 +1,83 @@
+//! Loss and accuracy curves of a run, redrawn to a PNG in the run folder after every epoch.
+//!
+//! Left panel loss, right panel accuracy; training in blue, validation in green, test in red. The
+//! bitmap backend draws no text (it would need system fonts), so the colours are the legend.
+use crate::metrics_log::EpochMetrics;
+use anyhow::Context;
+use plotters::prelude::*;
+use std::path::Path;
+
+const PANEL: (u32, u32) = (480, 360);
+
+/// One curve: its colour and a value per epoch (`None` where it wasn't measured).
+type Curve = (RGBColor, Vec<Option<f64>>);
+
+/// Draws the curves of `history` (one row per finished epoch) to `path`.
+pub fn draw_curves(history: &[EpochMetrics], path: &Path) -> anyhow::Result<()> {
+    let column = |f: fn(&EpochMetrics) -> Option<f64>| history.iter().map(f).collect();
+    let losses: Vec<Curve> = vec![
+        (BLUE, column(|m| Some(m.train_loss))),
+        (GREEN, column(|m| m.validation.map(|(loss, _)| loss))),
+        (RED, column(|m| Some(m.test_loss))),
+    ];
+    let accuracies: Vec<Curve> = vec![
+        (BLUE, column(|m| Some(m.train_accuracy))),
+        (
+            GREEN,
+            column(|m| m.validation.map(|(_, accuracy)| accuracy)),
+        ),
+        (RED, column(|m| Some(m.test_accuracy))),
+    ];
+    let (w, h) = (PANEL.0 * 2, PANEL.1);
+    let mut buffer = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area();
+        let panels = root.split_evenly((1, 2));
+        draw_panel(&panels[0], &losses)?;
+        draw_panel(&panels[1], &accuracies)?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("drawing curves: {e}"))?;
+    }
+    image::save_buffer(path, &buffer, w, h, image::ExtendedColorType::Rgb8)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Curves over epochs 1..=n on a y range from zero to just above their largest value.
+fn draw_panel(
+    panel: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    curves: &[Curve],
+) -> anyhow::Result<()> {
+    let epochs = curves
+        .iter()
+        .map(|(_, v)| v.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let top = curves
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .fold(0.0f64, |a, &b| a.max(b))
+        .max(1e-6)
+        * 1.05;
+    let mut chart = ChartBuilder::on(panel)
+        .margin(12)
+        .build_cartesian_2d(1.0..epochs as f64, 0.0..top)
+        .map_err(|e| anyhow::anyhow!("drawing curves: {e}"))?;
+    chart
+        .draw_series([PathElement::new([(1.0, 0.0), (epochs as f64, 0.0)], BLACK)])
+        .map_err(|e| anyhow::anyhow!("drawing curves: {e}"))?;
+    for (colour, values) in curves {
+        let points: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| ((i + 1) as f64, v)))
+            .collect();
+        chart
+            .draw_series([PathElement::new(points.clone(), colour.stroke_width(2))])
+            .map_err(|e| anyhow::anyhow!("drawing curves: {e}"))?;
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+            .map_err(|e| anyhow::anyhow!("drawing curves: {e}"))?;
+    }
+    Ok(())
+}
