@@ -16,6 +16,8 @@
 //!   parameter groups, gradient clipping, named state for checkpoints.
 //! - [`schedule`]: learning-rate schedules (`torch.optim.lr_scheduler`), stepped per batch or epoch.
 //! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
+//! - [`trace`]: [`trace::call`] runs a child module (containers use it), [`trace::trace`] records
+//!   every call's name and shapes for `convkit summary`.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //!
@@ -50,6 +52,7 @@ mod module;
 pub mod optim;
 pub mod regularizer;
 pub mod schedule;
+pub mod trace;
 
 pub use error::{Error, Result, StateProblem};
 pub use module::{join_name, Mode, Module, TensorKind};

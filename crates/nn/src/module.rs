@@ -44,6 +44,12 @@ pub trait Module: Send + Sync {
     /// `Conv2d(1, 20, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))`.
     fn describe(&self) -> String;
 
+    /// Multiply-adds of one call that took `input` and gave `output` (conv and linear layers count
+    /// theirs; element-wise layers, norms and pools count 0, as the published model tables do).
+    fn macs(&self, _input: &[usize], _output: &[usize]) -> u64 {
+        0
+    }
+
     /// Trainable parameters with their `state_dict` names.
     fn parameters(&self) -> Vec<(String, Tensor)> {
         self.collect(Some(TensorKind::Parameter))

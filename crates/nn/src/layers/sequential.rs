@@ -1,6 +1,7 @@
 //! `Sequential`: a chain of modules applied in order.
 use crate::error::{Error, Result};
 use crate::module::{join_name, Mode, Module, TensorKind};
+use crate::trace::call;
 use convkit_tensor::Tensor;
 
 /// Applies its children in order, PyTorch's `nn.Sequential`. Children are named `"0"`, `"1"`, ...
@@ -82,7 +83,7 @@ impl Module for Sequential {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         self.children
             .iter()
-            .try_fold(x.clone(), |x, (_, m)| m.forward(&x, mode))
+            .try_fold(x.clone(), |x, (name, m)| call(name, m.as_ref(), &x, mode))
     }
 
     fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
