@@ -7,7 +7,16 @@ use convkit_nn::layers::{
     ReLU, Sequential,
 };
 use convkit_nn::Module;
+use convkit_tensor::ConvRng;
 use rand::Rng;
+
+/// The registry names of this family.
+pub(crate) const NAMES: &[&str] = &["lenet5"];
+
+/// The registry's builder for [`NAMES`].
+pub(crate) fn build(_name: &str, spec: &ModelSpec, rng: &mut ConvRng) -> Result<Box<dyn Module>> {
+    Ok(Box::new(lenet5(spec, rng)?))
+}
 
 /// LeNet-5 with PyTorch-style names `conv1`, `conv2`, `fc1`, `fc2` (the activation and pooling
 /// layers hold no tensors). For 1×28×28 inputs the flattened features are 50·7·7 = 2450.

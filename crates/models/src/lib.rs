@@ -9,4 +9,4 @@ mod registry;
 pub use error::{Error, Result};
 pub use lenet5::lenet5;
 pub use receptive_field::{receptive_field, Window};
-pub use registry::{build_model, ModelSpec, MODEL_NAMES};
+pub use registry::{build_model, model_names, ModelSpec};

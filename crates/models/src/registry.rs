@@ -1,6 +1,5 @@
 //! Building a model by name.
 use crate::error::{Error, Result};
-use crate::lenet5::lenet5;
 use convkit_nn::Module;
 use convkit_tensor::ConvRng;
 use serde::{Deserialize, Serialize};
@@ -15,19 +14,30 @@ pub struct ModelSpec {
     pub input_size: (usize, usize),
 }
 
-/// Every name [`build_model`] accepts.
-pub const MODEL_NAMES: &[&str] = &["lenet5"];
+/// Builds one of the models a family knows by name.
+type FamilyBuilder = fn(&str, &ModelSpec, &mut ConvRng) -> Result<Box<dyn Module>>;
+
+/// Every architecture family: the names it answers to and its builder. One line per family file.
+const FAMILIES: &[(&[&str], FamilyBuilder)] = &[(crate::lenet5::NAMES, crate::lenet5::build)];
+
+/// Every name [`build_model`] accepts, in the zoo's order.
+pub fn model_names() -> Vec<&'static str> {
+    FAMILIES
+        .iter()
+        .flat_map(|(names, _)| names.iter().copied())
+        .collect()
+}
 
 /// Builds the named model with freshly initialised weights.
 ///
 /// # Errors
 /// An unknown name (the message lists the known ones), or a spec the architecture cannot take.
 pub fn build_model(name: &str, spec: &ModelSpec, rng: &mut ConvRng) -> Result<Box<dyn Module>> {
-    match name {
-        "lenet5" => Ok(Box::new(lenet5(spec, rng)?)),
-        _ => Err(Error::UnknownModel {
+    match FAMILIES.iter().find(|(names, _)| names.contains(&name)) {
+        Some((_, build)) => build(name, spec, rng),
+        None => Err(Error::UnknownModel {
             name: name.to_string(),
-            available: MODEL_NAMES.to_vec(),
+            available: model_names(),
         }),
     }
 }

@@ -10,9 +10,9 @@ use crate::metrics_log::{EpochMetrics, MetricsLog};
 use crate::optim_args::OptimArgs;
 use crate::tensors::{batch_images, training_loss};
 use anyhow::{bail, Context};
-use clap::{builder::PossibleValuesParser, Args};
+use clap::Args;
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
-use convkit_models::{build_model, ModelSpec, MODEL_NAMES};
+use convkit_models::{build_model, model_names, ModelSpec};
 use convkit_nn::Mode;
 use convkit_tensor::seeded_rng;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,8 +22,8 @@ use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Model architecture.
-    #[arg(long, default_value = "lenet5", value_parser = PossibleValuesParser::new(MODEL_NAMES))]
+    /// Model architecture (`convkit summary --list` shows the zoo).
+    #[arg(long, default_value = "lenet5", value_parser = parse_model_name)]
     pub model: String,
     /// Dataset to train and test on.
     #[arg(long, value_enum, default_value_t = DatasetName::Mnist)]
@@ -65,6 +65,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!("run folder: {}", outcome.run_dir.display());
     println!("test accuracy: {:.2}%", 100.0 * outcome.test_accuracy);
     Ok(())
+}
+
+/// A zoo model name, or an error listing the zoo.
+fn parse_model_name(name: &str) -> Result<String, String> {
+    let names = model_names();
+    if names.contains(&name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!("unknown model '{name}' (available: {})", names.join(", ")))
+    }
 }
 
 /// A fresh folder `<out_dir>/<model>-<dataset>[-k]`.
