@@ -5,8 +5,10 @@ mod error;
 mod lenet5;
 mod receptive_field;
 mod registry;
+mod small_cnn;
 
 pub use error::{Error, Result};
 pub use lenet5::lenet5;
 pub use receptive_field::{receptive_field, Window};
 pub use registry::{build_model, model_names, ModelSpec};
+pub use small_cnn::small_cnn;
