@@ -1,12 +1,22 @@
 //! convkit-models: the model zoo. Every model is built by name from a [`ModelSpec`] (input
 //! channels, input size, number of classes) and is an ordinary [`convkit_nn::Module`] whose
 //! parameter names match the PyTorch reference implementation's `state_dict`.
+mod cifar_resnet;
+mod conv_bn;
+mod custom_block;
 mod error;
 mod lenet5;
+#[allow(dead_code)] // shared with the families of branch zoo-a, which use the rest
+mod parts;
 mod receptive_field;
 mod registry;
+mod resnet;
+mod resnet_blocks;
 
+pub use cifar_resnet::{cifar_resnet, CifarResNetConfig};
 pub use error::{Error, Result};
 pub use lenet5::lenet5;
 pub use receptive_field::{receptive_field, Window};
 pub use registry::{build_model, model_names, ModelSpec};
+pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
+pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
