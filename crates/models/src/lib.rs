@@ -4,6 +4,8 @@
 mod cifar_resnet;
 mod conv_bn;
 mod custom_block;
+mod dense_block;
+mod densenet;
 mod error;
 mod lenet5;
 #[allow(dead_code)] // shared with the families of branch zoo-a, which use the rest
@@ -14,6 +16,8 @@ mod resnet;
 mod resnet_blocks;
 
 pub use cifar_resnet::{cifar_resnet, CifarResNetConfig};
+pub use dense_block::{DenseBlock, DenseLayer};
+pub use densenet::{densenet, DenseNet, DenseNetConfig};
 pub use error::{Error, Result};
 pub use lenet5::lenet5;
 pub use receptive_field::{receptive_field, Window};

@@ -22,6 +22,7 @@ const FAMILIES: &[(&[&str], FamilyBuilder)] = &[
     (crate::lenet5::NAMES, crate::lenet5::build),
     (crate::resnet::NAMES, crate::resnet::build),
     (crate::cifar_resnet::NAMES, crate::cifar_resnet::build),
+    (crate::densenet::NAMES, crate::densenet::build),
 ];
 
 /// Every name [`build_model`] accepts, in the zoo's order.
