@@ -1,17 +1,15 @@
 //! DenseNet (Huang et al. 2017) as torchvision builds it: `densenet121`, `densenet169`.
 use crate::conv_bn::{bn, conv};
-use crate::custom_block::{describe_children, visit_children, Children};
 use crate::dense_block::{transition, DenseBlock};
 use crate::error::{Error, Result};
+use crate::feature_classifier::FeatureClassifier;
 use crate::parts::{linear, max_pool, spatial_out, Step};
 use crate::registry::ModelSpec;
 use crate::resnet::check_positive;
 use convkit_nn::init::{zeros, FanMode};
-use convkit_nn::layers::{Linear, ReLU, Sequential};
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
-use convkit_tensor::ops::pool::global_avg_pool2d;
-use convkit_tensor::{ConvRng, Tensor};
+use convkit_nn::layers::{ReLU, Sequential};
+use convkit_nn::Module;
+use convkit_tensor::ConvRng;
 use rand::Rng;
 
 /// The registry names of this family.
@@ -63,41 +61,7 @@ impl DenseNetConfig {
 /// ..., the last dense block, `norm5`), ReLU, global average pooling and `classifier`. Tensor
 /// names and order equal torchvision's `state_dict`
 /// (`features.denseblock1.denselayer1.norm1.weight`, `features.transition1.conv.weight`, ...).
-///
-/// # Shapes
-/// input `[N, in_channels, H, W]` → logits `[N, num_classes]`.
-///
-/// # Errors
-/// An input with the wrong channel count or too small for the downsampling.
-pub struct DenseNet {
-    features: Sequential,
-    classifier: Linear,
-}
-
-impl DenseNet {
-    fn children(&self) -> Children<'_> {
-        vec![
-            ("features", &self.features),
-            ("classifier", &self.classifier),
-        ]
-    }
-}
-
-impl Module for DenseNet {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let x = call("features", &self.features, x, mode)?.relu();
-        let x = global_avg_pool2d(&x)?.flatten(1)?;
-        call("classifier", &self.classifier, &x, mode)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("DenseNet", &self.children())
-    }
-}
+pub type DenseNet = FeatureClassifier;
 
 /// The DenseNet of `config`: 7×7/2 stem convolution, batch norm, ReLU, 3×3/2 max-pool, dense blocks
 /// with transitions halving channels and size between them, a final batch norm, then the
@@ -148,8 +112,11 @@ pub fn densenet(config: &DenseNetConfig, spec: &ModelSpec, rng: &mut impl Rng) -
     if let Some(bias) = classifier.bias() {
         zeros(bias);
     }
-    Ok(DenseNet {
-        features: Sequential::named(layers)?,
-        classifier,
-    })
+    let features = Sequential::named(layers)?;
+    Ok(FeatureClassifier::new(
+        "DenseNet",
+        features,
+        true,
+        Box::new(classifier),
+    ))
 }

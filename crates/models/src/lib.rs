@@ -7,8 +7,11 @@ mod custom_block;
 mod dense_block;
 mod densenet;
 mod error;
+mod feature_classifier;
 mod lenet5;
-#[allow(dead_code)] // shared with the families of branch zoo-a, which use the rest
+mod mobilenet_v1;
+mod mobilenet_v2;
+#[allow(dead_code)] // `conv` and `Step::ceil` serve the families of branch zoo-a
 mod parts;
 mod receptive_field;
 mod registry;
@@ -19,7 +22,12 @@ pub use cifar_resnet::{cifar_resnet, CifarResNetConfig};
 pub use dense_block::{DenseBlock, DenseLayer};
 pub use densenet::{densenet, DenseNet, DenseNetConfig};
 pub use error::{Error, Result};
+pub use feature_classifier::FeatureClassifier;
 pub use lenet5::lenet5;
+pub use mobilenet_v1::{mobilenet_v1, MobileNetV1};
+pub use mobilenet_v2::{
+    make_divisible, mobilenet_v2, InvertedResidual, MobileNetV2, MobileNetV2Config,
+};
 pub use receptive_field::{receptive_field, Window};
 pub use registry::{build_model, model_names, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};

@@ -23,6 +23,8 @@ const FAMILIES: &[(&[&str], FamilyBuilder)] = &[
     (crate::resnet::NAMES, crate::resnet::build),
     (crate::cifar_resnet::NAMES, crate::cifar_resnet::build),
     (crate::densenet::NAMES, crate::densenet::build),
+    (crate::mobilenet_v1::NAMES, crate::mobilenet_v1::build),
+    (crate::mobilenet_v2::NAMES, crate::mobilenet_v2::build),
 ];
 
 /// Every name [`build_model`] accepts, in the zoo's order.
