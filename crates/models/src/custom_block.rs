@@ -1,6 +1,7 @@
 //! Plumbing for the zoo's custom blocks (residual, dense, inverted-residual blocks and the models
 //! around them): structs whose forward is not a plain chain. Each lists its children once, in
-//! PyTorch's registration order, and gets its `visit` and `describe` from here.
+//! PyTorch's registration order, and gets its `visit` from here and its `describe` from
+//! [`crate::parts::describe_children`].
 use convkit_nn::{join_name, Module, TensorKind};
 use convkit_tensor::Tensor;
 
@@ -16,16 +17,4 @@ pub(crate) fn visit_children(
     for (name, child) in children {
         child.visit(&join_name(prefix, name), visitor);
     }
-}
-
-/// PyTorch's `print(module)` format for a module of class `type_name` with these children:
-/// one `(name): description` line per child, nested ones indented by two spaces per level.
-pub(crate) fn describe_children(type_name: &str, children: &Children<'_>) -> String {
-    let mut out = format!("{type_name}(\n");
-    for (name, child) in children {
-        let body = child.describe().replace('\n', "\n  ");
-        out.push_str(&format!("  ({name}): {body}\n"));
-    }
-    out.push(')');
-    out
 }

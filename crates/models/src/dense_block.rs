@@ -1,9 +1,9 @@
 //! DenseNet's building blocks as torchvision names them: `_DenseLayer`, `_DenseBlock` and
 //! `_Transition`.
 use crate::conv_bn::{bn, conv};
-use crate::custom_block::{describe_children, visit_children, Children};
+use crate::custom_block::{visit_children, Children};
 use crate::error::Result;
-use crate::parts::{named, Layers};
+use crate::parts::{describe_children, named, Layers};
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{AvgPool2d, AvgPool2dConfig, BatchNorm2d, Conv2d, ReLU, Sequential};
 use convkit_nn::trace::call;

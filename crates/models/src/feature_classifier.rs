@@ -1,6 +1,7 @@
 //! The layout torchvision's DenseNet and MobileNets share: a convolutional trunk named `features`,
 //! global average pooling (a function, so no module of its own) and a head named `classifier`.
-use crate::custom_block::{describe_children, visit_children, Children};
+use crate::custom_block::{visit_children, Children};
+use crate::parts::describe_children;
 use convkit_nn::layers::Sequential;
 use convkit_nn::trace::call;
 use convkit_nn::{Mode, Module, TensorKind};

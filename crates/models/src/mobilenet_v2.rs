@@ -1,9 +1,9 @@
 //! MobileNetV2 (Sandler et al. 2018) as torchvision builds it: `mobilenet-v2`.
 use crate::conv_bn::{bn, conv, conv_bn};
-use crate::custom_block::{describe_children, visit_children, Children};
+use crate::custom_block::{visit_children, Children};
 use crate::error::{Error, Result};
 use crate::feature_classifier::FeatureClassifier;
-use crate::parts::{dropout, linear, named, spatial_out, Layers, Step};
+use crate::parts::{describe_children, dropout, linear, named, spatial_out, Layers, Step};
 use crate::registry::ModelSpec;
 use convkit_nn::init::{normal, zeros, FanMode};
 use convkit_nn::layers::{ReLU6, Sequential};

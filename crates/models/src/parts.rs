@@ -98,16 +98,6 @@ impl Step {
         }
     }
 
-    /// A pooling window with `ceil_mode=True`.
-    pub(crate) const fn ceil(kernel: usize, stride: usize) -> Step {
-        Step {
-            kernel,
-            stride,
-            padding: 0,
-            ceil_mode: true,
-        }
-    }
-
     /// The output length for an input of `len`, `None` when no window fits.
     fn out(self, len: usize) -> Option<usize> {
         let span = len + 2 * self.padding;
@@ -151,6 +141,18 @@ pub(crate) fn spatial_out(
     }
 }
 
+/// PyTorch's `print(module)` of a custom module: `Type(` then one `(name): child` line per child,
+/// nested descriptions indented by two spaces, then `)`.
+pub(crate) fn describe_children(type_name: &str, children: &[(&str, &dyn Module)]) -> String {
+    let mut out = format!("{type_name}(\n");
+    for (name, child) in children {
+        let body = child.describe().replace('\n', "\n  ");
+        out.push_str(&format!("  ({name}): {body}\n"));
+    }
+    out.push(')');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,11 +164,6 @@ mod tests {
             out_len(227, &[Step::plain(11, 4), Step::plain(3, 2)]),
             Some(27)
         );
-        // GoogLeNet's ceil-mode pools: 112 → 56, 14 → 7 (2/2), 16 → 8, 4 → 2, 2 → 1.
-        assert_eq!(out_len(112, &[Step::ceil(3, 2)]), Some(56));
-        assert_eq!(out_len(16, &[Step::ceil(3, 2)]), Some(8));
-        assert_eq!(out_len(4, &[Step::ceil(3, 2)]), Some(2));
-        assert_eq!(out_len(2, &[Step::ceil(2, 2)]), Some(1));
         // The last window may not start in the right padding: 5 with k2 s2 p1 ceil gives 3, not 4.
         let padded_ceil = Step {
             kernel: 2,

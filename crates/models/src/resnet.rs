@@ -2,9 +2,9 @@
 //! `resnet50`, `resnet101`, `resnet152` (bottlenecks, stride on the 3×3 convolution: "v1.5"), and
 //! the [`ResNet`] model type the CIFAR ResNets share.
 use crate::conv_bn::{bn, conv};
-use crate::custom_block::{describe_children, visit_children, Children};
+use crate::custom_block::{visit_children, Children};
 use crate::error::{Error, Result};
-use crate::parts::{linear, max_pool, spatial_out, Step};
+use crate::parts::{describe_children, linear, max_pool, spatial_out, Step};
 use crate::registry::ModelSpec;
 use crate::resnet_blocks::{BasicBlock, BlockSpec, Bottleneck, ShortcutKind, BOTTLENECK_EXPANSION};
 use convkit_nn::init::FanMode;

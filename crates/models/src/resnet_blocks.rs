@@ -1,8 +1,9 @@
 //! The residual blocks of the ResNet families (torchvision's `BasicBlock` and `Bottleneck`, reused
 //! by the CIFAR ResNets and their plain counterparts) and their shortcut connections.
 use crate::conv_bn::{bn, conv, conv_bn};
-use crate::custom_block::{describe_children, visit_children, Children};
+use crate::custom_block::{visit_children, Children};
 use crate::error::Result;
+use crate::parts::describe_children;
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{BatchNorm2d, Conv2d, ReLU};
 use convkit_nn::trace::call;
