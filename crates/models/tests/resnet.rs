@@ -148,7 +148,7 @@ fn overfit(name: &str) {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    assert_overfits(model.as_ref(), &mut opt, &s, 4, 30);
+    assert_overfits(model.as_ref(), &mut opt, &s, 4, 20);
 }
 
 #[test]
