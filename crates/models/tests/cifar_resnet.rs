@@ -1,5 +1,6 @@
 //! The CIFAR ResNets of He et al. §4.2 (option A and B shortcuts) and their plain counterparts:
 //! exact parameter counts, option A's parameter-free shortcut, shapes, overfitting a small batch.
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, cifar_resnet, CifarResNetConfig, ShortcutKind};
@@ -161,5 +162,12 @@ fn overfit_a_small_batch() {
         let model = build(name, 4);
         let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
         assert_overfits(model.as_ref(), &mut opt, &s, 4, 40);
+    }
+}
+
+#[test]
+fn every_layer_is_traced() {
+    for name in ["resnet20", "resnet20-b", "plain20"] {
+        traced::assert_every_layer_traced(build(name, 10).as_ref(), &spec(3, 32, 10));
     }
 }

@@ -1,6 +1,7 @@
 //! torchvision's DenseNets: names and shapes against torchvision's state_dict, exact parameter
 //! counts, output shapes, the size limit, and overfitting one small batch.
 mod state_dict_keys;
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, densenet, DenseNetConfig};
@@ -92,4 +93,11 @@ fn reduced_config_builds_and_limits_size() {
         err,
         "densenet: input 12x12 is too small: the minimum is 13x13"
     );
+}
+
+#[test]
+fn every_layer_is_traced() {
+    let s = spec(3, 32, 10);
+    let model = build_model("densenet121", &s, &mut seeded_rng(0)).unwrap();
+    traced::assert_every_layer_traced(model.as_ref(), &s);
 }

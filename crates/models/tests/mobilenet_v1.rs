@@ -1,5 +1,6 @@
 //! MobileNet V1: exact parameter counts (1000 classes: the paper's 4.2M), names, output shapes,
 //! the width multiplier, overfitting one small batch.
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, mobilenet_v1};
@@ -51,4 +52,11 @@ fn overfits_a_small_batch() {
     let model = build_model("mobilenet-v1", &s, &mut seeded_rng(0)).unwrap();
     let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
     assert_overfits(model.as_ref(), &mut opt, &s, 4, 40);
+}
+
+#[test]
+fn every_layer_is_traced() {
+    let s = spec(3, 32, 10);
+    let model = build_model("mobilenet-v1", &s, &mut seeded_rng(0)).unwrap();
+    traced::assert_every_layer_traced(model.as_ref(), &s);
 }

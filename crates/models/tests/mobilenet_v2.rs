@@ -1,6 +1,7 @@
 //! torchvision's MobileNetV2: names and shapes against torchvision's state_dict (width 1 and
 //! 0.25), exact parameter counts, `_make_divisible`, output shapes, overfitting one small batch.
 mod state_dict_keys;
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, make_divisible, mobilenet_v2, MobileNetV2Config};
@@ -103,4 +104,11 @@ fn overfits_a_small_batch() {
     let model = build_model("mobilenet-v2", &s, &mut seeded_rng(0)).unwrap();
     let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
     assert_overfits(model.as_ref(), &mut opt, &s, 4, 40);
+}
+
+#[test]
+fn every_layer_is_traced() {
+    let s = spec(3, 32, 10);
+    let model = build_model("mobilenet-v2", &s, &mut seeded_rng(0)).unwrap();
+    traced::assert_every_layer_traced(model.as_ref(), &s);
 }

@@ -1,6 +1,7 @@
 //! torchvision's ResNets: names and shapes against torchvision's state_dict, exact parameter
 //! counts, output shapes, and overfitting one small batch.
 mod state_dict_keys;
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, resnet, ModelSpec, ResNetBlock, ResNetConfig};
@@ -166,5 +167,13 @@ fn resnet50_overfits_a_small_batch() {
 fn deep_resnets_overfit_a_small_batch() {
     for name in ["resnet34", "resnet101", "resnet152"] {
         overfit(name);
+    }
+}
+
+#[test]
+fn every_layer_is_traced() {
+    for name in ["resnet18", "resnet50"] {
+        let s = spec(3, 32, 10);
+        traced::assert_every_layer_traced(build(name, &s).as_ref(), &s);
     }
 }
