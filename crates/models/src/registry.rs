@@ -22,6 +22,9 @@ const FAMILIES: &[(&[&str], FamilyBuilder)] = &[
     (crate::lenet5::NAMES, crate::lenet5::build),
     (crate::lenet5_classic::NAMES, crate::lenet5_classic::build),
     (crate::alexnet::NAMES, crate::alexnet::build),
+    (crate::vgg::NAMES, crate::vgg::build),
+    (crate::nin::NAMES, crate::nin::build),
+    (crate::googlenet::NAMES, crate::googlenet::build),
 ];
 
 /// Every name [`build_model`] accepts, in the zoo's order.
