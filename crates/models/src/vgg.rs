@@ -154,3 +154,17 @@ fn fc(c_in: usize, c_out: usize, rng: &mut impl Rng) -> Result<Linear> {
     init::zeros(layer.bias().expect("built with a bias"));
     Ok(layer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_are_the_variants_names() {
+        let names: Vec<_> = [VggConfig::A, VggConfig::B, VggConfig::D, VggConfig::E]
+            .into_iter()
+            .flat_map(|c| [c.model_name(false), c.model_name(true)])
+            .collect();
+        assert_eq!(names, NAMES);
+    }
+}
