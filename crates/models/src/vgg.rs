@@ -87,8 +87,8 @@ impl VggConfig {
 }
 
 /// torchvision's `VGG` for a configuration, with BatchNorm after every conv when `batch_norm`
-/// (`vgg16_bn`). `features.N` numbers the layers as torchvision does (conv, [bn,] ReLU per entry,
-/// the pool as one layer); the classifier is `classifier.0..6`. Initialised as torchvision does:
+/// (`vgg16_bn`). `features.N` numbers the layers as torchvision does (conv, BatchNorm if any,
+/// ReLU per table entry, the pool as one layer); the classifier is `classifier.0..6`. Initialised as torchvision does:
 /// convs Kaiming-normal (fan-out, ReLU) with zero bias, BatchNorm 1 and 0, linear layers N(0, 0.01)
 /// with zero bias.
 ///
