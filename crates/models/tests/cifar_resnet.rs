@@ -161,7 +161,7 @@ fn overfit_a_small_batch() {
         let s = spec(3, 32, 4);
         let model = build(name, 4);
         let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
-        assert_overfits(model.as_ref(), &mut opt, &s, 4, 40);
+        assert_overfits(model.as_ref(), &mut opt, &s, (4, 40), Mode::Train);
     }
 }
 

@@ -6,7 +6,7 @@ mod zoo_common;
 
 use convkit_models::{build_model, densenet, DenseNetConfig};
 use convkit_nn::optim::{Adam, AdamConfig};
-use convkit_nn::Module;
+use convkit_nn::{Mode, Module};
 use convkit_tensor::seeded_rng;
 use state_dict_keys::assert_matches_torchvision;
 use zoo_common::{assert_overfits, output_dims, spec};
@@ -65,7 +65,7 @@ fn densenet121_overfits_a_small_batch() {
     let s = spec(3, 32, 4);
     let model = build_model("densenet121", &s, &mut seeded_rng(0)).unwrap();
     let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
-    assert_overfits(model.as_ref(), &mut opt, &s, 4, 30);
+    assert_overfits(model.as_ref(), &mut opt, &s, (4, 30), Mode::Train);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod zoo_common;
 
 use convkit_models::{build_model, make_divisible, mobilenet_v2, MobileNetV2Config};
 use convkit_nn::optim::{Adam, AdamConfig};
-use convkit_nn::Module;
+use convkit_nn::{Mode, Module};
 use convkit_tensor::seeded_rng;
 use state_dict_keys::assert_matches_torchvision;
 use zoo_common::{assert_overfits, output_dims, spec};
@@ -103,7 +103,7 @@ fn overfits_a_small_batch() {
     let s = spec(3, 32, 4);
     let model = build_model("mobilenet-v2", &s, &mut seeded_rng(0)).unwrap();
     let mut opt = Adam::new(model.parameters(), AdamConfig::default()).unwrap();
-    assert_overfits(model.as_ref(), &mut opt, &s, 4, 40);
+    assert_overfits(model.as_ref(), &mut opt, &s, (4, 40), Mode::Train);
 }
 
 #[test]

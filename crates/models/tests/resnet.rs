@@ -6,7 +6,7 @@ mod zoo_common;
 
 use convkit_models::{build_model, resnet, ModelSpec, ResNetBlock, ResNetConfig};
 use convkit_nn::optim::{Adam, AdamConfig};
-use convkit_nn::Module;
+use convkit_nn::{Mode, Module};
 use convkit_tensor::seeded_rng;
 use state_dict_keys::assert_matches_torchvision;
 use zoo_common::{assert_overfits, output_dims, spec};
@@ -149,7 +149,7 @@ fn overfit(name: &str) {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    assert_overfits(model.as_ref(), &mut opt, &s, 4, 20);
+    assert_overfits(model.as_ref(), &mut opt, &s, (4, 20), Mode::Train);
 }
 
 #[test]
