@@ -73,7 +73,10 @@ fn parse_model_name(name: &str) -> Result<String, String> {
     if names.contains(&name) {
         Ok(name.to_string())
     } else {
-        Err(format!("unknown model '{name}' (available: {})", names.join(", ")))
+        Err(format!(
+            "unknown model '{name}' (available: {})",
+            names.join(", ")
+        ))
     }
 }
 
