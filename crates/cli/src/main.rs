@@ -9,6 +9,7 @@ mod early_stopping;
 mod evaluate;
 mod image_input;
 mod metrics_log;
+mod model_args;
 mod optim_args;
 mod tensors;
 
@@ -39,6 +40,8 @@ enum Command {
     Augment(commands::augment::AugmentArgs),
     /// The initialisation experiment: activation statistics per layer of a deep MLP, and histograms.
     InitStats(commands::init_stats::InitStatsArgs),
+    /// Layer-by-layer table of a zoo model: output shapes, parameters, multiply-adds, memory.
+    Summary(commands::summary::SummaryArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),
         Command::InitStats(args) => commands::init_stats::run(args),
+        Command::Summary(args) => commands::summary::run(args),
     }
 }
 

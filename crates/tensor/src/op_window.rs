@@ -39,7 +39,10 @@ fn sliding(kernel: &[usize], stride: &[usize], dilation: &[usize]) -> OpWindow {
 /// Adaptive pooling is a fixed window only when each input size is a multiple of the output size.
 fn adaptive(op: &str, input: &Tensor, out: &Tensor) -> OpWindow {
     let (i, o) = (&input.dims()[2..], &out.dims()[2..]);
-    if i.iter().zip(o).any(|(&i, &o)| o == 0 || !i.is_multiple_of(o)) {
+    if i.iter()
+        .zip(o)
+        .any(|(&i, &o)| o == 0 || !i.is_multiple_of(o))
+    {
         return not_followed(
             op,
             &format!("bins of unequal size ({i:?} → {o:?}) are not one window"),
