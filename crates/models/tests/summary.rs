@@ -75,3 +75,69 @@ fn lenet5_layer_by_layer() {
     assert!(table.contains("Total parameters: 1,256,080"), "{table}");
     assert!(table.contains("last conv layer (conv2): 14×14"), "{table}");
 }
+
+/// Multiply-adds at 224×224 counted by forward hooks on torchvision's models (conv: output
+/// elements · weight[0].numel(); linear: output elements · in_features), and the course's figures.
+const RESNET_MACS: [(&str, u64, f64); 5] = [
+    ("resnet18", 1_814_073_344, 1.8e9),
+    ("resnet34", 3_663_761_408, 3.6e9),
+    ("resnet50", 4_089_184_256, 3.8e9),
+    ("resnet101", 7_801_405_440, 7.6e9),
+    ("resnet152", 11_513_626_624, 11.3e9),
+];
+
+fn check_resnet_macs(names: &[&str]) {
+    for &(name, torch_count, course) in RESNET_MACS.iter().filter(|r| names.contains(&r.0)) {
+        let s = summary_of(name, [3, 224, 224], 1000);
+        assert_eq!(s.total_macs, torch_count, "{name}");
+        // Within 10% of the course's rounded figures (ResNet-50 is the farthest, +7.6%: torchvision
+        // strides the 3×3 conv of a bottleneck, "v1.5", where the paper strides the 1×1).
+        let ratio = s.total_macs as f64 / course;
+        assert!((0.99..1.1).contains(&ratio), "{name}: {ratio}");
+    }
+}
+
+#[test]
+fn resnet18_and_50_macs_match_torchvision() {
+    check_resnet_macs(&["resnet18", "resnet50"]);
+}
+
+/// The deeper ResNets: several seconds each to build and run at 224×224.
+#[test]
+#[ignore]
+fn resnet34_101_152_macs_match_torchvision() {
+    check_resnet_macs(&["resnet34", "resnet101", "resnet152"]);
+}
+
+#[test]
+fn resnet18_receptive_field_by_hand() {
+    let s = summary_of("resnet18", [3, 224, 224], 1000);
+    // Main path, (field, jump): conv1 7×7 s2 → (7, 2); maxpool 3 s2 → (11, 4); layer1: four 3×3
+    // convs → (43, 4); layer2: 3×3 s2 → (51, 8), three 3×3 → (99, 8); layer3 likewise → (115, 16),
+    // (211, 16); layer4 → (243, 32), then three 3×3 convs → 307, 371, 435. The last conv called is
+    // layer4.1.conv2; the 1×1 downsample shortcuts never see more than the main path.
+    assert_eq!(field(&s), ("layer4.1.conv2", &[435, 435][..]));
+    assert_eq!(s.total_parameters, 11_689_512);
+    let fc = s.layers.last().unwrap();
+    assert_eq!((fc.name.as_str(), fc.macs), ("fc", 512 * 1000));
+}
+
+#[test]
+fn alexnet_feature_map_sizes() {
+    // The course's AlexNet at 227×227 and torchvision's at 224×224 both give 55, 27, 13, 6.
+    for (name, size) in [("alexnet", 227), ("alexnet-torchvision", 224)] {
+        let s = summary_of(name, [3, size, size], 1000);
+        let mut sizes: Vec<usize> = s
+            .layers
+            .iter()
+            .filter(|l| l.output_shape.len() == 3)
+            .map(|l| l.output_shape[1])
+            .collect();
+        sizes.dedup();
+        assert_eq!(sizes, [55, 27, 13, 6], "{name}");
+    }
+    assert_eq!(
+        summary_of("alexnet-torchvision", [3, 224, 224], 1000).total_macs,
+        714_188_480
+    );
+}
