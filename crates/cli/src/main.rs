@@ -42,6 +42,10 @@ enum Command {
     InitStats(commands::init_stats::InitStatsArgs),
     /// Layer-by-layer table of a zoo model: output shapes, parameters, multiply-adds, memory.
     Summary(commands::summary::SummaryArgs),
+    /// Load a PyTorch state_dict (.pth or safetensors) into a zoo model and save a checkpoint.
+    Import(commands::weights::ImportArgs),
+    /// Write a checkpoint's weights as a PyTorch state_dict (safetensors) for load_state_dict.
+    Export(commands::weights::ExportArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -58,6 +62,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Augment(args) => commands::augment::run(args),
         Command::InitStats(args) => commands::init_stats::run(args),
         Command::Summary(args) => commands::summary::run(args),
+        Command::Import(args) => commands::weights::run_import(args),
+        Command::Export(args) => commands::weights::run_export(args),
     }
 }
 

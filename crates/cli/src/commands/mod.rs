@@ -6,3 +6,4 @@ pub mod init_stats;
 pub mod predict;
 pub mod summary;
 pub mod train;
+pub mod weights;
