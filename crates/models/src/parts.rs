@@ -98,18 +98,26 @@ impl Step {
         }
     }
 
-    /// The output length for an input of `len`, `None` when no window fits.
-    fn out(self, len: usize) -> Option<usize> {
-        let span = len + 2 * self.padding;
-        if span < self.kernel {
-            return None;
+    /// A pooling window with `ceil_mode=True`.
+    pub(crate) const fn ceil(kernel: usize, stride: usize) -> Step {
+        Step {
+            kernel,
+            stride,
+            padding: 0,
+            ceil_mode: true,
         }
+    }
+
+    /// The output length for an input of `len`, `None` when no window fits: PyTorch's
+    /// `pooling_output_shape` (in ceil mode a window may overhang the input's end).
+    fn out(self, len: usize) -> Option<usize> {
         let extra = if self.ceil_mode { self.stride - 1 } else { 0 };
-        let mut out = (span - self.kernel + extra) / self.stride + 1;
+        let span = (len + 2 * self.padding + extra).checked_sub(self.kernel)?;
+        let mut out = span / self.stride + 1;
         if self.ceil_mode && (out - 1) * self.stride >= len + self.padding {
             out -= 1;
         }
-        Some(out)
+        (out > 0).then_some(out)
     }
 }
 
@@ -164,6 +172,11 @@ mod tests {
             out_len(227, &[Step::plain(11, 4), Step::plain(3, 2)]),
             Some(27)
         );
+        // GoogLeNet's ceil-mode pools: 112 → 56, 14 → 7 (2/2), 16 → 8, 4 → 2, 2 → 1.
+        assert_eq!(out_len(112, &[Step::ceil(3, 2)]), Some(56));
+        assert_eq!(out_len(16, &[Step::ceil(3, 2)]), Some(8));
+        assert_eq!(out_len(4, &[Step::ceil(3, 2)]), Some(2));
+        assert_eq!(out_len(2, &[Step::ceil(2, 2)]), Some(1));
         // The last window may not start in the right padding: 5 with k2 s2 p1 ceil gives 3, not 4.
         let padded_ceil = Step {
             kernel: 2,

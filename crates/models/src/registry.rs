@@ -27,6 +27,9 @@ const FAMILIES: &[(&[&str], FamilyBuilder)] = &[
     (crate::densenet::NAMES, crate::densenet::build),
     (crate::mobilenet_v1::NAMES, crate::mobilenet_v1::build),
     (crate::mobilenet_v2::NAMES, crate::mobilenet_v2::build),
+    (crate::vgg::NAMES, crate::vgg::build),
+    (crate::nin::NAMES, crate::nin::build),
+    (crate::googlenet::NAMES, crate::googlenet::build),
 ];
 
 /// Every name [`build_model`] accepts, in the zoo's order.

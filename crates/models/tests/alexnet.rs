@@ -110,7 +110,7 @@ fn course_form_overfits_one_batch() {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    assert_overfits(&model, &mut opt, &spec, 8, 60);
+    assert_overfits(&model, &mut opt, &spec, (8, 60), Mode::Train);
 }
 
 #[test]
@@ -123,5 +123,5 @@ fn torchvision_form_overfits_one_batch() {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    assert_overfits(&model, &mut opt, &spec, 4, 40);
+    assert_overfits(&model, &mut opt, &spec, (4, 40), Mode::Train);
 }

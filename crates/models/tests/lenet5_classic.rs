@@ -3,7 +3,7 @@ mod zoo_common;
 
 use convkit_models::{build_model, lenet5_classic};
 use convkit_nn::optim::{Adam, AdamConfig};
-use convkit_nn::Module;
+use convkit_nn::{Mode, Module};
 use convkit_tensor::{seeded_rng, Activation};
 use zoo_common::{assert_overfits, output_dims, spec};
 
@@ -47,6 +47,6 @@ fn overfits_one_batch() {
             ..Default::default()
         };
         let mut opt = Adam::new(model.parameters(), config).unwrap();
-        assert_overfits(&model, &mut opt, &spec, 8, 60);
+        assert_overfits(&model, &mut opt, &spec, (8, 60), Mode::Train);
     }
 }
