@@ -1,7 +1,10 @@
 //! `summarize` against numbers worked out by hand from the architectures' definitions, and the
 //! published figures of the zoo's larger models (those run when the families are in the zoo).
 use convkit_models::{build_model, summarize, LastConvField, ModelSpec, Summary};
-use convkit_tensor::seeded_rng;
+use convkit_nn::trace::trace;
+use convkit_nn::Mode;
+use convkit_tensor::receptive_field::graph_receptive_field;
+use convkit_tensor::{seeded_rng, Tensor};
 
 fn summary_of(name: &str, input: [usize; 3], classes: usize) -> Summary {
     let spec = ModelSpec {
@@ -139,5 +142,85 @@ fn alexnet_feature_map_sizes() {
     assert_eq!(
         summary_of("alexnet-torchvision", [3, 224, 224], 1000).total_macs,
         714_188_480
+    );
+}
+
+#[test]
+fn vgg16_layer_by_layer() {
+    let s = summary_of("vgg16", [3, 224, 224], 1000);
+    let row = |name: &str| {
+        let l = s.layers.iter().find(|l| l.name == name).unwrap();
+        (l.output_shape.clone(), l.parameters)
+    };
+    // The course's VGG-16 table: output size and parameters (3·3·C_in·C_out + C_out) per layer.
+    let table: [(&str, [usize; 3], usize); 18] = [
+        ("features.0", [64, 224, 224], 1_792),
+        ("features.2", [64, 224, 224], 36_928),
+        ("features.4", [64, 112, 112], 0),
+        ("features.5", [128, 112, 112], 73_856),
+        ("features.7", [128, 112, 112], 147_584),
+        ("features.9", [128, 56, 56], 0),
+        ("features.10", [256, 56, 56], 295_168),
+        ("features.12", [256, 56, 56], 590_080),
+        ("features.14", [256, 56, 56], 590_080),
+        ("features.16", [256, 28, 28], 0),
+        ("features.17", [512, 28, 28], 1_180_160),
+        ("features.19", [512, 28, 28], 2_359_808),
+        ("features.21", [512, 28, 28], 2_359_808),
+        ("features.23", [512, 14, 14], 0),
+        ("features.24", [512, 14, 14], 2_359_808),
+        ("features.26", [512, 14, 14], 2_359_808),
+        ("features.28", [512, 14, 14], 2_359_808),
+        ("features.30", [512, 7, 7], 0),
+    ];
+    for (name, shape, params) in table {
+        assert_eq!(row(name), (shape.to_vec(), params), "{name}");
+    }
+    for (name, width, params) in [
+        ("classifier.0", 4096, 102_764_544),
+        ("classifier.3", 4096, 16_781_312),
+        ("classifier.6", 1000, 4_097_000),
+    ] {
+        assert_eq!(row(name), (vec![width], params), "{name}");
+    }
+    assert_eq!(s.total_parameters, 138_357_544);
+    assert_eq!(s.total_macs, 15_470_264_320); // torchvision's, by forward hooks
+                                              // The course counts the input and the conv, pool and fc outputs: ≈ 15.2M values ≈ 58 MiB.
+    let counted: usize = 3 * 224 * 224
+        + s.layers
+            .iter()
+            .filter(|l| matches!(l.kind.as_str(), "Conv2d" | "MaxPool2d" | "Linear"))
+            .map(|l| l.output_elements())
+            .sum::<usize>();
+    assert_eq!(counted, 15_237_608);
+    assert!((counted as f64 * 4.0 / 1048576.0 - 58.13).abs() < 0.01);
+    // Ours counts every layer's output: ReLU (13 + 2 of them) and dropout outputs again and the
+    // 7×7 adaptive pool (the flatten is a tensor op, as in torchvision, not a layer), and not the
+    // input: 28,676,072 values, ≈ 109.4 MiB.
+    assert_eq!(s.activation_bytes, 4 * 28_676_072);
+    // conv3 ×2 → 5, pool → 6 (jump 2), conv3 ×2 → 14, pool → 16 (4), conv3 ×3 → 40, pool → 44 (8),
+    // conv3 ×3 → 92, pool → 100 (16), conv3 ×3 → 196 at conv5_3 (features.28). The often-quoted
+    // 212 is pool5's: 196 + 1·16 (checked below).
+    assert_eq!(field(&s), ("features.28", &[196, 196][..]));
+}
+
+#[test]
+fn vgg16_pool5_receptive_field_is_212() {
+    let spec = ModelSpec {
+        in_channels: 3,
+        num_classes: 10,
+        input_size: (64, 64),
+    };
+    let model = build_model("vgg16", &spec, &mut seeded_rng(0)).unwrap();
+    let x = Tensor::zeros([1, 3, 64, 64]).with_grad();
+    let (_, records) = trace(model.as_ref(), &x, Mode::Eval).unwrap();
+    let output = |name: &str| &records.iter().find(|r| r.name == name).unwrap().output;
+    assert_eq!(
+        graph_receptive_field(output("features.30"), &x).unwrap(),
+        [212, 212]
+    );
+    assert_eq!(
+        graph_receptive_field(output("features.28"), &x).unwrap(),
+        [196, 196]
     );
 }
