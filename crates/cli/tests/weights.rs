@@ -23,15 +23,16 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A LeNet-5 for 1×16×16 inputs and 10 classes with seed-7 weights, as a PyTorch state_dict.
-fn lenet_state_dict(dir: &Path) -> PathBuf {
+/// A LeNet-5 for 1×`size`×`size` inputs and 10 classes with seed-7 weights, as a PyTorch
+/// state_dict.
+fn lenet_state_dict(dir: &Path, size: usize) -> PathBuf {
     let spec = ModelSpec {
         in_channels: 1,
         num_classes: 10,
-        input_size: (16, 16),
+        input_size: (size, size),
     };
     let model = build_model("lenet5", &spec, &mut seeded_rng(7)).unwrap();
-    let path = dir.join("lenet.safetensors");
+    let path = dir.join(format!("lenet{size}.safetensors"));
     save_for_pytorch(&path, model.as_ref()).unwrap();
     path
 }
@@ -39,7 +40,7 @@ fn lenet_state_dict(dir: &Path) -> PathBuf {
 #[test]
 fn import_then_export_round_trips_the_weights() {
     let dir = tempfile::tempdir().unwrap();
-    let original = lenet_state_dict(dir.path());
+    let original = lenet_state_dict(dir.path(), 16);
     let ckpt = dir.path().join("ckpt.safetensors");
     let out = convkit(&[
         "import",
@@ -68,7 +69,7 @@ fn import_then_export_round_trips_the_weights() {
 #[test]
 fn import_explains_mismatches_and_refused_pickles() {
     let dir = tempfile::tempdir().unwrap();
-    let original = lenet_state_dict(dir.path());
+    let original = lenet_state_dict(dir.path(), 16);
     let ckpt = dir.path().join("ckpt.safetensors");
     let out = convkit(&[
         "import",
@@ -98,4 +99,37 @@ fn import_explains_mismatches_and_refused_pickles() {
         err.contains("refused_global.pth") && err.contains("posix.system"),
         "{err}"
     );
+}
+
+#[test]
+fn train_starts_from_pytorch_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let wrong = lenet_state_dict(dir.path(), 16);
+    let out = convkit(&[
+        "train",
+        "--train-limit",
+        "64",
+        "--out-dir",
+        s(&runs),
+        "--init-from",
+        s(&wrong),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("shape mismatch for fc1.weight: expected [500, 2450], found [500, 800]"),
+        "{err}"
+    );
+    let right = lenet_state_dict(dir.path(), 28);
+    let out = convkit(&[
+        "train",
+        "--train-limit",
+        "64",
+        "--out-dir",
+        s(&runs),
+        "--init-from",
+        s(&right),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

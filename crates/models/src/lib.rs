@@ -45,5 +45,5 @@ pub use registry::{build_model, model_names, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
 pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
 pub use summary::{summarize, LastConvField, LayerRow, Summary};
-pub use summary_table::{si, thousands};
+pub use summary_table::{bytes, si, thousands};
 pub use vgg::{vgg, VggConfig};

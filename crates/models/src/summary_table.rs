@@ -15,9 +15,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Bytes in MiB with two decimals.
-fn mib(bytes: u64) -> String {
-    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+/// Bytes in binary units with two decimals: `512 B`, `61.25 KiB`, `12.25 MiB`.
+pub fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.2} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.2} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
 }
 
 /// A count with an SI suffix, three significant figures (`1.82 G`, `86.7 M`).
@@ -63,7 +68,7 @@ impl fmt::Display for Summary {
                 dims(&l.output_shape),
                 thousands(l.parameters as u64),
                 thousands(l.macs),
-                mib(l.activation_bytes)
+                bytes(l.activation_bytes)
             )?;
         }
         writeln!(f, "{}", "=".repeat(header.len()))?;
@@ -92,7 +97,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "Forward activation memory per image: {} ({} values; every layer's output, 4 bytes each)",
-            mib(self.activation_bytes),
+            bytes(self.activation_bytes),
             thousands(self.activation_bytes / 4)
         )?;
         match &self.receptive_field {
@@ -124,5 +129,8 @@ mod tests {
         assert_eq!(si(1_814_073_344), "1.81 G");
         assert_eq!(si(86_704_128), "86.7 M");
         assert_eq!(si(512), "512");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(62_720), "61.25 KiB");
+        assert_eq!(bytes(4 * 28_676_072), "109.39 MiB");
     }
 }
