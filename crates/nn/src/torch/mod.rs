@@ -44,13 +44,18 @@ pub fn read_pth(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_pth(path, &bytes)
+}
+
+/// [`read_pth`] on the file's bytes; `path` names the file in errors.
+fn parse_pth(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(format_error(
             path,
             "not a zip archive (PyTorch's legacy pre-1.6 format is not read: re-save with a newer torch)",
         ));
     }
-    let archive = zip::ZipArchive::new(&bytes).map_err(|e| format_error(path, e))?;
+    let archive = zip::ZipArchive::new(bytes).map_err(|e| format_error(path, e))?;
     let pickle_name = archive
         .names()
         .find(|n| n.ends_with("/data.pkl"))
@@ -181,4 +186,27 @@ fn counter(name: String, value: f32) -> RawTensor {
 /// [`Error::Io`] naming the path that could not be written.
 pub fn save_for_pytorch(path: impl AsRef<Path>, module: &dyn Module) -> Result<()> {
     write_raw_safetensors(path.as_ref(), &export_state_dict(module), HashMap::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte of a real `.pth` file replaced by a few values that matter to the zip and pickle
+    /// readers (lengths, opcodes): reading must return a value or an error, never panic.
+    #[test]
+    fn corrupted_files_give_errors_not_panics() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pth/views.pth");
+        let original = std::fs::read(&path).unwrap();
+        let mut errors = 0;
+        for at in 0..original.len() {
+            for value in [0x00, 0xFF, b'K', b'(', 0x8a, b'Q'] {
+                let mut bytes = original.clone();
+                bytes[at] = value;
+                errors += usize::from(parse_pth(&path, &bytes).is_err());
+            }
+            assert!(parse_pth(&path, &original[..at]).is_err());
+        }
+        assert!(errors > 0);
+    }
 }

@@ -80,7 +80,7 @@ fn f16_to_f32(h: u16) -> f32 {
 pub(crate) fn gather(tensor: &TensorRef, bytes: &[u8]) -> Result<Vec<f32>, String> {
     let s = &tensor.storage;
     let size = s.dtype.size();
-    if bytes.len() < s.numel * size {
+    if s.numel.checked_mul(size).is_none_or(|n| bytes.len() < n) {
         return Err(format!(
             "storage {} has {} bytes, expected {} elements of {size} bytes",
             s.key,
@@ -94,18 +94,23 @@ pub(crate) fn gather(tensor: &TensorRef, bytes: &[u8]) -> Result<Vec<f32>, Strin
             tensor.size, tensor.stride
         ));
     }
-    let numel: usize = tensor.size.iter().product();
+    let numel = tensor
+        .size
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("tensor size {:?} overflows", tensor.size))?;
     if numel == 0 {
         return Ok(Vec::new());
     }
-    let last = tensor.offset
-        + tensor
-            .size
-            .iter()
-            .zip(&tensor.stride)
-            .map(|(n, s)| (n - 1) * s)
-            .sum::<usize>();
-    if last >= s.numel {
+    // The last element the view reads, computed without overflow.
+    let last = tensor
+        .size
+        .iter()
+        .zip(&tensor.stride)
+        .try_fold(tensor.offset, |acc, (&n, &st)| {
+            (n - 1).checked_mul(st).and_then(|d| acc.checked_add(d))
+        });
+    if last.is_none_or(|last| last >= s.numel) {
         return Err(format!(
             "tensor view (offset {}, size {:?}, stride {:?}) reaches past storage {} of {} elements",
             tensor.offset, tensor.size, tensor.stride, s.key, s.numel
