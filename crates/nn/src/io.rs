@@ -15,7 +15,7 @@ pub struct TensorFile {
     pub metadata: HashMap<String, String>,
 }
 
-fn format_error(path: &Path, msg: impl Into<String>) -> Error {
+pub(crate) fn format_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::Format {
         path: path.to_path_buf(),
         msg: msg.into(),

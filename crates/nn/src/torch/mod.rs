@@ -13,7 +13,7 @@ mod zip;
 
 use crate::checkpoint::load_state_dict;
 use crate::error::{Error, Result};
-use crate::io::{read_safetensors, write_raw_safetensors, Dtype, RawTensor};
+use crate::io::{format_error, read_safetensors, write_raw_safetensors, Dtype, RawTensor};
 use crate::module::Module;
 use convkit_tensor::Tensor;
 use pickle::Value;
@@ -22,13 +22,6 @@ use std::path::Path;
 
 /// PyTorch's name of the counter it keeps beside each norm layer's running statistics.
 pub const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
-
-fn format_error(path: &Path, msg: impl Into<String>) -> Error {
-    Error::Format {
-        path: path.to_path_buf(),
-        msg: msg.into(),
-    }
-}
 
 /// Reads a plain tensor `state_dict` written by `torch.save` (the zip format of PyTorch ≥ 1.6),
 /// in the file's order, every tensor converted to f32.
