@@ -20,6 +20,15 @@ pub fn parse_input(text: &str) -> Result<[usize; 3], String> {
     }
 }
 
+/// The spec of a model for `input` (`[C, H, W]`) and `classes`.
+pub fn spec(input: [usize; 3], classes: usize) -> ModelSpec {
+    ModelSpec {
+        in_channels: input[0],
+        num_classes: classes,
+        input_size: (input[1], input[2]),
+    }
+}
+
 /// The zoo model `name` for `input` (`[C, H, W]`) and `classes`, initialised from seed 0.
 ///
 /// # Errors
@@ -29,11 +38,6 @@ pub fn build_named(
     input: [usize; 3],
     classes: usize,
 ) -> anyhow::Result<Box<dyn Module>> {
-    let spec = ModelSpec {
-        in_channels: input[0],
-        num_classes: classes,
-        input_size: (input[1], input[2]),
-    };
-    build_model(name, &spec, &mut seeded_rng(0))
+    build_model(name, &spec(input, classes), &mut seeded_rng(0))
         .with_context(|| format!("building {name} for input {input:?}, {classes} classes"))
 }

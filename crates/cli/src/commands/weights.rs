@@ -1,9 +1,8 @@
 //! `convkit import` and `convkit export`: weights from and to PyTorch.
 use crate::checkpoint_io::load_checkpoint;
-use crate::model_args::{build_named, parse_input};
+use crate::model_args::{build_named, parse_input, spec};
 use anyhow::Context;
 use clap::Args;
-use convkit_models::ModelSpec;
 use convkit_nn::checkpoint::{self, CheckpointMeta};
 use convkit_nn::torch::{import_state_dict, read_state_dict, save_for_pytorch};
 use std::path::PathBuf;
@@ -51,11 +50,7 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     let model = build_named(&args.model, args.input, args.classes)?;
     let tensors = read_state_dict(&args.file)?;
     import_state_dict(model.as_ref(), &tensors, &args.file.display().to_string())?;
-    let spec = ModelSpec {
-        in_channels: args.input[0],
-        num_classes: args.classes,
-        input_size: (args.input[1], args.input[2]),
-    };
+    let spec = spec(args.input, args.classes);
     let mut meta = CheckpointMeta::new(args.model.as_str());
     meta.config = serde_json::json!({ "spec": spec, "dataset": IMPORTED });
     checkpoint::save(&args.out, model.as_ref(), &meta, None)
