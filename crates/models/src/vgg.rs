@@ -87,8 +87,8 @@ impl VggConfig {
 }
 
 /// torchvision's `VGG` for a configuration, with BatchNorm after every conv when `batch_norm`
-/// (`vgg16_bn`). `features.N` numbers the layers as torchvision does (conv, [bn,] ReLU per entry,
-/// the pool as one layer); the classifier is `classifier.0..6`. Initialised as torchvision does:
+/// (`vgg16_bn`). `features.N` numbers the layers as torchvision does (conv, BatchNorm if any,
+/// ReLU per table entry, the pool as one layer); the classifier is `classifier.0..6`. Initialised as torchvision does:
 /// convs Kaiming-normal (fan-out, ReLU) with zero bias, BatchNorm 1 and 0, linear layers N(0, 0.01)
 /// with zero bias.
 ///
@@ -153,4 +153,18 @@ fn fc(c_in: usize, c_out: usize, rng: &mut impl Rng) -> Result<Linear> {
     init::normal(layer.weight(), 0.0, 0.01, rng);
     init::zeros(layer.bias().expect("built with a bias"));
     Ok(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_are_the_variants_names() {
+        let names: Vec<_> = [VggConfig::A, VggConfig::B, VggConfig::D, VggConfig::E]
+            .into_iter()
+            .flat_map(|c| [c.model_name(false), c.model_name(true)])
+            .collect();
+        assert_eq!(names, NAMES);
+    }
 }

@@ -147,15 +147,26 @@ fn vgg16_course_table() {
     }
 }
 
-#[test]
-#[ignore = "slow: Adam over 133M parameters, minutes under load"]
-fn vgg11_overfits_one_batch() {
+/// Overfits one batch of 4 CIFAR-sized images with VGG-11, with or without BatchNorm.
+fn assert_vgg11_overfits(batch_norm: bool) {
     let spec = spec(3, 32, 4);
-    let model = vgg(VggConfig::A, false, &spec, &mut seeded_rng(1)).unwrap();
+    let model = vgg(VggConfig::A, batch_norm, &spec, &mut seeded_rng(1)).unwrap();
     let config = AdamConfig {
         lr: 1e-4,
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
     assert_overfits(&model, &mut opt, &spec, (4, 60), Mode::Train);
+}
+
+#[test]
+#[ignore = "slow: Adam over 133M parameters, minutes under load"]
+fn vgg11_overfits_one_batch() {
+    assert_vgg11_overfits(false);
+}
+
+#[test]
+#[ignore = "slow: Adam over 133M parameters, minutes under load"]
+fn vgg11_bn_overfits_one_batch() {
+    assert_vgg11_overfits(true);
 }
