@@ -77,6 +77,13 @@ fn check_logits(model: &str, net: &dyn Module) {
     let expected = &tensors[&format!("{model}.logits")];
     let logits = net.forward(x, Mode::Eval).unwrap();
     assert_eq!(logits.dims(), expected.dims());
+    let max_diff = logits
+        .to_vec()
+        .iter()
+        .zip(expected.to_vec())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    println!("{model}: max |logits − PyTorch| = {max_diff:.3e}");
     assert_close(model, &logits.to_vec(), &expected.to_vec(), 1e-4, 1e-4).unwrap();
 }
 
