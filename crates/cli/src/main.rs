@@ -9,6 +9,7 @@ mod early_stopping;
 mod evaluate;
 mod image_input;
 mod metrics_log;
+mod model_args;
 mod optim_args;
 mod tensors;
 
@@ -39,6 +40,12 @@ enum Command {
     Augment(commands::augment::AugmentArgs),
     /// The initialisation experiment: activation statistics per layer of a deep MLP, and histograms.
     InitStats(commands::init_stats::InitStatsArgs),
+    /// Layer-by-layer table of a zoo model: output shapes, parameters, multiply-adds, memory.
+    Summary(commands::summary::SummaryArgs),
+    /// Load a PyTorch state_dict (.pth or safetensors) into a zoo model and save a checkpoint.
+    Import(commands::weights::ImportArgs),
+    /// Write a checkpoint's weights as a PyTorch state_dict (safetensors) for load_state_dict.
+    Export(commands::weights::ExportArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +61,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),
         Command::InitStats(args) => commands::init_stats::run(args),
+        Command::Summary(args) => commands::summary::run(args),
+        Command::Import(args) => commands::weights::run_import(args),
+        Command::Export(args) => commands::weights::run_export(args),
     }
 }
 

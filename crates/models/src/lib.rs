@@ -1,6 +1,7 @@
 //! convkit-models: the model zoo. Every model is built by name from a [`ModelSpec`] (input
 //! channels, input size, number of classes) and is an ordinary [`convkit_nn::Module`] whose
-//! parameter names match the PyTorch reference implementation's `state_dict`.
+//! parameter names match the PyTorch reference implementation's `state_dict`. [`summarize`]
+//! describes what a model does layer by layer.
 mod alexnet;
 mod cifar_resnet;
 mod conv_bn;
@@ -17,15 +18,17 @@ mod mobilenet_v2;
 mod nin;
 mod parts;
 mod pooled_classifier;
-mod receptive_field;
 mod registry;
 mod resnet;
 mod resnet_blocks;
 mod small_cnn;
+mod summary;
+mod summary_table;
 mod vgg;
 
 pub use alexnet::{alexnet, alexnet_torchvision};
 pub use cifar_resnet::{cifar_resnet, CifarResNetConfig};
+pub use convkit_tensor::receptive_field::{receptive_field, Window};
 pub use dense_block::{DenseBlock, DenseLayer};
 pub use densenet::{densenet, DenseNet, DenseNetConfig};
 pub use error::{Error, Result};
@@ -39,9 +42,10 @@ pub use mobilenet_v2::{
 };
 pub use nin::{nin, NinConfig};
 pub use pooled_classifier::PooledClassifier;
-pub use receptive_field::{receptive_field, Window};
 pub use registry::{build_model, model_names, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
 pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
 pub use small_cnn::small_cnn;
+pub use summary::{summarize, LastConvField, LayerRow, Summary};
+pub use summary_table::{bytes, si, thousands};
 pub use vgg::{vgg, VggConfig};

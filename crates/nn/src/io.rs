@@ -2,7 +2,8 @@
 use crate::error::{Error, Result};
 use convkit_tensor::Tensor;
 use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
+pub use safetensors::Dtype;
+use safetensors::SafeTensors;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
@@ -14,7 +15,7 @@ pub struct TensorFile {
     pub metadata: HashMap<String, String>,
 }
 
-fn format_error(path: &Path, msg: impl Into<String>) -> Error {
+pub(crate) fn format_error(path: &Path, msg: impl Into<String>) -> Error {
     Error::Format {
         path: path.to_path_buf(),
         msg: msg.into(),
@@ -85,21 +86,42 @@ pub fn write_safetensors(
     tensors: &[(String, Tensor)],
     metadata: HashMap<String, String>,
 ) -> Result<()> {
-    let shapes_and_bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = tensors
+    let entries: Vec<RawTensor> = tensors
         .iter()
-        .map(|(name, t)| {
-            (
-                name.as_str(),
-                t.dims().to_vec(),
-                t.data().iter().flat_map(|x| x.to_le_bytes()).collect(),
-            )
+        .map(|(name, t)| RawTensor {
+            name: name.clone(),
+            dtype: Dtype::F32,
+            dims: t.dims().to_vec(),
+            bytes: t.data().iter().flat_map(|x| x.to_le_bytes()).collect(),
         })
         .collect();
-    let views = shapes_and_bytes.iter().map(|(name, shape, bytes)| {
-        let view =
-            TensorView::new(Dtype::F32, shape.clone(), bytes).expect("f32 bytes match the shape");
-        (*name, view)
-    });
+    write_raw_safetensors(path, &entries, metadata)
+}
+
+/// A named tensor already encoded as little-endian bytes of `dtype`.
+pub struct RawTensor {
+    pub name: String,
+    pub dtype: Dtype,
+    pub dims: Vec<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// Writes tensors of any dtype atomically, as [`write_safetensors`] does for f32.
+///
+/// # Errors
+/// [`Error::Format`] when a tensor's bytes do not fit its dtype and shape; [`Error::Io`] naming the
+/// path that could not be written.
+pub fn write_raw_safetensors(
+    path: &Path,
+    tensors: &[RawTensor],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let mut views = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let view = TensorView::new(t.dtype, t.dims.clone(), &t.bytes)
+            .map_err(|e| format_error(path, format!("tensor {}: {e}", t.name)))?;
+        views.push((t.name.as_str(), view));
+    }
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| format_error(path, e.to_string()))?;
     write_atomic(path, &bytes)

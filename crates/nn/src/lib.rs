@@ -20,6 +20,7 @@
 //!   every call's name and shapes for `convkit summary`.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
+//! - [`torch`]: PyTorch state_dicts in (`.pth` via a safe unpickler, or safetensors) and out.
 //!
 //! ```
 //! use convkit_nn::layers::{Linear, LinearConfig, ReLU, Sequential};
@@ -52,6 +53,7 @@ mod module;
 pub mod optim;
 pub mod regularizer;
 pub mod schedule;
+pub mod torch;
 pub mod trace;
 
 pub use error::{Error, Result, StateProblem};

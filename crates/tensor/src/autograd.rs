@@ -374,7 +374,7 @@ impl Drop for RestoreGrad {
 }
 
 /// Graph nodes reachable from `root`, every tensor after all the tensors it was computed from.
-fn topological_order(root: &Tensor) -> Vec<Tensor> {
+pub(crate) fn topological_order(root: &Tensor) -> Vec<Tensor> {
     let mut order = Vec::new();
     let mut visited = std::collections::HashSet::new();
     // Iterative post-order DFS: deep networks would overflow the stack with recursion.

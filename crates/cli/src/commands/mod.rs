@@ -4,4 +4,6 @@ pub mod bench;
 pub mod eval;
 pub mod init_stats;
 pub mod predict;
+pub mod summary;
 pub mod train;
+pub mod weights;

@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Split};
 use convkit_models::{build_model, model_names, ModelSpec};
+use convkit_nn::torch::{import_state_dict, read_state_dict};
 use convkit_nn::Mode;
 use convkit_tensor::seeded_rng;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -52,6 +53,10 @@ pub struct TrainArgs {
     /// Train on only the first N training images (quick experiments).
     #[arg(long)]
     pub train_limit: Option<usize>,
+    /// Start from the weights of a PyTorch state_dict (.pth or safetensors) for the same
+    /// architecture and classes instead of a fresh initialisation (see `convkit import --help`).
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
 }
 
 /// What a finished run reports.
@@ -148,6 +153,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<TrainOutcome> {
         input_size: (train_set.height(), train_set.width()),
     };
     let model = build_model(&args.model, &spec, &mut seeded_rng(args.seed))?;
+    if let Some(path) = &args.init_from {
+        let tensors = read_state_dict(path)?;
+        import_state_dict(model.as_ref(), &tensors, &path.display().to_string())?;
+    }
     let params = model.parameters();
     let mut optimizer = args.optim.optimizer(params.clone())?;
     let loader_config = LoaderConfig {

@@ -125,6 +125,11 @@ impl Module for Conv1d {
         self.params.visit(prefix, visitor);
     }
 
+    /// `output elements · in_channels/groups · Πkernel`, bias not counted.
+    fn macs(&self, _input: &[usize], output: &[usize]) -> u64 {
+        self.params.macs(output)
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let kernel = [self.kernel_size];

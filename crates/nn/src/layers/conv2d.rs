@@ -135,6 +135,11 @@ impl Module for Conv2d {
         self.params.visit(prefix, visitor);
     }
 
+    /// `output elements · in_channels/groups · Πkernel`, bias not counted.
+    fn macs(&self, _input: &[usize], output: &[usize]) -> u64 {
+        self.params.macs(output)
+    }
+
     /// PyTorch's format: padding, dilation, groups and bias only when not at their defaults.
     fn describe(&self) -> String {
         let c = &self.config;

@@ -135,6 +135,11 @@ impl Module for Conv3d {
         self.params.visit(prefix, visitor);
     }
 
+    /// `output elements · in_channels/groups · Πkernel`, bias not counted.
+    fn macs(&self, _input: &[usize], output: &[usize]) -> u64 {
+        self.params.macs(output)
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let kernel = arr(self.kernel_size);

@@ -84,6 +84,15 @@ impl ConvParams {
             visitor(&join_name(prefix, "bias"), bias, TensorKind::Parameter);
         }
     }
+
+    /// Multiply-adds of one call, bias not counted: every element of `dims` (the output of a
+    /// convolution, the input of a transposed one) meets `weight.numel() / weight.dims()[0]`
+    /// weights, i.e. `in_channels/groups · Πkernel` (convolution) or `out_channels/groups · Πkernel`
+    /// (transposed: each input element is scattered to that many outputs).
+    pub fn macs(&self, dims: &[usize]) -> u64 {
+        let per_element = self.weight.numel() / self.weight.dims()[0];
+        (dims.iter().product::<usize>() * per_element) as u64
+    }
 }
 
 /// A Python tuple: `(3,)`, `(2, 2)`.

@@ -144,6 +144,12 @@ impl Module for ConvTranspose2d {
         self.params.visit(prefix, visitor);
     }
 
+    /// `input elements · out_channels/groups · Πkernel` (each input element is scattered over the
+    /// kernel window of every output channel of its group), bias not counted.
+    fn macs(&self, input: &[usize], _output: &[usize]) -> u64 {
+        self.params.macs(input)
+    }
+
     fn describe(&self) -> String {
         let c = &self.config;
         let kernel = arr(self.kernel_size);

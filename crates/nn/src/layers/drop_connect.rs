@@ -74,6 +74,10 @@ impl<L: WeightedLayer> Module for DropConnect<L> {
         self.inner.visit(prefix, visitor);
     }
 
+    fn macs(&self, input: &[usize], output: &[usize]) -> u64 {
+        self.inner.macs(input, output)
+    }
+
     fn describe(&self) -> String {
         format!("DropConnect(p={}, {})", self.state.p, self.inner.describe())
     }

@@ -108,6 +108,11 @@ impl Module for Linear {
         }
     }
 
+    /// `output elements · in_features`, bias not counted.
+    fn macs(&self, _input: &[usize], output: &[usize]) -> u64 {
+        (output.iter().product::<usize>() * self.in_features) as u64
+    }
+
     fn describe(&self) -> String {
         let bias = py_bool(self.bias.is_some());
         format!(
