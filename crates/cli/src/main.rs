@@ -10,9 +10,12 @@ mod evaluate;
 mod image_input;
 mod metrics_log;
 mod optim_args;
+mod run_state;
 mod tensors;
+mod trainer;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -41,14 +44,29 @@ enum Command {
     InitStats(commands::init_stats::InitStatsArgs),
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// The ids of the options that `matches` got from the command line (not from defaults).
+fn explicit_options(matches: Option<&ArgMatches>) -> Vec<String> {
+    let Some(matches) = matches else {
+        return Vec::new();
+    };
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
+fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()?;
     }
     match cli.command {
-        Command::Train(args) => commands::train::run(*args),
+        Command::Train(args) => commands::train::run(
+            *args,
+            &explicit_options(matches.subcommand_matches("train")),
+        ),
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
@@ -59,7 +77,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
-    match run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
