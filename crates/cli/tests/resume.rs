@@ -1,0 +1,147 @@
+//! `convkit train --resume`: a run stopped after 2 of 3 epochs and resumed ends exactly where the
+//! straight run ends (the same per-epoch metrics, byte-identical weights), with a plateau schedule
+//! and with a per-batch cyclic schedule plus augmentation and mixup; mismatching options are
+//! refused.
+mod common;
+use common::{convkit, image_folder, metrics_column, ok, stderr, stdout};
+use std::path::{Path, PathBuf};
+
+/// Trains into `out/run` with `extra` options; returns the run folder.
+fn train(data: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "8",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    ok(&convkit(&args));
+    out.join("lenet5-folder")
+}
+
+/// Straight 3 epochs vs 2 + resume 1, compared epoch by epoch and byte by byte.
+fn check_resume_is_exact(options: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 12);
+    let mut three = vec!["--epochs", "3"];
+    three.extend_from_slice(options);
+    let straight = train(&data, &dir.path().join("straight"), &three);
+    let mut stopped = three.clone();
+    stopped.extend_from_slice(&["--stop-after", "2"]);
+    let split = train(&data, &dir.path().join("split"), &stopped);
+    assert_eq!(metrics_column(&split, "epoch"), ["1", "2"]);
+    let out = convkit(&["train", "--resume", split.to_str().unwrap()]);
+    ok(&out);
+    assert!(
+        stdout(&out).contains("resuming") && stdout(&out).contains("after epoch 2"),
+        "{}",
+        stdout(&out)
+    );
+    for column in [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "test_loss",
+    ] {
+        assert_eq!(
+            metrics_column(&split, column),
+            metrics_column(&straight, column),
+            "{column} with {options:?}"
+        );
+    }
+    for file in [
+        "last.safetensors",
+        "last.optim.safetensors",
+        "best.safetensors",
+    ] {
+        let bytes = |run: &Path| std::fs::read(run.join(file)).unwrap();
+        assert!(
+            bytes(&split) == bytes(&straight),
+            "{file} differs with {options:?}"
+        );
+    }
+}
+
+#[test]
+fn resuming_with_a_plateau_schedule_is_exact() {
+    // Patience 0 cuts the rate after the first epoch whose validation loss does not improve.
+    check_resume_is_exact(&[
+        "--schedule",
+        "plateau",
+        "--patience",
+        "0",
+        "--val-fraction",
+        "0.25",
+        "--lr",
+        "0.05",
+    ]);
+}
+
+#[test]
+fn resuming_with_a_per_batch_schedule_augmentation_and_mixup_is_exact() {
+    check_resume_is_exact(&[
+        "--schedule",
+        "cyclic",
+        "--cycle-steps",
+        "3",
+        "--augment",
+        "crop,flip",
+        "--mixup",
+        "0.3",
+        "--optimizer",
+        "adam",
+    ]);
+}
+
+#[test]
+fn resume_refuses_other_options_and_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 4);
+    let run = train(&data, dir.path(), &["--epochs", "2", "--stop-after", "1"]);
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["train", "--resume", run.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        convkit(&args)
+    };
+    let out = resume(&["--batch-size", "16"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--batch-size 16 does not match") && err.contains("--batch-size 8"),
+        "{err}"
+    );
+    if let Some(other) = convkit_models::model_names()
+        .into_iter()
+        .find(|&m| m != "lenet5")
+    {
+        let out = resume(&["--model", other]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
+    }
+    // The same options as the run's own are accepted; then the run is complete.
+    ok(&resume(&["--batch-size", "8", "--seed", "5"]));
+    let out = resume(&[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("trained all its 2 epochs"),
+        "{}",
+        stderr(&out)
+    );
+    let out = convkit(&["train", "--resume", data.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("resume.safetensors"),
+        "{}",
+        stderr(&out)
+    );
+}
