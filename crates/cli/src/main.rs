@@ -6,6 +6,7 @@ mod curves;
 mod data_args;
 mod datasets;
 mod early_stopping;
+mod ensemble;
 mod evaluate;
 mod image_input;
 mod metrics_log;
@@ -32,7 +33,8 @@ struct Cli {
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
     Train(Box<commands::train::TrainArgs>),
-    /// Evaluate a saved checkpoint on the test set: accuracy, loss and confusion matrix.
+    /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
+    /// confusion matrix.
     Eval(commands::eval::EvalArgs),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
     Predict(commands::predict::PredictArgs),
