@@ -12,6 +12,7 @@ mod image_input;
 mod metrics_log;
 mod optim_args;
 mod run_state;
+mod search_space;
 mod tensors;
 mod trainer;
 
@@ -36,6 +37,8 @@ enum Command {
     /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
     /// confusion matrix.
     Eval(commands::eval::EvalArgs),
+    /// Random hyper-parameter search: short trials scored on a validation split, ranked.
+    Search(Box<commands::search::SearchArgs>),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
     Predict(commands::predict::PredictArgs),
     /// Measure training and inference throughput on the reference workloads.
@@ -70,6 +73,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
             &explicit_options(matches.subcommand_matches("train")),
         ),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Search(args) => commands::search::run(*args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),

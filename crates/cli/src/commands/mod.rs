@@ -4,4 +4,5 @@ pub mod bench;
 pub mod eval;
 pub mod init_stats;
 pub mod predict;
+pub mod search;
 pub mod train;

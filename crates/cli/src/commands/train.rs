@@ -189,7 +189,11 @@ pub fn train(
     let scheduler = optim.scheduler(optimizer.as_mut(), args.epochs, loader.num_batches())?;
     let run_dir = match &saved {
         Some(saved) => saved.dir.clone(),
-        None => new_run_dir(&args.out_dir, args, options.run_name.as_deref())?,
+        None => {
+            let default_name = || format!("{}-{}", args.model, args.dataset.as_str());
+            let name = options.run_name.clone().unwrap_or_else(default_name);
+            new_run_dir(&args.out_dir, &name)?
+        }
     };
     let mut trainer = Trainer {
         trained: TrainedModel {
@@ -374,7 +378,7 @@ fn resume(
 }
 
 /// A zoo model name, or an error listing the zoo.
-fn parse_model_name(name: &str) -> Result<String, String> {
+pub fn parse_model_name(name: &str) -> Result<String, String> {
     let names = model_names();
     if names.contains(&name) {
         Ok(name.to_string())
@@ -386,16 +390,12 @@ fn parse_model_name(name: &str) -> Result<String, String> {
     }
 }
 
-/// A fresh folder `<out_dir>/<name>[-k]`, the name defaulting to `<model>-<dataset>`.
-fn new_run_dir(out_dir: &Path, args: &TrainArgs, name: Option<&str>) -> anyhow::Result<PathBuf> {
-    let base = name.map_or_else(
-        || format!("{}-{}", args.model, args.dataset.as_str()),
-        str::to_string,
-    );
+/// A fresh folder `<out_dir>/<base>[-k]`.
+pub fn new_run_dir(out_dir: &Path, base: &str) -> anyhow::Result<PathBuf> {
     let dir = (1..)
         .map(|k| {
             out_dir.join(if k == 1 {
-                base.clone()
+                base.to_string()
             } else {
                 format!("{base}-{k}")
             })
