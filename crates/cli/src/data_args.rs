@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct DataArgs {
-    /// Augmentation applied to training images, comma-separated (e.g. crop,flip,jitter; see
-    /// `convkit augment --help` for the names). Validation and test images are never augmented.
+    /// Augmentation applied to training images, comma-separated, each with optional parameters
+    /// (e.g. crop:padding=2,flip,jitter; see `convkit augment --help`). Validation and test
+    /// images are never augmented.
     #[arg(long)]
     pub augment: Option<String>,
     /// Threads preparing training batches ahead of the model; batches don't depend on this number.
@@ -65,7 +66,9 @@ impl DataArgs {
     pub fn configure(&self, loader: DataLoader) -> anyhow::Result<DataLoader> {
         let mut loader = loader.with_workers(self.workers)?;
         if let Some(spec) = &self.augment {
-            loader = loader.with_transforms(Pipeline::parse(spec)?)?;
+            loader = loader
+                .with_transforms(Pipeline::parse(spec)?)
+                .context("--augment")?;
         }
         if let Some(alpha) = self.mixup {
             loader = loader.with_mixup(alpha)?;
