@@ -228,7 +228,7 @@ impl OptimArgs {
         epochs: usize,
         batches: usize,
     ) -> anyhow::Result<OptimArgs> {
-        if cycles == 0 || epochs % cycles != 0 {
+        if cycles == 0 || !epochs.is_multiple_of(cycles) {
             bail!("--snapshots {cycles}: --epochs ({epochs}) must be a positive multiple of the number of cycles");
         }
         if self.schedule != ScheduleName::Constant || self.warmup_epochs > 0 || self.t_0.is_some() {
