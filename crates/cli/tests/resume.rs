@@ -128,8 +128,20 @@ fn resume_refuses_other_options_and_finished_runs() {
         assert!(!out.status.success());
         assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
     }
-    // The same options as the run's own are accepted; then the run is complete.
-    ok(&resume(&["--batch-size", "8", "--seed", "5"]));
+    // The same options as the run's own are accepted, and a checkpoint of the run stands for its
+    // folder; then the run is complete.
+    let best = run.join("best.safetensors");
+    let out = convkit(&[
+        "train",
+        "--resume",
+        best.to_str().unwrap(),
+        "--batch-size",
+        "8",
+        "--seed",
+        "5",
+    ]);
+    ok(&out);
+    assert!(stdout(&out).contains("after epoch 1"), "{}", stdout(&out));
     let out = resume(&[]);
     assert!(!out.status.success());
     assert!(

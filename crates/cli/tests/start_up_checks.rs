@@ -25,8 +25,8 @@ fn invalid_transform_and_mixup_settings_are_rejected_before_training() {
             "padding 40 is too large for a 28x28 crop",
         ),
         (
-            &["--augment", "flip,cutout:size=30"],
-            "size 30 is larger than the 28x28 images",
+            &["--augment", "flip,cutout:size=56"],
+            "size 56 erases the whole of 28x28 images",
         ),
         (&["--augment", "pca"], "needs RGB images"),
         (

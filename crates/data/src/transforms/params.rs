@@ -111,7 +111,7 @@ impl Transform {
     ///
     /// # Errors
     /// [`Error::Invalid`]: a crop whose padding could leave it without a single image pixel, or
-    /// larger than the padded image; a cutout larger than the image; PCA colour noise on images
+    /// larger than the padded image; a cutout that always erases the whole image; PCA colour noise on images
     /// without 3 channels (it would silently do nothing).
     pub fn check_input(&self, [channels, height, width]: [usize; 3]) -> Result<()> {
         let image = format!("{height}x{width} images");
@@ -127,9 +127,16 @@ impl Transform {
                     || format!("a {h}x{w} crop does not fit in the padded {image}"),
                 )
             }
-            Transform::Cutout(t) => check(t.size <= height.min(width), "cutout", || {
-                format!("size {} is larger than the {image}", t.size)
-            }),
+            Transform::Cutout(t) => {
+                // The square is centred on a random pixel: rows c − s/2 .. c − s/2 + s.
+                let covers_all = |len: usize| t.size / 2 + 1 >= len && t.size - t.size / 2 >= len;
+                check(!(covers_all(height) && covers_all(width)), "cutout", || {
+                    format!(
+                        "size {} erases the whole of {image} wherever it lands",
+                        t.size
+                    )
+                })
+            }
             Transform::PcaLighting(_) => check(channels == 3, "PCA colour", || {
                 format!("needs RGB images, these have {channels} channel(s)")
             }),
@@ -193,10 +200,11 @@ mod tests {
         let e = check("crop:size=40", [1, 28, 28]).unwrap_err().to_string();
         assert!(e.contains("does not fit"), "{e}");
         // The cutout sees the crop's output.
-        let e = check("crop:size=8:padding=2,cutout:size=10", [3, 32, 32])
+        assert!(check("crop:size=8:padding=2,cutout:size=14", [3, 32, 32]).is_ok());
+        let e = check("crop:size=8:padding=2,cutout:size=16", [3, 32, 32])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("larger than the 8x8 images"), "{e}");
+        assert!(e.contains("erases the whole of 8x8 images"), "{e}");
         let e = check("pca", [1, 28, 28]).unwrap_err().to_string();
         assert!(e.contains("needs RGB images"), "{e}");
     }
