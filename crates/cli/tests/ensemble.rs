@@ -54,7 +54,7 @@ fn top1_and_loss(line: &str) -> (f64, f64) {
 fn snapshots_are_saved_at_cycle_ends_and_ensembled() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    image_folder(&data, 12);
+    image_folder(&data, 12, 120);
     // Two cosine cycles of two epochs each, stepped per batch.
     let run = train(
         &data,
@@ -145,7 +145,7 @@ fn snapshots_are_saved_at_cycle_ends_and_ensembled() {
 fn checkpoints_that_disagree_are_not_ensembled() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    image_folder(&data, 4);
+    image_folder(&data, 4, 120);
     let three = train(&data, &dir.path().join("three"), &[]);
     // The same images with one class fewer.
     std::fs::remove_dir_all(data.join("train/class2")).unwrap();

@@ -6,8 +6,8 @@ mod common;
 use common::{convkit, image_folder, metrics_column, ok, stderr, stdout};
 use std::path::{Path, PathBuf};
 
-/// Trains into `out/run` with `extra` options; returns the run folder.
-fn train(data: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+/// Trains into `out/run` with `extra` options; returns the run folder and what it printed.
+fn train(data: &Path, out: &Path, extra: &[&str]) -> (PathBuf, String) {
     let mut args = vec![
         "train",
         "--dataset",
@@ -22,26 +22,33 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> PathBuf {
         "5",
     ];
     args.extend_from_slice(extra);
-    ok(&convkit(&args));
-    out.join("lenet5-folder")
+    let output = convkit(&args);
+    ok(&output);
+    (out.join("lenet5-folder"), stdout(&output))
 }
 
-/// Straight 3 epochs vs 2 + resume 1, compared epoch by epoch and byte by byte.
-fn check_resume_is_exact(options: &[&str]) {
+/// A straight run of `epochs` vs the same stopped after `epochs - 1` and resumed, compared epoch by
+/// epoch and byte by byte, on images whose classes differ by `signal`; returns what the straight
+/// run printed.
+fn check_resume_is_exact(signal: u8, epochs: usize, options: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    image_folder(&data, 12);
-    let mut three = vec!["--epochs", "3"];
-    three.extend_from_slice(options);
-    let straight = train(&data, &dir.path().join("straight"), &three);
-    let mut stopped = three.clone();
-    stopped.extend_from_slice(&["--stop-after", "2"]);
-    let split = train(&data, &dir.path().join("split"), &stopped);
-    assert_eq!(metrics_column(&split, "epoch"), ["1", "2"]);
+    image_folder(&data, 12, signal);
+    let (epochs, stop) = (epochs.to_string(), (epochs - 1).to_string());
+    let mut all = vec!["--epochs", &epochs];
+    all.extend_from_slice(options);
+    let (straight, printed) = train(&data, &dir.path().join("straight"), &all);
+    let mut stopped = all.clone();
+    stopped.extend_from_slice(&["--stop-after", &stop]);
+    let (split, _) = train(&data, &dir.path().join("split"), &stopped);
+    assert_eq!(
+        metrics_column(&split, "epoch").len(),
+        epochs.parse::<usize>().unwrap() - 1
+    );
     let out = convkit(&["train", "--resume", split.to_str().unwrap()]);
     ok(&out);
     assert!(
-        stdout(&out).contains("resuming") && stdout(&out).contains("after epoch 2"),
+        stdout(&out).contains(&format!("resuming {} after epoch {stop}", split.display())),
         "{}",
         stdout(&out)
     );
@@ -69,45 +76,57 @@ fn check_resume_is_exact(options: &[&str]) {
             "{file} differs with {options:?}"
         );
     }
+    printed
 }
 
 #[test]
 fn resuming_with_a_plateau_schedule_is_exact() {
-    // Patience 0 cuts the rate after the first epoch whose validation loss does not improve.
-    check_resume_is_exact(&[
-        "--schedule",
-        "plateau",
-        "--patience",
-        "0",
-        "--val-fraction",
-        "0.25",
-        "--lr",
-        "0.05",
-    ]);
+    // On pure noise the validation loss rises in epoch 3, so with patience 0 the rate is cut
+    // before epoch 4: the resumed run has to restore the cut rate and the plateau counters.
+    let printed = check_resume_is_exact(
+        0,
+        4,
+        &[
+            "--schedule",
+            "plateau",
+            "--patience",
+            "0",
+            "--val-fraction",
+            "0.25",
+            "--lr",
+            "0.05",
+        ],
+    );
+    assert!(
+        printed.contains("epoch 3/4: train") && printed.contains("lr 5.0000e-3"),
+        "no cut before epoch 4:\n{printed}"
+    );
 }
 
 #[test]
 fn resuming_with_a_per_batch_schedule_augmentation_and_mixup_is_exact() {
-    check_resume_is_exact(&[
-        "--schedule",
-        "cyclic",
-        "--cycle-steps",
-        "3",
-        "--augment",
-        "crop,flip",
-        "--mixup",
-        "0.3",
-        "--optimizer",
-        "adam",
-    ]);
+    check_resume_is_exact(
+        120,
+        3,
+        &[
+            "--schedule",
+            "cyclic",
+            "--cycle-steps",
+            "3",
+            "--augment",
+            "crop,flip",
+            "--mixup",
+            "0.3",
+        ],
+    );
 }
 
 #[test]
 fn resume_refuses_other_options_and_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    image_folder(&data, 4);
-    let run = train(&data, dir.path(), &["--epochs", "2", "--stop-after", "1"]);
+    image_folder(&data, 4, 120);
+    let (run, _) = train(&data, dir.path(), &["--epochs", "2", "--stop-after", "1"]);
     let resume = |extra: &[&str]| {
         let mut args = vec!["train", "--resume", run.to_str().unwrap()];
         args.extend_from_slice(extra);

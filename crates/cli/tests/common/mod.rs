@@ -31,9 +31,10 @@ pub fn ok(out: &Output) {
     );
 }
 
-/// `root/train` and `root/test`: three classes of noisy 16×16 RGB images, each class brighter in
-/// its own channel; `per_class` training and 4 test images per class.
-pub fn image_folder(root: &Path, per_class: u32) {
+/// `root/train` and `root/test`: three classes of noisy 16×16 RGB images, each class brighter by
+/// `signal` in its own channel (0: pure noise, nothing to learn); `per_class` training and 4 test
+/// images per class.
+pub fn image_folder(root: &Path, per_class: u32, signal: u8) {
     let mut state = 12345u32;
     let mut noise = move || {
         state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
@@ -46,7 +47,7 @@ pub fn image_folder(root: &Path, per_class: u32) {
             for k in 0..count {
                 let image = image::RgbImage::from_fn(16, 16, |_, _| {
                     let mut pixel = [noise(), noise(), noise()];
-                    pixel[class] = pixel[class].saturating_add(120);
+                    pixel[class] = pixel[class].saturating_add(signal);
                     image::Rgb(pixel)
                 });
                 image.save(dir.join(format!("{k}.png"))).unwrap();
