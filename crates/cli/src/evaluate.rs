@@ -112,6 +112,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Empty totals over the classes `class_names`.
     pub fn new(class_names: Vec<String>) -> Self {
         Tally {
             confusion: ConfusionMatrix::new(class_names),
@@ -138,6 +139,7 @@ impl Tally {
         self.loss_sum += loss_sum;
     }
 
+    /// The report: the mean loss per image, the confusion matrix and the top-5 count.
     pub fn finish(self) -> EvalReport {
         let loss = self.loss_sum / self.confusion.total().max(1) as f64;
         EvalReport {

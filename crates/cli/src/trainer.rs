@@ -16,21 +16,31 @@ use std::time::Instant;
 
 /// What one epoch of training measured.
 pub struct EpochResult {
+    /// Mean training loss per image.
     pub loss: f64,
+    /// Fraction of training images classified right (while training).
     pub accuracy: f64,
+    /// Images trained on.
     pub images: usize,
+    /// Wall-clock time of the epoch's training.
     pub seconds: f64,
 }
 
 /// The training state a run carries from epoch to epoch.
 pub struct Trainer<'a> {
+    /// The model, with what its checkpoints record.
     pub trained: TrainedModel<'a>,
+    /// The model's parameters (gradient clipping walks them).
     pub params: Vec<(String, Tensor)>,
     pub optimizer: Box<dyn Optimizer>,
     pub scheduler: Option<LrScheduler>,
+    /// The training batches.
     pub loader: DataLoader,
+    /// The optimiser options: clipping, and the rate a divergence message names.
     pub optim: &'a OptimArgs,
+    /// The run's seed, from which each epoch's dropout seed is derived.
     pub seed: u64,
+    /// Where snapshots go.
     pub run_dir: PathBuf,
     /// Hide the progress bar and the snapshot messages.
     pub quiet: bool,
@@ -45,7 +55,7 @@ fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 }
 
 /// The file of the `k`-th snapshot (1-based) of a snapshot ensemble.
-pub fn snapshot_path(run_dir: &Path, k: usize) -> PathBuf {
+fn snapshot_path(run_dir: &Path, k: usize) -> PathBuf {
     run_dir.join(format!("snapshot-{k}.safetensors"))
 }
 
