@@ -18,7 +18,17 @@ pub struct ModelSpec {
 type FamilyBuilder = fn(&str, &ModelSpec, &mut ConvRng) -> Result<Box<dyn Module>>;
 
 /// Every architecture family: the names it answers to and its builder. One line per family file.
-const FAMILIES: &[(&[&str], FamilyBuilder)] = &[(crate::lenet5::NAMES, crate::lenet5::build)];
+const FAMILIES: &[(&[&str], FamilyBuilder)] = &[
+    (crate::lenet5::NAMES, crate::lenet5::build),
+    (crate::lenet5_classic::NAMES, crate::lenet5_classic::build),
+    (crate::alexnet::NAMES, crate::alexnet::build),
+    (crate::resnet::NAMES, crate::resnet::build),
+    (crate::cifar_resnet::NAMES, crate::cifar_resnet::build),
+    (crate::densenet::NAMES, crate::densenet::build),
+    (crate::mobilenet_v1::NAMES, crate::mobilenet_v1::build),
+    (crate::mobilenet_v2::NAMES, crate::mobilenet_v2::build),
+    (crate::small_cnn::NAMES, crate::small_cnn::build),
+];
 
 /// Every name [`build_model`] accepts, in the zoo's order.
 pub fn model_names() -> Vec<&'static str> {

@@ -1,0 +1,263 @@
+//! ResNet (He et al. 2015) as torchvision builds it: `resnet18`, `resnet34` (basic blocks),
+//! `resnet50`, `resnet101`, `resnet152` (bottlenecks, stride on the 3×3 convolution: "v1.5"), and
+//! the [`ResNet`] model type the CIFAR ResNets share.
+use crate::conv_bn::{bn, conv};
+use crate::custom_block::{visit_children, Children};
+use crate::error::{Error, Result};
+use crate::parts::{describe_children, linear, max_pool, spatial_out, Step};
+use crate::registry::ModelSpec;
+use crate::resnet_blocks::{BasicBlock, BlockSpec, Bottleneck, ShortcutKind, BOTTLENECK_EXPANSION};
+use convkit_nn::init::FanMode;
+use convkit_nn::layers::{AdaptiveAvgPool2d, Linear, ReLU, Sequential};
+use convkit_nn::trace::call;
+use convkit_nn::{Mode, Module, TensorKind};
+use convkit_tensor::{ConvRng, Tensor};
+use rand::Rng;
+
+/// The registry names of this family.
+pub(crate) const NAMES: &[&str] = &["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"];
+
+/// The registry's builder for [`NAMES`].
+pub(crate) fn build(name: &str, spec: &ModelSpec, rng: &mut ConvRng) -> Result<Box<dyn Module>> {
+    let depth = name.trim_start_matches("resnet").parse().ok();
+    let config = depth
+        .and_then(ResNetConfig::torchvision)
+        .ok_or_else(|| Error::Unsupported {
+            model: "resnet",
+            reason: format!("no torchvision ResNet is called '{name}'"),
+        })?;
+    Ok(Box::new(resnet(&config, spec, rng)?))
+}
+
+/// The residual block a ResNet stacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResNetBlock {
+    /// Two 3×3 convolutions ([`BasicBlock`]); a stage's output has its width in channels.
+    Basic,
+    /// 1×1, 3×3, 1×1 ([`Bottleneck`]); a stage's output has 4 × its width in channels.
+    Bottleneck,
+}
+
+impl ResNetBlock {
+    /// Output channels of a block of this kind and `width`.
+    pub fn out_channels(self, width: usize) -> usize {
+        match self {
+            ResNetBlock::Basic => width,
+            ResNetBlock::Bottleneck => width * BOTTLENECK_EXPANSION,
+        }
+    }
+}
+
+/// What a torchvision-style ResNet is made of. The torchvision models are
+/// [`ResNetConfig::torchvision`]; a reduced one keeps the names and block structure with fewer
+/// blocks or channels, e.g. for a small PyTorch parity fixture:
+///
+/// ```
+/// use convkit_models::{resnet, ModelSpec, ResNetBlock, ResNetConfig};
+/// use convkit_nn::Module;
+/// // torchvision: ResNet(BasicBlock, [1, 1, 1, 1]) with inplanes 8 and widths 8, 16, 32, 64.
+/// let config = ResNetConfig { block: ResNetBlock::Basic, layers: [1, 1, 1, 1], widths: [8, 16, 32, 64], stem_width: 8 };
+/// let spec = ModelSpec { in_channels: 3, num_classes: 10, input_size: (32, 32) };
+/// let model = resnet(&config, &spec, &mut convkit_tensor::seeded_rng(0)).unwrap();
+/// assert_eq!(model.parameters()[0].0, "conv1.weight");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResNetConfig {
+    pub block: ResNetBlock,
+    /// Blocks in `layer1` ... `layer4` (torchvision's `layers`), each at least 1.
+    pub layers: [usize; 4],
+    /// Width of each stage (torchvision's `planes`: 64, 128, 256, 512); bottleneck stages output
+    /// 4 × this many channels.
+    pub widths: [usize; 4],
+    /// Output channels of the 7×7 stem convolution (torchvision's initial `inplanes`: 64).
+    pub stem_width: usize,
+}
+
+impl ResNetConfig {
+    /// torchvision's widths (stem 64, stages 64, 128, 256, 512) with the given block and depths.
+    pub fn new(block: ResNetBlock, layers: [usize; 4]) -> ResNetConfig {
+        ResNetConfig {
+            block,
+            layers,
+            widths: [64, 128, 256, 512],
+            stem_width: 64,
+        }
+    }
+
+    /// ResNet-18, -34, -50, -101 or -152 as in torchvision; `None` for another depth.
+    pub fn torchvision(depth: usize) -> Option<ResNetConfig> {
+        use ResNetBlock::{Basic, Bottleneck};
+        let (block, layers) = match depth {
+            18 => (Basic, [2, 2, 2, 2]),
+            34 => (Basic, [3, 4, 6, 3]),
+            50 => (Bottleneck, [3, 4, 6, 3]),
+            101 => (Bottleneck, [3, 4, 23, 3]),
+            152 => (Bottleneck, [3, 8, 36, 3]),
+            _ => return None,
+        };
+        Some(ResNetConfig::new(block, layers))
+    }
+}
+
+/// A ResNet: a stem, residual stages `layer1`, `layer2`, ..., global average pooling (`avgpool`)
+/// and a linear classifier (`fc`). Tensor names and order equal torchvision's `state_dict`
+/// (`conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, `fc.bias`),
+/// except that batch norms carry `num_batches_tracked` as convkit's f32 buffer.
+///
+/// # Shapes
+/// input `[N, in_channels, H, W]` → logits `[N, num_classes]`, for any H, W ≥ 1.
+///
+/// # Errors
+/// An input with the wrong channel count.
+pub struct ResNet {
+    /// Named layers before the stages (torchvision: `conv1`, `bn1`, `relu`, `maxpool`).
+    stem: Vec<(&'static str, Box<dyn Module>)>,
+    /// `layer1`, `layer2`, ...: each a `Sequential` of residual blocks.
+    stages: Vec<(String, Sequential)>,
+    avgpool: AdaptiveAvgPool2d,
+    fc: Linear,
+}
+
+impl ResNet {
+    /// Assembles a ResNet; the stages are named `layer1`, `layer2`, ... in order.
+    pub(crate) fn new(
+        stem: Vec<(&'static str, Box<dyn Module>)>,
+        stages: Vec<Sequential>,
+        fc: Linear,
+    ) -> Result<ResNet> {
+        Ok(ResNet {
+            stem,
+            stages: stages
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("layer{}", i + 1), s))
+                .collect(),
+            avgpool: AdaptiveAvgPool2d::new((1, 1))?,
+            fc,
+        })
+    }
+
+    fn children(&self) -> Children<'_> {
+        let stem = self.stem.iter().map(|(n, m)| (*n, m.as_ref()));
+        let stages = self
+            .stages
+            .iter()
+            .map(|(n, s)| (n.as_str(), s as &dyn Module));
+        let head: Children<'_> = vec![("avgpool", &self.avgpool), ("fc", &self.fc)];
+        stem.chain(stages).chain(head).collect()
+    }
+}
+
+impl Module for ResNet {
+    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+        let mut x = x.clone();
+        for (name, layer) in &self.stem {
+            x = call(name, layer.as_ref(), &x, mode)?;
+        }
+        for (name, stage) in &self.stages {
+            x = call(name, stage, &x, mode)?;
+        }
+        let x = call("avgpool", &self.avgpool, &x, mode)?.flatten(1)?;
+        call("fc", &self.fc, &x, mode)
+    }
+
+    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        visit_children(&self.children(), prefix, visitor);
+    }
+
+    fn describe(&self) -> String {
+        describe_children("ResNet", &self.children())
+    }
+}
+
+/// One stage of `blocks` residual blocks of `block`'s kind, as torchvision's `_make_layer`: the
+/// first as `first` says (its stride, and a shortcut of `first.shortcut`'s kind when the shape
+/// changes), the others keeping the shape.
+pub(crate) fn stage(
+    block: ResNetBlock,
+    first: BlockSpec,
+    blocks: usize,
+    rng: &mut impl Rng,
+) -> Result<Sequential> {
+    let mut layers: Vec<Box<dyn Module>> = Vec::with_capacity(blocks);
+    for i in 0..blocks {
+        let spec = if i == 0 {
+            first
+        } else {
+            BlockSpec {
+                c_in: first.c_out,
+                stride: 1,
+                ..first
+            }
+        };
+        layers.push(match block {
+            ResNetBlock::Basic => Box::new(BasicBlock::new(spec, rng)?),
+            ResNetBlock::Bottleneck => Box::new(Bottleneck::new(spec, rng)?),
+        });
+    }
+    Ok(Sequential::new(layers))
+}
+
+/// Rejects a zero entry among a config's counts, naming the model and the field.
+pub(crate) fn check_positive(model: &'static str, field: &str, values: &[usize]) -> Result<()> {
+    if values.contains(&0) {
+        return Err(Error::Unsupported {
+            model,
+            reason: format!("{field} must all be at least 1, got {values:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// A torchvision-style ResNet: 7×7/2 stem convolution (no bias), batch norm, ReLU, 3×3/2 max-pool,
+/// four stages (strides 1, 2, 2, 2) of `config.block`, global average pooling and `fc`.
+/// Initialised as torchvision: convolutions `kaiming_normal(fan_out, relu)`, batch norms weight 1
+/// and bias 0 (no zero-init of the last norm of each block), `fc` PyTorch's default.
+///
+/// # Shapes
+/// input `[N, spec.in_channels, H, W]` → logits `[N, spec.num_classes]` (any H, W ≥ 1).
+///
+/// # Errors
+/// A zero block count or width, zero channels or classes, or an empty input size.
+pub fn resnet(config: &ResNetConfig, spec: &ModelSpec, rng: &mut impl Rng) -> Result<ResNet> {
+    check_positive("resnet", "layers", &config.layers)?;
+    check_positive("resnet", "widths", &config.widths)?;
+    check_positive("resnet", "stem_width", &[config.stem_width])?;
+    spatial_out(
+        "resnet",
+        spec,
+        &[Step::padded(7, 2, 3), Step::padded(3, 2, 1)],
+    )?;
+    let fan = FanMode::FanOut;
+    let stem: Vec<(&'static str, Box<dyn Module>)> = vec![
+        (
+            "conv1",
+            Box::new(conv(
+                spec.in_channels,
+                config.stem_width,
+                7,
+                2,
+                1,
+                fan,
+                rng,
+            )?),
+        ),
+        ("bn1", Box::new(bn(config.stem_width)?)),
+        ("relu", Box::new(ReLU)),
+        ("maxpool", Box::new(max_pool(3, 2, 1, false)?)),
+    ];
+    let mut c = config.stem_width;
+    let mut stages = Vec::with_capacity(4);
+    for (i, (&blocks, &width)) in config.layers.iter().zip(&config.widths).enumerate() {
+        let first = BlockSpec {
+            c_in: c,
+            c_out: config.block.out_channels(width),
+            stride: if i == 0 { 1 } else { 2 },
+            shortcut: ShortcutKind::Projection,
+            fan,
+        };
+        stages.push(stage(config.block, first, blocks, rng)?);
+        c = first.c_out;
+    }
+    ResNet::new(stem, stages, linear(c, spec.num_classes, rng)?)
+}

@@ -1,0 +1,266 @@
+//! The residual blocks of the ResNet families (torchvision's `BasicBlock` and `Bottleneck`, reused
+//! by the CIFAR ResNets and their plain counterparts) and their shortcut connections.
+use crate::conv_bn::{bn, conv, conv_bn};
+use crate::custom_block::{visit_children, Children};
+use crate::error::Result;
+use crate::parts::describe_children;
+use convkit_nn::init::FanMode;
+use convkit_nn::layers::{BatchNorm2d, Conv2d, ReLU};
+use convkit_nn::trace::call;
+use convkit_nn::{Mode, Module, TensorKind};
+use convkit_tensor::ops::pool::{max_pool2d, Pool2dConfig};
+use convkit_tensor::Tensor;
+use rand::Rng;
+
+/// How a block's input reaches its output when the block changes the shape (stride > 1 or more
+/// channels); a shape-keeping block adds its input unchanged except in a plain network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShortcutKind {
+    /// No shortcut at all: the "plain" networks of He et al. §4.2.
+    Plain,
+    /// He et al.'s option A: identity, subsampled by the stride and zero-padded with the extra
+    /// channels; no parameters.
+    ZeroPad,
+    /// Option B, and torchvision's `downsample`: a 1×1 convolution with the stride, then batch norm.
+    Projection,
+}
+
+/// A block's shortcut as built: what [`Shortcut::apply`] adds to the residual branch.
+enum Shortcut {
+    None,
+    Identity,
+    /// A module that maps the input to the output's shape, registered as `downsample`.
+    Downsample(Box<dyn Module>),
+}
+
+impl Shortcut {
+    /// The shortcut a block from `c_in` to `c_out` channels with `stride` gets under `kind`.
+    fn new(
+        kind: ShortcutKind,
+        c_in: usize,
+        c_out: usize,
+        stride: usize,
+        fan: FanMode,
+        rng: &mut impl Rng,
+    ) -> Result<Shortcut> {
+        let same_shape = stride == 1 && c_in == c_out;
+        Ok(match kind {
+            ShortcutKind::Plain => Shortcut::None,
+            _ if same_shape => Shortcut::Identity,
+            ShortcutKind::ZeroPad => Shortcut::Downsample(Box::new(ZeroPadShortcut {
+                stride,
+                c_in,
+                c_out,
+            })),
+            ShortcutKind::Projection => Shortcut::Downsample(Box::new(conv_bn(
+                conv(c_in, c_out, 1, stride, 1, fan, rng)?,
+                None,
+            )?)),
+        })
+    }
+
+    /// `residual + shortcut(x)` (just `residual` without a shortcut).
+    fn apply(&self, x: &Tensor, residual: Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+        Ok(match self {
+            Shortcut::None => residual,
+            Shortcut::Identity => residual.add(x)?,
+            Shortcut::Downsample(d) => residual.add(&call("downsample", d.as_ref(), x, mode)?)?,
+        })
+    }
+
+    /// The `downsample` child, when there is one.
+    fn child(&self) -> Option<(&'static str, &dyn Module)> {
+        match self {
+            Shortcut::Downsample(d) => Some(("downsample", d.as_ref())),
+            _ => None,
+        }
+    }
+}
+
+/// He et al.'s option-A shortcut: the input subsampled with the block's stride (every `stride`-th
+/// row and column, as a 1×1 max-pooling) and zero channels appended up to `c_out` (after the input's
+/// channels). No parameters.
+///
+/// # Shapes
+/// `[N, c_in, H, W]` → `[N, c_out, ⌈H/stride⌉, ⌈W/stride⌉]`.
+///
+/// # Errors
+/// An input that is not `[N, c_in, H, W]`.
+pub struct ZeroPadShortcut {
+    stride: usize,
+    c_in: usize,
+    c_out: usize,
+}
+
+impl Module for ZeroPadShortcut {
+    fn forward(&self, x: &Tensor, _mode: Mode) -> convkit_nn::Result<Tensor> {
+        let s = self.stride;
+        let sub = max_pool2d(x, &Pool2dConfig::new((1, 1), (s, s), (0, 0)))?;
+        let &[n, c, h, w] = sub.dims() else {
+            unreachable!("max_pool2d returns [N, C, H, W]")
+        };
+        if c != self.c_in {
+            return Err(convkit_tensor::Error::shape(
+                "ZeroPadShortcut",
+                format!("input has {c} channels, expected {}", self.c_in),
+            )
+            .into());
+        }
+        let zeros = Tensor::zeros([n, self.c_out - c, h, w]);
+        Ok(Tensor::concat(&[sub, zeros], 1)?)
+    }
+
+    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
+
+    fn describe(&self) -> String {
+        format!(
+            "ZeroPadShortcut(stride={}, in_channels={}, out_channels={})",
+            self.stride, self.c_in, self.c_out
+        )
+    }
+}
+
+/// Two 3×3 convolutions with batch norm and ReLU, plus the shortcut; torchvision's `BasicBlock`
+/// (`conv1`, `bn1`, `relu`, `conv2`, `bn2`, `downsample`). The stride sits on `conv1`.
+///
+/// # Shapes
+/// `[N, c_in, H, W]` → `[N, c_out, ⌈H/stride⌉, ⌈W/stride⌉]`.
+///
+/// # Errors
+/// An input with the wrong channel count.
+pub struct BasicBlock {
+    conv1: Conv2d,
+    bn1: BatchNorm2d,
+    conv2: Conv2d,
+    bn2: BatchNorm2d,
+    shortcut: Shortcut,
+}
+
+/// The settings one residual block is built from; `fan` is the He-init fan of its convolutions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockSpec {
+    pub c_in: usize,
+    /// Output channels of the block (for a bottleneck: 4 × its inner width).
+    pub c_out: usize,
+    pub stride: usize,
+    pub shortcut: ShortcutKind,
+    pub fan: FanMode,
+}
+
+impl BasicBlock {
+    pub(crate) fn new(s: BlockSpec, rng: &mut impl Rng) -> Result<BasicBlock> {
+        Ok(BasicBlock {
+            conv1: conv(s.c_in, s.c_out, 3, s.stride, 1, s.fan, rng)?,
+            bn1: bn(s.c_out)?,
+            conv2: conv(s.c_out, s.c_out, 3, 1, 1, s.fan, rng)?,
+            bn2: bn(s.c_out)?,
+            shortcut: Shortcut::new(s.shortcut, s.c_in, s.c_out, s.stride, s.fan, rng)?,
+        })
+    }
+
+    fn children(&self) -> Children<'_> {
+        let mut c: Children<'_> = vec![
+            ("conv1", &self.conv1),
+            ("bn1", &self.bn1),
+            ("relu", &ReLU),
+            ("conv2", &self.conv2),
+            ("bn2", &self.bn2),
+        ];
+        c.extend(self.shortcut.child());
+        c
+    }
+}
+
+impl Module for BasicBlock {
+    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+        let out = call("conv1", &self.conv1, x, mode)?;
+        let out = call("bn1", &self.bn1, &out, mode)?;
+        let out = call("relu", &ReLU, &out, mode)?;
+        let out = call("conv2", &self.conv2, &out, mode)?;
+        let out = call("bn2", &self.bn2, &out, mode)?;
+        let out = self.shortcut.apply(x, out, mode)?;
+        call("relu", &ReLU, &out, mode)
+    }
+
+    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        visit_children(&self.children(), prefix, visitor);
+    }
+
+    fn describe(&self) -> String {
+        describe_children("BasicBlock", &self.children())
+    }
+}
+
+/// 1×1 reduce, 3×3 (with the stride, as torchvision's "ResNet v1.5"), 1×1 expand to `c_out` =
+/// 4 × the inner width, each followed by batch norm, ReLU after the first two and after the sum;
+/// torchvision's `Bottleneck` (`conv1`, `bn1`, `conv2`, `bn2`, `conv3`, `bn3`, `relu`, `downsample`).
+///
+/// # Shapes
+/// `[N, c_in, H, W]` → `[N, c_out, ⌈H/stride⌉, ⌈W/stride⌉]`.
+///
+/// # Errors
+/// An input with the wrong channel count.
+pub struct Bottleneck {
+    conv1: Conv2d,
+    bn1: BatchNorm2d,
+    conv2: Conv2d,
+    bn2: BatchNorm2d,
+    conv3: Conv2d,
+    bn3: BatchNorm2d,
+    shortcut: Shortcut,
+}
+
+/// Output channels of a bottleneck over its inner width.
+pub(crate) const BOTTLENECK_EXPANSION: usize = 4;
+
+impl Bottleneck {
+    pub(crate) fn new(s: BlockSpec, rng: &mut impl Rng) -> Result<Bottleneck> {
+        let width = s.c_out / BOTTLENECK_EXPANSION;
+        Ok(Bottleneck {
+            conv1: conv(s.c_in, width, 1, 1, 1, s.fan, rng)?,
+            bn1: bn(width)?,
+            conv2: conv(width, width, 3, s.stride, 1, s.fan, rng)?,
+            bn2: bn(width)?,
+            conv3: conv(width, s.c_out, 1, 1, 1, s.fan, rng)?,
+            bn3: bn(s.c_out)?,
+            shortcut: Shortcut::new(s.shortcut, s.c_in, s.c_out, s.stride, s.fan, rng)?,
+        })
+    }
+
+    fn children(&self) -> Children<'_> {
+        let mut c: Children<'_> = vec![
+            ("conv1", &self.conv1),
+            ("bn1", &self.bn1),
+            ("conv2", &self.conv2),
+            ("bn2", &self.bn2),
+            ("conv3", &self.conv3),
+            ("bn3", &self.bn3),
+            ("relu", &ReLU),
+        ];
+        c.extend(self.shortcut.child());
+        c
+    }
+}
+
+impl Module for Bottleneck {
+    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+        let out = call("conv1", &self.conv1, x, mode)?;
+        let out = call("bn1", &self.bn1, &out, mode)?;
+        let out = call("relu", &ReLU, &out, mode)?;
+        let out = call("conv2", &self.conv2, &out, mode)?;
+        let out = call("bn2", &self.bn2, &out, mode)?;
+        let out = call("relu", &ReLU, &out, mode)?;
+        let out = call("conv3", &self.conv3, &out, mode)?;
+        let out = call("bn3", &self.bn3, &out, mode)?;
+        let out = self.shortcut.apply(x, out, mode)?;
+        call("relu", &ReLU, &out, mode)
+    }
+
+    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        visit_children(&self.children(), prefix, visitor);
+    }
+
+    fn describe(&self) -> String {
+        describe_children("Bottleneck", &self.children())
+    }
+}

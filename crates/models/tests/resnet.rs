@@ -1,0 +1,179 @@
+//! torchvision's ResNets: names and shapes against torchvision's state_dict, exact parameter
+//! counts, output shapes, and overfitting one small batch.
+mod state_dict_keys;
+mod traced;
+mod zoo_common;
+
+use convkit_models::{build_model, resnet, ModelSpec, ResNetBlock, ResNetConfig};
+use convkit_nn::optim::{Adam, AdamConfig};
+use convkit_nn::Module;
+use convkit_tensor::seeded_rng;
+use state_dict_keys::assert_matches_torchvision;
+use zoo_common::{assert_overfits, output_dims, spec};
+
+fn build(name: &str, spec: &ModelSpec) -> Box<dyn Module> {
+    build_model(name, spec, &mut seeded_rng(0)).unwrap()
+}
+
+/// Parameter count (torchvision's published figures, 1000 classes) and a 32×32 forward pass.
+fn check_count_and_shape(name: &str, params: usize) {
+    let model = build(name, &spec(3, 32, 1000));
+    assert_eq!(model.num_parameters(), params, "{name}");
+    assert_eq!(
+        output_dims(model.as_ref(), 2, &spec(3, 32, 1000)),
+        [2, 1000]
+    );
+}
+
+#[test]
+fn resnet18_matches_torchvision() {
+    check_count_and_shape("resnet18", 11_689_512);
+    assert_matches_torchvision(build("resnet18", &spec(3, 224, 1000)).as_ref(), "resnet18");
+}
+
+#[test]
+fn resnet34_count_and_shape() {
+    check_count_and_shape("resnet34", 21_797_672);
+}
+
+#[test]
+fn resnet50_matches_torchvision() {
+    check_count_and_shape("resnet50", 25_557_032);
+    assert_matches_torchvision(build("resnet50", &spec(3, 224, 1000)).as_ref(), "resnet50");
+}
+
+#[test]
+#[ignore = "builds and initialises 44.5M parameters: several seconds"]
+fn resnet101_count_and_shape() {
+    check_count_and_shape("resnet101", 44_549_160);
+}
+
+#[test]
+#[ignore = "builds and initialises 60.2M parameters: several seconds"]
+fn resnet152_count_and_shape() {
+    check_count_and_shape("resnet152", 60_192_808);
+}
+
+#[test]
+fn imagenet_size_and_other_inputs() {
+    for name in ["resnet18", "resnet50"] {
+        let s = spec(3, 224, 1000);
+        assert_eq!(output_dims(build(name, &s).as_ref(), 1, &s), [1, 1000]);
+    }
+    // Grey-scale inputs, 10 classes, a non-square input and the smallest one.
+    let s = ModelSpec {
+        in_channels: 1,
+        num_classes: 10,
+        input_size: (20, 33),
+    };
+    assert_eq!(output_dims(build("resnet18", &s).as_ref(), 2, &s), [2, 10]);
+    let s = spec(3, 1, 10);
+    assert_eq!(output_dims(build("resnet18", &s).as_ref(), 1, &s), [1, 10]);
+    let err = build_model("resnet18", &spec(3, 0, 10), &mut seeded_rng(0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("resnet: input 0x0 is too small: the minimum is 1x1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reduced_config_keeps_names_and_rejects_zero_blocks() {
+    let config = ResNetConfig {
+        block: ResNetBlock::Bottleneck,
+        layers: [1, 2, 1, 1],
+        widths: [4, 8, 16, 32],
+        stem_width: 8,
+    };
+    let model = resnet(&config, &spec(3, 32, 10), &mut seeded_rng(0)).unwrap();
+    let names: Vec<String> = model.parameters().into_iter().map(|(n, _)| n).collect();
+    assert!(names.contains(&"layer1.0.downsample.0.weight".to_string()));
+    assert!(names.contains(&"layer2.1.conv3.weight".to_string()));
+    assert!(!names.contains(&"layer2.1.downsample.0.weight".to_string()));
+    let fc = model
+        .parameters()
+        .into_iter()
+        .find(|(n, _)| n == "fc.weight");
+    assert_eq!(fc.unwrap().1.dims(), [10, 128]);
+    let bad = ResNetConfig {
+        layers: [2, 0, 2, 2],
+        ..ResNetConfig::torchvision(18).unwrap()
+    };
+    let err = resnet(&bad, &spec(3, 32, 10), &mut seeded_rng(0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "resnet: layers must all be at least 1, got [2, 0, 2, 2]"
+    );
+}
+
+#[test]
+fn init_is_torchvision_kaiming_fan_out() {
+    let model = build("resnet18", &spec(3, 32, 10));
+    let params = model.parameters();
+    let get = |name: &str| params.iter().find(|(n, _)| n == name).unwrap().1.to_vec();
+    // layer3.0.conv2: [256, 256, 3, 3], fan_out = 256·9, std = √(2 / 2304).
+    let w = get("layer3.0.conv2.weight");
+    let std = (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt();
+    let expected = (2.0f32 / 2304.0).sqrt();
+    assert!(
+        (std / expected - 1.0).abs() < 0.02,
+        "std {std} vs {expected}"
+    );
+    assert!(get("layer4.1.bn2.weight").iter().all(|&x| x == 1.0));
+    assert!(get("layer4.1.bn2.bias").iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn describes_like_pytorch() {
+    let text = build("resnet18", &spec(3, 224, 1000)).describe();
+    let start = "ResNet(\n  (conv1): Conv2d(3, 64, kernel_size=(7, 7), stride=(2, 2), padding=(3, 3), bias=False)\n";
+    assert!(text.starts_with(start), "{text}");
+    assert!(text.contains("  (layer2): Sequential(\n    (0): BasicBlock(\n      (conv1): Conv2d(64, 128, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)\n"), "{text}");
+    assert!(text.contains("      (downsample): Sequential(\n        (0): Conv2d(64, 128, kernel_size=(1, 1), stride=(2, 2), bias=False)\n"), "{text}");
+    assert!(
+        text.ends_with("  (fc): Linear(in_features=512, out_features=1000, bias=True)\n)"),
+        "{text}"
+    );
+}
+
+fn overfit(name: &str) {
+    let s = spec(3, 32, 4);
+    let model = build(name, &s);
+    let config = AdamConfig {
+        lr: 1e-3,
+        ..Default::default()
+    };
+    let mut opt = Adam::new(model.parameters(), config).unwrap();
+    assert_overfits(model.as_ref(), &mut opt, &s, 4, 20);
+}
+
+#[test]
+fn resnet18_overfits_a_small_batch() {
+    overfit("resnet18");
+}
+
+#[test]
+fn resnet50_overfits_a_small_batch() {
+    overfit("resnet50");
+}
+
+#[test]
+#[ignore = "deeper copies of the two tests above: about a minute in release"]
+fn deep_resnets_overfit_a_small_batch() {
+    for name in ["resnet34", "resnet101", "resnet152"] {
+        overfit(name);
+    }
+}
+
+#[test]
+fn every_layer_is_traced() {
+    for name in ["resnet18", "resnet50"] {
+        let s = spec(3, 32, 10);
+        traced::assert_every_layer_traced(build(name, &s).as_ref(), &s);
+    }
+}
