@@ -24,7 +24,14 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> (PathBuf, String) {
     args.extend_from_slice(extra);
     let output = convkit(&args);
     ok(&output);
-    (out.join("lenet5-folder"), stdout(&output))
+    // The run's folder is the only one in `out`.
+    let run = std::fs::read_dir(out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    (run, stdout(&output))
 }
 
 /// A straight run of `epochs` vs the same stopped after `epochs - 1` and resumed, compared epoch by
@@ -122,11 +129,18 @@ fn resuming_with_a_per_batch_schedule_augmentation_and_mixup_is_exact() {
 }
 
 #[test]
+fn resuming_a_model_with_dropout_is_exact() {
+    // MobileNetV2's classifier drops with p = 0.2: epoch 3's masks must not depend on the resume.
+    check_resume_is_exact(120, 3, &["--model", "mobilenet-v2"]);
+}
+
+#[test]
 fn resume_refuses_other_options_and_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     image_folder(&data, 4, 120);
-    let (run, _) = train(&data, dir.path(), &["--epochs", "2", "--stop-after", "1"]);
+    let runs = dir.path().join("runs");
+    let (run, _) = train(&data, &runs, &["--epochs", "2", "--stop-after", "1"]);
     let resume = |extra: &[&str]| {
         let mut args = vec!["train", "--resume", run.to_str().unwrap()];
         args.extend_from_slice(extra);
