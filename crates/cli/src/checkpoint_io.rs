@@ -20,14 +20,14 @@ pub struct TrainedModel<'a> {
     pub normalize: &'a Normalize,
 }
 
-/// Writes the checkpoint (atomically, through a temporary file) with the epoch's metrics and the
-/// optimiser state beside it.
+/// Writes the checkpoint (atomically, through a temporary file) with the epoch's metrics (none for
+/// a mid-epoch snapshot) and the optimiser state (when given) beside it.
 pub fn save_checkpoint(
     path: &Path,
     trained: &TrainedModel,
     epoch: usize,
-    metrics: &EpochMetrics,
-    optimizer: &dyn Optimizer,
+    metrics: Option<&EpochMetrics>,
+    optimizer: Option<&dyn Optimizer>,
 ) -> anyhow::Result<()> {
     let mut meta = CheckpointMeta::new(trained.model_name);
     meta.config = serde_json::json!({ "spec": trained.spec, "dataset": trained.dataset });
@@ -37,17 +37,19 @@ pub fn save_checkpoint(
         std: trained.normalize.std.clone(),
     };
     meta.epoch = epoch;
-    meta.metrics = BTreeMap::from([
-        ("train_loss".to_string(), metrics.train_loss),
-        ("train_accuracy".to_string(), metrics.train_accuracy),
-        ("test_loss".to_string(), metrics.test_loss),
-        ("test_accuracy".to_string(), metrics.test_accuracy),
-    ]);
-    if let Some((loss, accuracy)) = metrics.validation {
-        meta.metrics.insert("val_loss".to_string(), loss);
-        meta.metrics.insert("val_accuracy".to_string(), accuracy);
+    if let Some(m) = metrics {
+        meta.metrics = BTreeMap::from([
+            ("train_loss".to_string(), m.train_loss),
+            ("train_accuracy".to_string(), m.train_accuracy),
+        ]);
+        for (prefix, cells) in [("val", m.validation), ("test", m.test)] {
+            if let Some((loss, accuracy)) = cells {
+                meta.metrics.insert(format!("{prefix}_loss"), loss);
+                meta.metrics.insert(format!("{prefix}_accuracy"), accuracy);
+            }
+        }
     }
-    checkpoint::save(path, trained.model, &meta, Some(optimizer))
+    checkpoint::save(path, trained.model, &meta, optimizer)
         .with_context(|| format!("saving checkpoint {}", path.display()))
 }
 

@@ -18,7 +18,7 @@ pub fn draw_curves(history: &[EpochMetrics], path: &Path) -> anyhow::Result<()> 
     let losses: Vec<Curve> = vec![
         (BLUE, column(|m| Some(m.train_loss))),
         (GREEN, column(|m| m.validation.map(|(loss, _)| loss))),
-        (RED, column(|m| Some(m.test_loss))),
+        (RED, column(|m| m.test.map(|(loss, _)| loss))),
     ];
     let accuracies: Vec<Curve> = vec![
         (BLUE, column(|m| Some(m.train_accuracy))),
@@ -26,7 +26,7 @@ pub fn draw_curves(history: &[EpochMetrics], path: &Path) -> anyhow::Result<()> 
             GREEN,
             column(|m| m.validation.map(|(_, accuracy)| accuracy)),
         ),
-        (RED, column(|m| Some(m.test_accuracy))),
+        (RED, column(|m| m.test.map(|(_, accuracy)| accuracy))),
     ];
     let (w, h) = (PANEL.0 * 2, PANEL.1);
     let mut buffer = vec![255u8; (w * h * 3) as usize];

@@ -7,9 +7,11 @@ use convkit_data::{
     default_mnist_dir, Cifar10, Cifar100, Cifar100Labels, Dataset, FashionMnist, ImageFolder,
     ImageFolderConfig, Mnist, Normalize, OnCorrupt, Split,
 };
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
     /// Handwritten digits, 28×28 grayscale; ships with convkit.
     Mnist,

@@ -1,7 +1,9 @@
 //! Keeping the best epoch of a run, and stopping once it has not improved for a while.
+use serde::{Deserialize, Serialize};
 
-/// Tracks the best value of an accuracy-like metric (higher is better) over epochs.
-#[derive(Debug)]
+/// Tracks the best value of an accuracy-like metric (higher is better) over epochs; serialisable,
+/// so a resumed run keeps its patience count.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct EarlyStopping {
     /// Epochs without improvement after which to stop; `None` never stops.
     patience: Option<usize>,

@@ -104,14 +104,58 @@ fn top_k_hits(scores: &[f32], labels: &[usize], k: usize) -> u64 {
         .count() as u64
 }
 
-/// Runs `model` in eval mode over every image of `dataset`, without recording a graph.
-pub fn evaluate(
-    model: &dyn Module,
+/// Running totals of an evaluation, batch by batch.
+pub struct Tally {
+    confusion: ConfusionMatrix,
+    top5_correct: u64,
+    loss_sum: f64,
+}
+
+impl Tally {
+    /// Empty totals over the classes `class_names`.
+    pub fn new(class_names: Vec<String>) -> Self {
+        Tally {
+            confusion: ConfusionMatrix::new(class_names),
+            top5_correct: 0,
+            loss_sum: 0.0,
+        }
+    }
+
+    /// Adds a batch: `scores` (`labels.len()` rows of one score per class; logits or
+    /// probabilities, only their order matters) and the batch's summed loss.
+    pub fn add(&mut self, scores: &[f32], labels: &[usize], loss_sum: f64) {
+        let classes = scores.len() / labels.len().max(1);
+        self.top5_correct += top_k_hits(scores, labels, 5);
+        for (row, &label) in scores.chunks(classes.max(1)).zip(labels) {
+            // The first highest score, NaN counting as the highest, as `Tensor::argmax` picks.
+            let beats = |s: f32, best: f32| s > best || (s.is_nan() && !best.is_nan());
+            let predicted =
+                row.iter().enumerate().fold(
+                    0,
+                    |best, (i, &s)| if beats(s, row[best]) { i } else { best },
+                );
+            self.confusion.add(label, predicted);
+        }
+        self.loss_sum += loss_sum;
+    }
+
+    /// The report: the mean loss per image, the confusion matrix and the top-5 count.
+    pub fn finish(self) -> EvalReport {
+        let loss = self.loss_sum / self.confusion.total().max(1) as f64;
+        EvalReport {
+            loss,
+            confusion: self.confusion,
+            top5_correct: self.top5_correct,
+        }
+    }
+}
+
+/// A loader over `dataset` in order, normalised, without augmentation.
+pub fn eval_loader(
     dataset: Arc<Dataset>,
     normalize: Normalize,
     batch_size: usize,
-) -> anyhow::Result<EvalReport> {
-    let class_names = dataset.class_names().to_vec();
+) -> anyhow::Result<DataLoader> {
     let config = LoaderConfig {
         batch_size,
         shuffle: false,
@@ -119,27 +163,28 @@ pub fn evaluate(
         seed: 0,
         normalize: Some(normalize),
     };
-    let loader = DataLoader::new(dataset, config)?;
-    let mut confusion = ConfusionMatrix::new(class_names);
-    let (mut loss_sum, mut top5_correct) = (0.0, 0);
+    Ok(DataLoader::new(dataset, config)?)
+}
+
+/// Runs `model` in eval mode over every image of `dataset`, without recording a graph.
+pub fn evaluate(
+    model: &dyn Module,
+    dataset: Arc<Dataset>,
+    normalize: Normalize,
+    batch_size: usize,
+) -> anyhow::Result<EvalReport> {
+    let mut tally = Tally::new(dataset.class_names().to_vec());
+    let loader = eval_loader(dataset, normalize, batch_size)?;
     no_grad(|| -> anyhow::Result<()> {
         for batch in loader.epoch(0) {
             let (images, labels) = batch_images(batch)?;
             let logits = model.forward(&images, Mode::Eval)?;
-            loss_sum += logits.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
-            top5_correct += top_k_hits(&logits.data(), &labels, 5);
-            for (label, predicted) in labels.iter().zip(logits.argmax(1)?) {
-                confusion.add(*label, predicted);
-            }
+            let loss = logits.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
+            tally.add(&logits.data(), &labels, loss);
         }
         Ok(())
     })?;
-    let loss = loss_sum / confusion.total().max(1) as f64;
-    Ok(EvalReport {
-        loss,
-        confusion,
-        top5_correct,
-    })
+    Ok(tally.finish())
 }
 
 #[cfg(test)]

@@ -6,14 +6,19 @@ mod curves;
 mod data_args;
 mod datasets;
 mod early_stopping;
+mod ensemble;
 mod evaluate;
 mod image_input;
 mod metrics_log;
 mod model_args;
 mod optim_args;
+mod run_state;
+mod search_space;
 mod tensors;
+mod trainer;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -30,8 +35,11 @@ struct Cli {
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
     Train(Box<commands::train::TrainArgs>),
-    /// Evaluate a saved checkpoint on the test set: accuracy, loss and confusion matrix.
+    /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
+    /// confusion matrix.
     Eval(commands::eval::EvalArgs),
+    /// Random hyper-parameter search: short trials scored on a validation split, ranked.
+    Search(Box<commands::search::SearchArgs>),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
     Predict(commands::predict::PredictArgs),
     /// Measure training and inference throughput on the reference workloads.
@@ -48,15 +56,31 @@ enum Command {
     Export(commands::weights::ExportArgs),
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// The ids of the options that `matches` got from the command line (not from defaults).
+fn explicit_options(matches: Option<&ArgMatches>) -> Vec<String> {
+    let Some(matches) = matches else {
+        return Vec::new();
+    };
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
+fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()?;
     }
     match cli.command {
-        Command::Train(args) => commands::train::run(*args),
+        Command::Train(args) => commands::train::run(
+            *args,
+            &explicit_options(matches.subcommand_matches("train")),
+        ),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Search(args) => commands::search::run(*args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),
@@ -69,7 +93,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
-    match run(Cli::parse()) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match run(cli, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -10,8 +10,10 @@ use convkit_nn::schedule::{
     CyclicMode, LrPolicy, LrScheduler, PlateauConfig, ReduceLrOnPlateau, Schedule, StepInterval,
 };
 use convkit_tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OptimizerName {
     /// SGD with momentum (PyTorch's conventions).
     Sgd,
@@ -25,7 +27,8 @@ pub enum OptimizerName {
     Adagrad,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ScheduleName {
     /// The same rate throughout.
     Constant,
@@ -47,24 +50,27 @@ pub enum ScheduleName {
     OneCycle,
     /// Triangular cycles between lr and --max-lr, --cycle-steps up and as many down.
     Cyclic,
-    /// × gamma when the test loss has not improved for --patience epochs.
+    /// × gamma when the validation loss (test loss without --val-fraction) has not improved for
+    /// more than --patience epochs.
     Plateau,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum IntervalName {
     Batch,
     Epoch,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CyclicModeName {
     Triangular,
     Triangular2,
     ExpRange,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone, Serialize, Deserialize)]
 pub struct OptimArgs {
     #[arg(long, value_enum, default_value_t = OptimizerName::Sgd)]
     pub optimizer: OptimizerName,
@@ -207,6 +213,38 @@ impl OptimArgs {
                     ..Default::default()
                 },
             )?),
+        })
+    }
+
+    /// These options turned into a snapshot ensemble's schedule (Huang et al.): `cycles` equal
+    /// cycles of cosine annealing from --lr, restarted after each, stepped per batch unless
+    /// --schedule-interval says epoch, each cycle `epochs / cycles` whole epochs.
+    ///
+    /// # Errors
+    /// No cycles, epochs that don't split into them, or options that set another schedule.
+    pub fn for_snapshots(
+        &self,
+        cycles: usize,
+        epochs: usize,
+        batches: usize,
+    ) -> anyhow::Result<OptimArgs> {
+        if cycles == 0 || !epochs.is_multiple_of(cycles) {
+            bail!("--snapshots {cycles}: --epochs ({epochs}) must be a positive multiple of the number of cycles");
+        }
+        if self.schedule != ScheduleName::Constant || self.warmup_epochs > 0 || self.t_0.is_some() {
+            bail!("--snapshots sets its own schedule (cosine annealing with restarts): leave out --schedule, --warmup-epochs and --t-0 (the cyclic and warm-restarts schedules save snapshots at their cycle ends by themselves)");
+        }
+        let interval = self.schedule_interval.unwrap_or(IntervalName::Batch);
+        let per_epoch = match interval {
+            IntervalName::Batch => batches.max(1),
+            IntervalName::Epoch => 1,
+        };
+        Ok(OptimArgs {
+            schedule: ScheduleName::WarmRestarts,
+            schedule_interval: Some(interval),
+            t_0: Some(epochs / cycles * per_epoch),
+            t_mult: 1,
+            ..self.clone()
         })
     }
 

@@ -136,12 +136,15 @@ impl DataLoader {
     /// randomness derived from `(seed, epoch, index)`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] if a transform's parameters are invalid.
+    /// [`Error::Invalid`] if a transform's parameters are invalid, or don't suit the dataset's
+    /// images (see [`Pipeline::check_input`]).
     pub fn with_transforms(mut self, pipeline: Pipeline) -> Result<Self> {
         pipeline
             .transforms()
             .iter()
             .try_for_each(|t| t.validate())?;
+        let ds = &self.dataset;
+        pipeline.check_input([ds.channels(), ds.height(), ds.width()])?;
         Arc::make_mut(&mut self.preparer).pipeline = pipeline;
         Ok(self)
     }

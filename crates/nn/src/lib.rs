@@ -18,6 +18,7 @@
 //! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
 //! - [`trace`]: [`trace::call`] runs a child module (containers use it), [`trace::trace`] records
 //!   every call's name and shapes for `convkit summary`.
+//! - [`rng_scope`]: per-epoch seeding of the dropout layers, so a resumed run draws the same masks.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //! - [`torch`]: PyTorch state_dicts in (`.pth` via a safe unpickler, or safetensors) and out.
@@ -52,6 +53,7 @@ pub mod losses;
 mod module;
 pub mod optim;
 pub mod regularizer;
+pub mod rng_scope;
 pub mod schedule;
 pub mod torch;
 pub mod trace;

@@ -19,7 +19,8 @@ pub struct AugmentArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Comma-separated transforms, applied in order: crop, resized-crop, flip, rotate, translate,
-    /// scale, shear, affine, jitter, cutout, randaugment, pca.
+    /// scale, shear, affine, jitter, cutout, randaugment, pca; each may take parameters after a
+    /// colon, e.g. crop:padding=2:size=24, flip:p=0.3, jitter:brightness=0.2, cutout:size=8.
     #[arg(long, default_value = "crop,flip,jitter")]
     pub transforms: String,
     /// Rows: how many training images to show (spread evenly over the set).
@@ -49,6 +50,7 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::parse(&args.transforms).context("--transforms")?;
     let dataset = args.dataset.load(args.data_dir.as_deref(), Split::Train)?;
     let dims = [dataset.channels(), dataset.height(), dataset.width()];
+    pipeline.check_input(dims).context("--transforms")?;
     let [out_h, out_w] = pipeline.output_size([dims[1], dims[2]]);
     let (cell_h, cell_w) = (out_h.max(dims[1]) as u32, out_w.max(dims[2]) as u32);
     let columns = 1 + args.variants as u32;

@@ -1,7 +1,11 @@
-//! `convkit eval`: test accuracy (top-1 and top-5), loss and confusion matrix of a saved checkpoint.
-use crate::checkpoint_io::load_checkpoint;
+//! `convkit eval`: test accuracy (top-1 and top-5), loss and confusion matrix of a saved
+//! checkpoint, or of an ensemble of several (the mean of their predicted probabilities), each
+//! member's accuracy beside it.
+use crate::checkpoint_io::{load_checkpoint, LoadedModel};
 use crate::datasets::DatasetName;
-use crate::evaluate::evaluate;
+use crate::ensemble::{check_compatible, evaluate_ensemble};
+use crate::evaluate::{evaluate, EvalReport};
+use anyhow::bail;
 use clap::Args;
 use convkit_data::Split;
 use std::path::PathBuf;
@@ -9,9 +13,13 @@ use std::sync::Arc;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Checkpoint written by `convkit train` (e.g. runs/lenet5-mnist/best.safetensors).
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+    /// Checkpoints written by `convkit train` (e.g. runs/lenet5-mnist/best.safetensors); several
+    /// are evaluated as an ensemble, e.g. a run's snapshots: RUN/snapshot-*.safetensors.
+    #[arg(value_name = "CHECKPOINT")]
+    pub checkpoints: Vec<PathBuf>,
+    /// A checkpoint (the same as giving it without the flag; may be repeated).
+    #[arg(long = "checkpoint", value_name = "CHECKPOINT")]
+    pub checkpoint_flags: Vec<PathBuf>,
     /// Folder holding the dataset files (default: the copy embedded in the repo).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -19,22 +27,72 @@ pub struct EvalArgs {
     pub batch_size: usize,
 }
 
+/// `top-1 X% (correct/total), top-5 Y%, loss Z`.
+fn summary(report: &EvalReport) -> String {
+    format!(
+        "top-1 {:.2}% ({}/{}), top-5 {:.2}%, loss {:.4}",
+        100.0 * report.accuracy(),
+        report.confusion.correct(),
+        report.confusion.total(),
+        100.0 * report.top5_accuracy(),
+        report.loss
+    )
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let loaded = load_checkpoint(&args.checkpoint)?;
-    let dataset = DatasetName::parse(&loaded.dataset)?;
+    let paths: Vec<PathBuf> = args
+        .checkpoints
+        .iter()
+        .chain(&args.checkpoint_flags)
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        bail!("give the checkpoint to evaluate (several for an ensemble)");
+    }
+    let members = paths
+        .into_iter()
+        .map(|path| Ok((path.clone(), load_checkpoint(&path)?)))
+        .collect::<anyhow::Result<Vec<(PathBuf, LoadedModel)>>>()?;
+    check_compatible(&members)?;
+    let first = &members[0].1;
+    let dataset = DatasetName::parse(&first.dataset)?;
     let test_set = Arc::new(dataset.load(args.data_dir.as_deref(), Split::Test)?);
-    let report = evaluate(
-        loaded.model.as_ref(),
-        test_set,
-        loaded.normalize.clone(),
-        args.batch_size.max(1),
-    )?;
-    println!(
-        "{} on {} test set ({} images)",
-        loaded.model_name,
-        loaded.dataset,
-        report.confusion.total()
-    );
+    let batch_size = args.batch_size.max(1);
+    let report = if members.len() == 1 {
+        evaluate(
+            first.model.as_ref(),
+            test_set,
+            first.normalize.clone(),
+            batch_size,
+        )?
+    } else {
+        let (reports, ensemble) =
+            evaluate_ensemble(&members, test_set, first.normalize.clone(), batch_size)?;
+        println!(
+            "ensemble of {} checkpoints on the {} test set ({} images)",
+            members.len(),
+            first.dataset,
+            ensemble.confusion.total()
+        );
+        for ((path, member), report) in members.iter().zip(&reports) {
+            println!(
+                "  {} ({}): {}",
+                path.display(),
+                member.model_name,
+                summary(report)
+            );
+        }
+        println!("ensemble (mean probability): {}", summary(&ensemble));
+        ensemble
+    };
+    if members.len() == 1 {
+        println!(
+            "{} on {} test set ({} images)",
+            first.model_name,
+            first.dataset,
+            report.confusion.total()
+        );
+    }
     println!(
         "test accuracy: {:.2}% ({}/{}), loss {:.4}",
         100.0 * report.accuracy(),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod eval;
 pub mod init_stats;
 pub mod predict;
+pub mod search;
 pub mod summary;
 pub mod train;
 pub mod weights;

@@ -12,6 +12,7 @@ mod cutout;
 mod eigen;
 mod flip;
 mod mixup;
+mod params;
 mod pca_color;
 mod randaugment;
 mod tta;
@@ -216,16 +217,17 @@ impl Pipeline {
         Ok(Self { transforms })
     }
 
-    /// The pipeline named by a comma-separated list such as `"crop,flip,jitter"`.
+    /// The pipeline named by a comma-separated list such as `"crop,flip,jitter"`, each name
+    /// optionally followed by parameters (`"crop:padding=2,flip:p=0.3"`; see [`Transform::parse`]).
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an unknown name.
+    /// [`Error::Invalid`] for an unknown name or parameter, or an invalid value.
     pub fn parse(spec: &str) -> Result<Self> {
         let transforms = spec
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(Transform::from_name)
+            .map(Transform::parse)
             .collect::<Result<Vec<_>>>()?;
         Self::new(transforms)
     }
@@ -245,6 +247,20 @@ impl Pipeline {
         for t in &self.transforms {
             t.apply(image, rng);
         }
+    }
+
+    /// Checks every transform against the images it will get, starting from `[channels, height,
+    /// width]` (see [`Transform::check_input`]).
+    ///
+    /// # Errors
+    /// The first transform that cannot work on its input.
+    pub fn check_input(&self, [channels, height, width]: [usize; 3]) -> Result<()> {
+        let mut size = [height, width];
+        for t in &self.transforms {
+            t.check_input([channels, size[0], size[1]])?;
+            size = t.output_size(size);
+        }
+        Ok(())
     }
 
     /// The output `[height, width]` for an input of `size`.

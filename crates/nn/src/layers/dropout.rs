@@ -1,6 +1,7 @@
 //! `Dropout`: inverted dropout with its own seeded RNG, and the state every dropout-like layer shares.
 use crate::error::{Error, Result};
 use crate::module::{Mode, Module, TensorKind};
+use crate::rng_scope;
 use convkit_tensor::{seeded_rng, ConvRng, Tensor};
 use rand::Rng;
 use std::sync::Mutex;
@@ -55,9 +56,15 @@ impl Module for Dropout {
 
 /// What every dropout-like layer holds: its probability (validated) and its own RNG, seeded from the
 /// one given at construction so a run seeded the same way drops the same things.
+///
+/// Inside [`crate::rng_scope::with_rng_seed`] the generator restarts from the scope's seed mixed
+/// with the layer's own seed the first time the layer runs in that scope.
 pub(crate) struct DropState {
     pub(crate) p: f32,
-    rng: Mutex<ConvRng>,
+    /// Drawn from the construction RNG: tells this layer's stream apart from its siblings'.
+    seed: u64,
+    /// The generator, and the scope it was last restarted for.
+    rng: Mutex<(Option<u64>, ConvRng)>,
 }
 
 impl DropState {
@@ -68,9 +75,11 @@ impl DropState {
                 format!("p must be in [0, 1], got {p}"),
             ));
         }
+        let seed = rng.random();
         Ok(DropState {
             p,
-            rng: Mutex::new(seeded_rng(rng.random())),
+            seed,
+            rng: Mutex::new((None, seeded_rng(seed))),
         })
     }
 
@@ -79,8 +88,16 @@ impl DropState {
         &self,
         op: impl FnOnce(f32, &mut ConvRng) -> convkit_tensor::Result<Tensor>,
     ) -> Result<Tensor> {
-        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
-        Ok(op(self.p, &mut rng)?)
+        let mut guard = self.rng.lock().expect("dropout rng lock poisoned");
+        let (scope, rng) = &mut *guard;
+        if let Some((id, seed)) = rng_scope::current() {
+            if *scope != Some(id) {
+                // SplitMix64's odd constant keeps (scope seed, layer seed) pairs apart.
+                *rng = seeded_rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.seed);
+                *scope = Some(id);
+            }
+        }
+        Ok(op(self.p, rng)?)
     }
 }
 
@@ -114,5 +131,25 @@ mod tests {
         assert_eq!((first.clone(), second.clone()), run(5));
         assert_ne!(first, second, "successive calls draw fresh masks");
         assert!(Dropout::new(DropoutConfig { p: 1.5 }, &mut seeded_rng(0)).is_err());
+    }
+
+    #[test]
+    fn a_seed_scope_restarts_the_masks_whatever_came_before() {
+        let x = Tensor::ones([64]);
+        let mask = |drop: &Dropout| drop.forward(&x, Mode::Train).unwrap().to_vec();
+        let fresh = || Dropout::new(DropoutConfig::default(), &mut seeded_rng(3)).unwrap();
+        let (used, unused) = (fresh(), fresh());
+        mask(&used); // advance one layer's own generator
+        let in_scope =
+            |drop: &Dropout, seed| rng_scope::with_rng_seed(seed, || (mask(drop), mask(drop)));
+        let (a, b) = (in_scope(&used, 7), in_scope(&unused, 7));
+        assert_eq!(a, b, "the scope, not the history, decides the masks");
+        assert_ne!(a.0, a.1, "successive calls in a scope draw fresh masks");
+        assert_ne!(in_scope(&unused, 8).0, a.0, "another seed, other masks");
+        assert_eq!(
+            in_scope(&used, 7),
+            a,
+            "a new scope with the same seed restarts"
+        );
     }
 }

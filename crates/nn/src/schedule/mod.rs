@@ -17,8 +17,8 @@
 mod plateau;
 mod scheduler;
 
-pub use plateau::{PlateauConfig, PlateauMode, ReduceLrOnPlateau, ThresholdMode};
-pub use scheduler::{LrPolicy, LrScheduler, StepInterval};
+pub use plateau::{PlateauConfig, PlateauMode, PlateauState, ReduceLrOnPlateau, ThresholdMode};
+pub use scheduler::{LrPolicy, LrScheduler, SchedulerState, StepInterval};
 
 use std::f64::consts::PI;
 
@@ -208,6 +208,32 @@ impl Schedule {
                 non_negative("start_factor", *start_factor)?;
                 then.validate()
             }
+        }
+    }
+
+    /// How many cycles of a cyclic schedule end within the first `t` steps: a cycle of
+    /// [`Schedule::Cyclic`] ends each time the rate is back at `base_lr` (every `step_size_up +
+    /// step_size_down` steps), one of [`Schedule::CosineWarmRestarts`] just before each restart (at
+    /// its minimum); 0 for every other schedule. Snapshot ensembles save the model whenever this
+    /// grows.
+    pub fn cycles_completed(&self, t: usize) -> usize {
+        match self {
+            Schedule::Cyclic {
+                step_size_up,
+                step_size_down,
+                ..
+            } => t / (step_size_up + step_size_down),
+            Schedule::CosineWarmRestarts { t_0, t_mult, .. } => {
+                let (mut start, mut period, mut cycles) = (0, *t_0, 0);
+                while t >= start + period {
+                    start += period;
+                    period *= t_mult;
+                    cycles += 1;
+                }
+                cycles
+            }
+            Schedule::Warmup { steps, then, .. } => then.cycles_completed(t.saturating_sub(*steps)),
+            _ => 0,
         }
     }
 

@@ -1,4 +1,5 @@
 //! `ReduceLROnPlateau`: cut the learning rate when a metric stops improving.
+use serde::{Deserialize, Serialize};
 
 /// Whether the metric should go down (a loss) or up (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +54,15 @@ impl Default for PlateauConfig {
     }
 }
 
+/// The counters of a [`ReduceLrOnPlateau`] (PyTorch's `best`, `num_bad_epochs`,
+/// `cooldown_counter`): what a checkpoint needs to resume it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlateauState {
+    pub best: Option<f32>,
+    pub num_bad: usize,
+    pub cooldown_left: usize,
+}
+
 impl ReduceLrOnPlateau {
     pub fn new(config: PlateauConfig) -> ReduceLrOnPlateau {
         ReduceLrOnPlateau {
@@ -74,6 +84,22 @@ impl ReduceLrOnPlateau {
             return Err("threshold, min_lr and eps must be non-negative".into());
         }
         Ok(())
+    }
+
+    /// The counters to checkpoint.
+    pub fn state(&self) -> PlateauState {
+        PlateauState {
+            best: self.best,
+            num_bad: self.num_bad,
+            cooldown_left: self.cooldown_left,
+        }
+    }
+
+    /// Restores counters saved by [`ReduceLrOnPlateau::state`].
+    pub fn restore(&mut self, state: PlateauState) {
+        self.best = state.best;
+        self.num_bad = state.num_bad;
+        self.cooldown_left = state.cooldown_left;
     }
 
     fn improves(&self, metric: f32) -> bool {

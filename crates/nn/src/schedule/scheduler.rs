@@ -1,6 +1,7 @@
 //! [`LrScheduler`]: applies a schedule to an optimiser, per batch or per epoch.
-use super::{ReduceLrOnPlateau, Schedule};
+use super::{PlateauState, ReduceLrOnPlateau, Schedule};
 use crate::optim::Optimizer;
+use serde::{Deserialize, Serialize};
 
 /// When the scheduler advances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +28,18 @@ pub struct LrScheduler {
     base_lr: f32,
     lr: f32,
     steps: usize,
+}
+
+/// Where an [`LrScheduler`] stands: what a checkpoint needs to resume it exactly (the policy itself
+/// is rebuilt from the run's settings).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SchedulerState {
+    /// Scheduler steps taken.
+    pub steps: usize,
+    /// The rate in force.
+    pub lr: f32,
+    /// The plateau counters, for a [`LrPolicy::Plateau`].
+    pub plateau: Option<PlateauState>,
 }
 
 impl LrScheduler {
@@ -74,6 +87,50 @@ impl LrScheduler {
             self.lr = s.lr(self.base_lr, steps);
         }
         optimizer.set_lr(self.lr);
+    }
+
+    /// Cycles of a cyclic schedule finished so far (see [`Schedule::cycles_completed`]); 0 for
+    /// other policies.
+    pub fn cycles_completed(&self) -> usize {
+        match &self.policy {
+            LrPolicy::Schedule(s) => s.cycles_completed(self.steps),
+            LrPolicy::Plateau(_) => 0,
+        }
+    }
+
+    /// The position to checkpoint.
+    pub fn state(&self) -> SchedulerState {
+        SchedulerState {
+            steps: self.steps,
+            lr: self.lr,
+            plateau: match &self.policy {
+                LrPolicy::Plateau(p) => Some(p.state()),
+                LrPolicy::Schedule(_) => None,
+            },
+        }
+    }
+
+    /// Puts the scheduler back where [`LrScheduler::state`] found it and applies its rate.
+    ///
+    /// # Errors
+    /// A state saved from the other kind of policy (plateau counters for a closed-form schedule,
+    /// or none for a plateau policy).
+    pub fn restore(
+        &mut self,
+        state: SchedulerState,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<(), String> {
+        match (&mut self.policy, state.plateau) {
+            (LrPolicy::Plateau(p), Some(counters)) => p.restore(counters),
+            (LrPolicy::Schedule(_), None) => {}
+            _ => return Err(
+                "the saved schedule state is for another kind of schedule (plateau vs closed-form)"
+                    .into(),
+            ),
+        }
+        self.lr = state.lr;
+        self.set_steps(state.steps, optimizer);
+        Ok(())
     }
 
     /// One step of the schedule; `metric` feeds the plateau policy.

@@ -1,0 +1,284 @@
+//! `convkit search`: random hyper-parameter search. Each of N trials draws its hyper-parameters
+//! (see [`SearchSpace`]), trains a short quiet run on the training set minus a held-out
+//! validation split (the same split for every trial: it comes from --seed), and is scored by
+//! its last epoch's validation accuracy; the test set is never loaded. Prints the trials ranked,
+//! best first, and writes them to search.csv in the search folder, beside each trial's run folder.
+use crate::commands::train::{new_run_dir, parse_model_name, train, RunOptions, TrainArgs};
+use crate::datasets::DatasetName;
+use crate::search_space::{SearchSpace, Trial};
+use anyhow::{bail, Context};
+use clap::{Args, Parser};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Number of trials.
+    #[arg(long, default_value_t = 10)]
+    pub trials: usize,
+    /// Epochs per trial.
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Model architecture (`convkit summary --list` shows the zoo).
+    #[arg(long, default_value = "lenet5", value_parser = parse_model_name)]
+    pub model: String,
+    #[arg(long, value_enum, default_value_t = DatasetName::Mnist)]
+    pub dataset: DatasetName,
+    /// Folder holding the dataset files (default: the dataset's usual place).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Train each trial on only the first N training images (before the validation split).
+    #[arg(long, value_name = "N")]
+    pub subset: Option<usize>,
+    /// Fraction of the training images held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Seed of the draws, and of every trial's initialisation, shuffling and validation split: the
+    /// same seed repeats the search.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub space: SearchSpace,
+    /// Where the search folder goes.
+    #[arg(long, default_value = "runs")]
+    pub out_dir: PathBuf,
+    /// Further `convkit train` options for every trial, after `--` (e.g. `-- --augment flip`).
+    #[arg(last = true)]
+    pub train_options: Vec<String>,
+}
+
+/// `convkit train`'s options parsed on their own (a trial's arguments).
+#[derive(Parser)]
+#[command(no_binary_name = true)]
+struct TrialCli {
+    #[command(flatten)]
+    args: TrainArgs,
+}
+
+/// A finished (or failed) trial.
+struct Outcome {
+    number: usize,
+    trial: Trial,
+    /// Validation `(loss, accuracy)`, train loss; the error when training failed.
+    result: Result<((f64, f64), f64), String>,
+    seconds: f64,
+}
+
+impl SearchArgs {
+    /// The `convkit train` arguments of `trial`.
+    fn trial_args(&self, trial: &Trial, folder: &Path) -> anyhow::Result<TrainArgs> {
+        let mut argv: Vec<String> = [
+            "--model",
+            &self.model,
+            "--dataset",
+            self.dataset.as_str(),
+            "--epochs",
+            &self.epochs.to_string(),
+            "--seed",
+            &self.seed.to_string(),
+            "--val-fraction",
+            &self.val_fraction.to_string(),
+            "--out-dir",
+            folder
+                .to_str()
+                .context("the search folder's path is not UTF-8")?,
+        ]
+        .map(str::to_string)
+        .to_vec();
+        if let Some(dir) = &self.data_dir {
+            argv.extend(["--data-dir".to_string(), dir.display().to_string()]);
+        }
+        if let Some(n) = self.subset {
+            argv.extend(["--train-limit".to_string(), n.to_string()]);
+        }
+        argv.extend(trial.train_options());
+        argv.extend(self.train_options.iter().cloned());
+        let cli = TrialCli::try_parse_from(&argv)
+            .map_err(|e| anyhow::anyhow!("the trial's train options: {e}"))?;
+        Ok(cli.args)
+    }
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<()> {
+    if args.trials == 0 || args.epochs == 0 {
+        bail!("--trials and --epochs must be at least 1");
+    }
+    if !(args.val_fraction > 0.0 && args.val_fraction < 1.0) {
+        bail!(
+            "--val-fraction must be above 0 and below 1 (trials are scored on the validation split, never on the test set), got {}",
+            args.val_fraction
+        );
+    }
+    args.space.validate()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let trials: Vec<Trial> = (0..args.trials)
+        .map(|_| args.space.sample(&mut rng))
+        .collect();
+    // Every trial's options are checked before the first one trains.
+    let folder = new_run_dir(
+        &args.out_dir,
+        &format!("search-{}-{}", args.model, args.dataset.as_str()),
+    )?;
+    let trial_args = trials
+        .iter()
+        .map(|t| args.trial_args(t, &folder))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    println!(
+        "search: {} trials of {} epoch(s) of {} on {}; folder {}",
+        args.trials,
+        args.epochs,
+        args.model,
+        args.dataset.as_str(),
+        folder.display()
+    );
+    let mut outcomes = Vec::new();
+    for (number, (trial, train_args)) in (1..).zip(trials.into_iter().zip(&trial_args)) {
+        let options = RunOptions {
+            quiet: true,
+            test: false,
+            run_name: Some(format!("trial-{number:02}")),
+        };
+        let start = Instant::now();
+        let result = train(train_args, None, &options)
+            .map(|outcome| {
+                let validation = outcome.last.validation.expect("trials hold out validation");
+                (validation, outcome.last.train_loss)
+            })
+            .map_err(|e| format!("{e:#}"));
+        let outcome = Outcome {
+            number,
+            trial,
+            result,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        println!("trial {number}/{}: {}", args.trials, describe(&outcome));
+        outcomes.push(outcome);
+    }
+    // Best validation accuracy first, then lower validation loss; failed trials last.
+    let key = |o: &Outcome| {
+        o.result
+            .as_ref()
+            .map_or((f64::NEG_INFINITY, f64::INFINITY), |&((loss, acc), _)| {
+                (acc, loss)
+            })
+    };
+    outcomes.sort_by(|a, b| {
+        let ((acc_a, loss_a), (acc_b, loss_b)) = (key(a), key(b));
+        acc_b
+            .total_cmp(&acc_a)
+            .then(loss_a.total_cmp(&loss_b))
+            .then(a.number.cmp(&b.number))
+    });
+    let table = table(&outcomes);
+    print!("{table}");
+    let csv_path = folder.join("search.csv");
+    std::fs::write(&csv_path, csv(&outcomes))
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    println!("wrote {}", csv_path.display());
+    Ok(())
+}
+
+fn momentum(trial: &Trial) -> String {
+    trial.momentum.map_or("-".to_string(), |m| m.to_string())
+}
+
+fn optimizer(trial: &Trial) -> String {
+    format!("{:?}", trial.optimizer).to_lowercase()
+}
+
+/// One line about a finished trial.
+fn describe(o: &Outcome) -> String {
+    let t = &o.trial;
+    let setting = format!(
+        "{} lr {:.3e} wd {:.1e} momentum {} batch {}",
+        optimizer(t),
+        t.lr,
+        t.weight_decay,
+        momentum(t),
+        t.batch_size
+    );
+    match &o.result {
+        Ok(((loss, acc), _)) => format!(
+            "{setting}: validation acc {:.2}% loss {loss:.4} ({:.1} s)",
+            100.0 * acc,
+            o.seconds
+        ),
+        Err(e) => format!("{setting}: failed: {e}"),
+    }
+}
+
+/// The ranked table.
+fn table(outcomes: &[Outcome]) -> String {
+    let mut out = format!(
+        "{:>4} {:>5} {:>9} {:>10} {:>12} {:>8} {:>5} {:>8} {:>9}\n",
+        "rank",
+        "trial",
+        "optimizer",
+        "lr",
+        "weight_decay",
+        "momentum",
+        "batch",
+        "val_acc",
+        "val_loss"
+    );
+    for (rank, o) in (1..).zip(outcomes) {
+        let t = &o.trial;
+        let (acc, loss) = match &o.result {
+            Ok(((loss, acc), _)) => (format!("{:.2}%", 100.0 * acc), format!("{loss:.4}")),
+            Err(_) => ("failed".to_string(), "-".to_string()),
+        };
+        writeln!(
+            out,
+            "{rank:>4} {:>5} {:>9} {:>10.3e} {:>12.1e} {:>8} {:>5} {acc:>8} {loss:>9}",
+            o.number,
+            optimizer(t),
+            t.lr,
+            t.weight_decay,
+            momentum(t),
+            t.batch_size
+        )
+        .expect("writing to a String");
+    }
+    out
+}
+
+/// search.csv: the ranked trials with full-precision values.
+fn csv(outcomes: &[Outcome]) -> String {
+    let mut out = String::from(
+        "rank,trial,optimizer,lr,weight_decay,momentum,batch_size,val_accuracy,val_loss,train_loss,seconds,error\n",
+    );
+    for (rank, o) in (1..).zip(outcomes) {
+        let t = &o.trial;
+        let (acc, loss, train_loss, error) = match &o.result {
+            Ok(((loss, acc), train_loss)) => (
+                acc.to_string(),
+                loss.to_string(),
+                train_loss.to_string(),
+                String::new(),
+            ),
+            // Commas and quotes would break the row.
+            Err(e) => (
+                String::new(),
+                String::new(),
+                String::new(),
+                e.replace([',', '"', '\n'], " "),
+            ),
+        };
+        writeln!(
+            out,
+            "{rank},{},{},{},{},{},{},{acc},{loss},{train_loss},{:.2},{error}",
+            o.number,
+            optimizer(t),
+            t.lr,
+            t.weight_decay,
+            t.momentum.map_or(String::new(), |m| m.to_string()),
+            t.batch_size,
+            o.seconds
+        )
+        .expect("writing to a String");
+    }
+    out
+}

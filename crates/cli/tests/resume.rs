@@ -1,0 +1,192 @@
+//! `convkit train --resume`: a run stopped after 2 of 3 epochs and resumed ends exactly where the
+//! straight run ends (the same per-epoch metrics, byte-identical weights), with a plateau schedule
+//! and with a per-batch cyclic schedule plus augmentation and mixup; mismatching options are
+//! refused.
+mod common;
+use common::{convkit, image_folder, metrics_column, ok, stderr, stdout};
+use std::path::{Path, PathBuf};
+
+/// Trains into `out/run` with `extra` options; returns the run folder and what it printed.
+fn train(data: &Path, out: &Path, extra: &[&str]) -> (PathBuf, String) {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "8",
+        "--seed",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    let output = convkit(&args);
+    ok(&output);
+    // The run's folder is the only one in `out`.
+    let run = std::fs::read_dir(out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    (run, stdout(&output))
+}
+
+/// A straight run of `epochs` vs the same stopped after `epochs - 1` and resumed, compared epoch by
+/// epoch and byte by byte, on images whose classes differ by `signal`; returns what the straight
+/// run printed.
+fn check_resume_is_exact(signal: u8, epochs: usize, options: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 12, signal);
+    let (epochs, stop) = (epochs.to_string(), (epochs - 1).to_string());
+    let mut all = vec!["--epochs", &epochs];
+    all.extend_from_slice(options);
+    let (straight, printed) = train(&data, &dir.path().join("straight"), &all);
+    let mut stopped = all.clone();
+    stopped.extend_from_slice(&["--stop-after", &stop]);
+    let (split, _) = train(&data, &dir.path().join("split"), &stopped);
+    assert_eq!(
+        metrics_column(&split, "epoch").len(),
+        epochs.parse::<usize>().unwrap() - 1
+    );
+    let out = convkit(&["train", "--resume", split.to_str().unwrap()]);
+    ok(&out);
+    assert!(
+        stdout(&out).contains(&format!("resuming {} after epoch {stop}", split.display())),
+        "{}",
+        stdout(&out)
+    );
+    for column in [
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "test_loss",
+    ] {
+        assert_eq!(
+            metrics_column(&split, column),
+            metrics_column(&straight, column),
+            "{column} with {options:?}"
+        );
+    }
+    for file in [
+        "last.safetensors",
+        "last.optim.safetensors",
+        "best.safetensors",
+    ] {
+        let bytes = |run: &Path| std::fs::read(run.join(file)).unwrap();
+        assert!(
+            bytes(&split) == bytes(&straight),
+            "{file} differs with {options:?}"
+        );
+    }
+    printed
+}
+
+#[test]
+fn resuming_with_a_plateau_schedule_is_exact() {
+    // On pure noise the validation loss rises in epoch 3, so with patience 0 the rate is cut
+    // before epoch 4: the resumed run has to restore the cut rate and the plateau counters.
+    let printed = check_resume_is_exact(
+        0,
+        4,
+        &[
+            "--schedule",
+            "plateau",
+            "--patience",
+            "0",
+            "--val-fraction",
+            "0.25",
+            "--lr",
+            "0.05",
+        ],
+    );
+    assert!(
+        printed.contains("epoch 3/4: train") && printed.contains("lr 5.0000e-3"),
+        "no cut before epoch 4:\n{printed}"
+    );
+}
+
+#[test]
+fn resuming_with_a_per_batch_schedule_augmentation_and_mixup_is_exact() {
+    check_resume_is_exact(
+        120,
+        3,
+        &[
+            "--schedule",
+            "cyclic",
+            "--cycle-steps",
+            "3",
+            "--augment",
+            "crop,flip",
+            "--mixup",
+            "0.3",
+        ],
+    );
+}
+
+#[test]
+fn resuming_a_model_with_dropout_is_exact() {
+    // MobileNetV2's classifier drops with p = 0.2: epoch 3's masks must not depend on the resume.
+    check_resume_is_exact(120, 3, &["--model", "mobilenet-v2"]);
+}
+
+#[test]
+fn resume_refuses_other_options_and_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 4, 120);
+    let runs = dir.path().join("runs");
+    let (run, _) = train(&data, &runs, &["--epochs", "2", "--stop-after", "1"]);
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["train", "--resume", run.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        convkit(&args)
+    };
+    let out = resume(&["--batch-size", "16"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--batch-size 16 does not match") && err.contains("--batch-size 8"),
+        "{err}"
+    );
+    if let Some(other) = convkit_models::model_names()
+        .into_iter()
+        .find(|&m| m != "lenet5")
+    {
+        let out = resume(&["--model", other]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("--model"), "{}", stderr(&out));
+    }
+    // The same options as the run's own are accepted, and a checkpoint of the run stands for its
+    // folder; then the run is complete.
+    let best = run.join("best.safetensors");
+    let out = convkit(&[
+        "train",
+        "--resume",
+        best.to_str().unwrap(),
+        "--batch-size",
+        "8",
+        "--seed",
+        "5",
+    ]);
+    ok(&out);
+    assert!(stdout(&out).contains("after epoch 1"), "{}", stdout(&out));
+    let out = resume(&[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("trained all its 2 epochs"),
+        "{}",
+        stderr(&out)
+    );
+    let out = convkit(&["train", "--resume", data.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("resume.safetensors"),
+        "{}",
+        stderr(&out)
+    );
+}
