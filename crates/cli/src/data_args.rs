@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct DataArgs {
     /// Augmentation applied to training images, comma-separated, each with optional parameters
     /// (e.g. crop:padding=2,flip,jitter; see `convkit augment --help`). Validation and test
-    /// images are never augmented.
+    /// images are never augmented; `none` turns off the dataset recipe's augmentation.
     #[arg(long)]
     pub augment: Option<String>,
     /// Threads preparing training batches ahead of the model; batches don't depend on this number.

@@ -12,6 +12,7 @@ mod image_input;
 mod metrics_log;
 mod model_args;
 mod optim_args;
+mod recipe;
 mod run_state;
 mod search_space;
 mod tensors;

@@ -120,6 +120,8 @@ fn invalid_loader_settings_are_rejected_at_start_up() {
         err.contains("unknown transform 'spin'") && err.contains("randaugment"),
         "{err}"
     );
+    assert!(Pipeline::parse("none").unwrap().is_empty());
+    assert_eq!(Pipeline::parse("none,flip").unwrap().transforms().len(), 1);
 }
 
 /// Images/s of one epoch over CIFAR-10's test set (or a synthetic stand-in), with and without

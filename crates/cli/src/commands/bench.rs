@@ -23,6 +23,8 @@ pub enum Workload {
     W1Train,
     /// LeNet-5 eval-mode forward, batch 256: images/s.
     W1Infer,
+    /// CIFAR ResNet-20 training steps at batch 128 (SGD momentum, weight decay): images/s.
+    Resnet20Train,
     /// One conv 32×64×56×56 → 64, k3 p1: forward + input grad + weight grad, GFLOP/s.
     W4,
     /// The same conv, forward only: GFLOP/s.
@@ -100,19 +102,27 @@ fn lenet() -> anyhow::Result<Box<dyn Module>> {
     Ok(build_model("lenet5", &spec, &mut seeded_rng(0))?)
 }
 
-fn w1_train(args: &BenchArgs) -> anyhow::Result<()> {
-    let model = lenet()?;
-    let mut sgd = Sgd::new(
-        model.parameters(),
-        SgdConfig {
-            lr: 0.01,
-            momentum: 0.9,
-            ..Default::default()
-        },
-    )?;
-    let mut rng = seeded_rng(1);
-    let images = Tensor::randn([64, 1, 28, 28], &mut rng);
-    let labels: Vec<usize> = (0..64).map(|i| (i * 7) % 10).collect();
+/// A training workload: a zoo model, its input and SGD settings.
+struct TrainWorkload {
+    label: &'static str,
+    model: &'static str,
+    /// `[batch, channels, height, width]`.
+    input: [usize; 4],
+    sgd: SgdConfig,
+}
+
+/// Images/s of full training steps (forward, backward, SGD step) on random images.
+fn train_steps(args: &BenchArgs, w: &TrainWorkload) -> anyhow::Result<()> {
+    let [batch, channels, h, wid] = w.input;
+    let spec = ModelSpec {
+        in_channels: channels,
+        num_classes: 10,
+        input_size: (h, wid),
+    };
+    let model = build_model(w.model, &spec, &mut seeded_rng(0))?;
+    let mut sgd = Sgd::new(model.parameters(), w.sgd.clone())?;
+    let images = Tensor::randn(w.input, &mut seeded_rng(1));
+    let labels: Vec<usize> = (0..batch).map(|i| (i * 7) % 10).collect();
     let seconds = measure(args, || {
         let loss = model
             .forward(&images, Mode::Train)?
@@ -122,9 +132,38 @@ fn w1_train(args: &BenchArgs) -> anyhow::Result<()> {
         sgd.step()?;
         Ok(())
     })?;
-    report("W1-train", &seconds, 64.0, "img/s");
+    report(w.label, &seconds, batch as f64, "img/s");
     Ok(())
 }
+
+/// W1-train: LeNet-5, batch 64, SGD lr 0.01 momentum 0.9.
+const W1_TRAIN: TrainWorkload = TrainWorkload {
+    label: "W1-train",
+    model: "lenet5",
+    input: [64, 1, 28, 28],
+    sgd: SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        dampening: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+    },
+};
+
+/// ResNet-20 on CIFAR-sized images with `convkit train`'s CIFAR recipe: batch 128, SGD lr 0.1
+/// momentum 0.9, weight decay 5e-4 (`benches/resnet20_pytorch.py` is the PyTorch side).
+const RESNET20_TRAIN: TrainWorkload = TrainWorkload {
+    label: "resnet20-train",
+    model: "resnet20",
+    input: [128, 3, 32, 32],
+    sgd: SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        dampening: 0.0,
+        weight_decay: 5e-4,
+        nesterov: false,
+    },
+};
 
 fn w1_infer(args: &BenchArgs) -> anyhow::Result<()> {
     let model = lenet()?;
@@ -268,7 +307,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("threads: {}", rayon::current_num_threads());
     for workload in args.workloads.clone() {
         match workload {
-            Workload::W1Train => w1_train(&args)?,
+            Workload::W1Train => train_steps(&args, &W1_TRAIN)?,
+            Workload::Resnet20Train => train_steps(&args, &RESNET20_TRAIN)?,
             Workload::W1Infer => w1_infer(&args)?,
             Workload::W4 => w4(&args, true)?,
             Workload::W4Fwd => w4(&args, false)?,

@@ -9,6 +9,7 @@ use crate::early_stopping::EarlyStopping;
 use crate::evaluate::evaluate;
 use crate::metrics_log::{EpochMetrics, MetricsLog};
 use crate::optim_args::OptimArgs;
+use crate::recipe;
 use crate::run_state::{self, RunState, SavedRun};
 use crate::trainer::Trainer;
 use anyhow::{bail, Context};
@@ -111,7 +112,13 @@ pub fn run(args: TrainArgs, explicit: &[String]) -> anyhow::Result<()> {
     let saved = args.resume.as_deref().map(SavedRun::load).transpose()?;
     let args = match &saved {
         Some(saved) => saved.resumed_args(&args, explicit)?,
-        None => args,
+        None => {
+            let (args, recipe) = recipe::apply(args, explicit);
+            if let Some(line) = recipe {
+                println!("{line}");
+            }
+            args
+        }
     };
     let outcome = train(&args, saved, &RunOptions::default())?;
     println!("run folder: {}", outcome.run_dir.display());

@@ -219,6 +219,7 @@ impl Pipeline {
 
     /// The pipeline named by a comma-separated list such as `"crop,flip,jitter"`, each name
     /// optionally followed by parameters (`"crop:padding=2,flip:p=0.3"`; see [`Transform::parse`]).
+    /// `"none"` (or an empty spec) is the empty pipeline.
     ///
     /// # Errors
     /// [`Error::Invalid`] for an unknown name or parameter, or an invalid value.
@@ -226,7 +227,7 @@ impl Pipeline {
         let transforms = spec
             .split(',')
             .map(str::trim)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && *s != "none")
             .map(Transform::parse)
             .collect::<Result<Vec<_>>>()?;
         Self::new(transforms)
