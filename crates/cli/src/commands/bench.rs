@@ -120,7 +120,7 @@ fn train_steps(args: &BenchArgs, w: &TrainWorkload) -> anyhow::Result<()> {
         input_size: (h, wid),
     };
     let model = build_model(w.model, &spec, &mut seeded_rng(0))?;
-    let mut sgd = Sgd::new(model.parameters(), w.sgd.clone())?;
+    let mut sgd = Sgd::new(model.parameters(), w.sgd)?;
     let images = Tensor::randn(w.input, &mut seeded_rng(1));
     let labels: Vec<usize> = (0..batch).map(|i| (i * 7) % 10).collect();
     let seconds = measure(args, || {
