@@ -100,7 +100,6 @@ fn torchvision_form_sizes() {
 // The overfit tests take 20-40 s each (measured under load: Adam over 22M and 58M parameters).
 
 #[test]
-#[ignore = "slow: ~30 s"]
 fn course_form_overfits_one_batch() {
     // Dropout on a batch of 4 is too noisy to reach a tenth of the loss in 60 steps; 8 is enough.
     let spec = spec(3, 67, 4);
@@ -114,7 +113,6 @@ fn course_form_overfits_one_batch() {
 }
 
 #[test]
-#[ignore = "slow: ~20 s"]
 fn torchvision_form_overfits_one_batch() {
     let spec = spec(3, 63, 4);
     let model = alexnet_torchvision(&spec, &mut seeded_rng(1)).unwrap();

@@ -43,13 +43,11 @@ fn resnet50_matches_torchvision() {
 }
 
 #[test]
-#[ignore = "builds and initialises 44.5M parameters: several seconds"]
 fn resnet101_count_and_shape() {
     check_count_and_shape("resnet101", 44_549_160);
 }
 
 #[test]
-#[ignore = "builds and initialises 60.2M parameters: several seconds"]
 fn resnet152_count_and_shape() {
     check_count_and_shape("resnet152", 60_192_808);
 }
@@ -163,7 +161,6 @@ fn resnet50_overfits_a_small_batch() {
 }
 
 #[test]
-#[ignore = "deeper copies of the two tests above: about a minute in release"]
 fn deep_resnets_overfit_a_small_batch() {
     for name in ["resnet34", "resnet101", "resnet152"] {
         overfit(name);

@@ -107,7 +107,6 @@ fn resnet18_and_50_macs_match_torchvision() {
 
 /// The deeper ResNets: several seconds each to build and run at 224×224.
 #[test]
-#[ignore]
 fn resnet34_101_152_macs_match_torchvision() {
     check_resnet_macs(&["resnet34", "resnet101", "resnet152"]);
 }
