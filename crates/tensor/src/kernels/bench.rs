@@ -143,7 +143,7 @@ fn im2col_throughput() {
         let mut col = vec![0.0; g.col_rows() * g.out_h() * g.out_w()];
         let t = time(|| im2col(&g, &x, &mut col), Duration::from_millis(500));
         let mut gx = vec![0.0; x.len()];
-        let t2 = time(|| col2im(&g, &col, &mut gx), Duration::from_millis(500));
+        let t2 = time(|| col2im(&g, &mut col, &mut gx), Duration::from_millis(500));
         let gb = col.len() as f64 * 4.0 / 1e9;
         println!(
             "{name:<12} im2col {:8.1} us/img ({:5.1} GB/s written)  col2im {:8.1} us/img",
