@@ -1,14 +1,8 @@
 //! `convkit augment` on a small generated image folder: the grid's size, and start-up errors.
+mod common;
+use common::convkit;
 
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn convkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convkit"))
-        .args(args)
-        .output()
-        .expect("the convkit binary runs")
-}
 
 /// Two classes of three 6×5 RGB images.
 fn folder(root: &Path) {

@@ -1,23 +1,9 @@
 //! End-to-end runs of the `convkit` binary: a short real training run on the embedded MNIST, then
 //! eval and predict with its checkpoint, reproducibility, and the error paths a user can hit.
+mod common;
+use common::{convkit, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn convkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convkit"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .expect("convkit runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use std::process::Output;
 
 /// Runs `convkit train` with `extra` arguments into a fresh folder; returns the run folder.
 fn train(out_dir: &Path, extra: &[&str]) -> (Output, PathBuf) {

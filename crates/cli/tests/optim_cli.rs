@@ -1,13 +1,7 @@
 //! `convkit train`'s optimiser, schedule and clipping flags, and `convkit init-stats`, end to end.
-use std::process::{Command, Output};
-
-fn convkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convkit"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .expect("convkit runs")
-}
+mod common;
+use common::convkit;
+use std::process::Output;
 
 fn text(out: &Output) -> String {
     format!(

@@ -1,17 +1,6 @@
 //! `convkit summary`: the zoo list, LeNet-5's table, and the error for an unknown model.
-use std::process::{Command, Output};
-
-fn convkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convkit"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .expect("convkit runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{convkit, stdout};
 
 #[test]
 fn list_names_the_zoo() {

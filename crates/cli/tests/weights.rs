@@ -1,23 +1,13 @@
 //! `convkit import` / `convkit export`: a PyTorch-layout state_dict goes into a zoo model's
 //! checkpoint and back out unchanged; mismatches and refused pickles are explained.
+mod common;
+use common::{convkit, stderr};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::io::read_safetensors;
 use convkit_nn::torch::save_for_pytorch;
 use convkit_tensor::seeded_rng;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn convkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convkit"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", "2")
-        .output()
-        .expect("convkit runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use std::process::Output;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -37,23 +27,29 @@ fn lenet_state_dict(dir: &Path, size: usize) -> PathBuf {
     path
 }
 
-#[test]
-fn import_then_export_round_trips_the_weights() {
-    let dir = tempfile::tempdir().unwrap();
-    let original = lenet_state_dict(dir.path(), 16);
-    let ckpt = dir.path().join("ckpt.safetensors");
-    let out = convkit(&[
+/// `convkit import` of `state_dict` into a LeNet-5 for 1×16×16 inputs and `classes` classes.
+fn import_lenet(state_dict: &Path, classes: usize, ckpt: &Path) -> Output {
+    let classes = classes.to_string();
+    convkit(&[
         "import",
-        s(&original),
+        s(state_dict),
         "--model",
         "lenet5",
         "--input",
         "1x16x16",
         "--classes",
-        "10",
+        &classes,
         "--out",
-        s(&ckpt),
-    ]);
+        s(ckpt),
+    ])
+}
+
+#[test]
+fn import_then_export_round_trips_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = lenet_state_dict(dir.path(), 16);
+    let ckpt = dir.path().join("ckpt.safetensors");
+    let out = import_lenet(&original, 10, &ckpt);
     assert!(out.status.success(), "{}", stderr(&out));
     let back = dir.path().join("back.safetensors");
     let out = convkit(&["export", s(&ckpt), "--out", s(&back)]);
@@ -71,18 +67,7 @@ fn import_explains_mismatches_and_refused_pickles() {
     let dir = tempfile::tempdir().unwrap();
     let original = lenet_state_dict(dir.path(), 16);
     let ckpt = dir.path().join("ckpt.safetensors");
-    let out = convkit(&[
-        "import",
-        s(&original),
-        "--model",
-        "lenet5",
-        "--input",
-        "1x16x16",
-        "--classes",
-        "5",
-        "--out",
-        s(&ckpt),
-    ]);
+    let out = import_lenet(&original, 5, &ckpt);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(

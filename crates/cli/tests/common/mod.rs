@@ -1,4 +1,4 @@
-//! What the CLI tests of resuming, ensembles and search share: running the binary and a small
+//! What the CLI test files share: running the binary, reading its output, and a small
 //! generated image folder to train on in seconds.
 #![allow(dead_code)] // each test file uses its own part
 
