@@ -1,13 +1,12 @@
-//! Checkpoints: a module's state_dict in a safetensors file, with JSON metadata, and the optimiser
-//! state in a sibling file.
+//! Checkpoints: one file holding a module's state_dict under its PyTorch names, typed metadata and,
+//! when the run can be continued, the optimiser state and the run's own state.
 //!
-//! `PATH` (e.g. `lenet.safetensors`) holds every parameter and buffer under its PyTorch name (f32)
-//! and the safetensors `__metadata__` entry `{"convkit": "<JSON of CheckpointMeta>"}`. The optimiser
-//! state, when saved, goes to `PATH` with the extension `.optim.safetensors` (`lenet.optim.safetensors`),
-//! under the names of [`Optimizer::state`]. Every file is written to a temporary file beside it and
-//! renamed into place, so a crash never destroys the last good checkpoint. The optimiser file is
-//! renamed first: a crash between the two renames leaves a new optimiser state beside the old model,
-//! which [`Checkpoint::load_optimizer`] accepts as long as the parameters' shapes agree.
+//! `PATH` (e.g. `lenet.safetensors`) holds every parameter and buffer under its PyTorch name (f32),
+//! the optimiser state (when saved) under `optimizer.<name of Optimizer::state>`, and the safetensors
+//! `__metadata__` entry `{"convkit": "<JSON of CheckpointMeta>"}`. The file is written to a
+//! temporary file beside it, synced, renamed into place and the folder synced, so a crash never
+//! destroys the last good checkpoint. Files of format 1 (optimiser state in a sibling
+//! `PATH.optim.safetensors`) are still read.
 //!
 //! ```no_run
 //! use convkit_nn::checkpoint::{self, Checkpoint, CheckpointMeta};
@@ -29,7 +28,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The version of the checkpoint layout this crate writes; it reads this one and older.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The prefix of the optimiser's tensors inside a checkpoint (format 2 and later).
+pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// The `__metadata__` key holding the JSON of [`CheckpointMeta`].
 pub const METADATA_KEY: &str = "convkit";
 
@@ -54,6 +55,12 @@ pub struct CheckpointMeta {
     pub epoch: usize,
     /// Named results at this epoch (`"val_accuracy"`, `"train_loss"`, ...).
     pub metrics: BTreeMap<String, f64>,
+    /// The identity of the training run that wrote the file, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// What a training run needs to continue from this file (interpreted by the training crate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_state: Option<serde_json::Value>,
 }
 
 impl CheckpointMeta {
@@ -67,34 +74,41 @@ impl CheckpointMeta {
             normalization: Normalization::default(),
             epoch: 0,
             metrics: BTreeMap::new(),
+            run_id: None,
+            run_state: None,
         }
     }
 }
 
-/// `PATH` with the extension `.optim.safetensors`: where [`save`] puts the optimiser state.
+/// `PATH` with the extension `.optim.safetensors`: where format 1 put the optimiser state.
 pub fn optimizer_path(path: &Path) -> PathBuf {
     path.with_extension("optim.safetensors")
 }
 
-/// Saves `module`'s state_dict and `meta` to `path`, and the optimiser state (if given) to
-/// [`optimizer_path`]`(path)`, each written atomically.
+/// Saves `module`'s state_dict, `meta` and the optimiser state (if given) to `path`, atomically
+/// and durably.
 ///
 /// # Errors
-/// [`Error::Io`] naming the file that could not be written; the previous files stay intact.
+/// [`Error::Io`] naming the file that could not be written; the previous file stays intact.
 pub fn save(
     path: impl AsRef<Path>,
     module: &dyn Module,
     meta: &CheckpointMeta,
     optimizer: Option<&dyn Optimizer>,
 ) -> Result<()> {
-    let path = path.as_ref();
+    let mut tensors = module.named_tensors();
     if let Some(optimizer) = optimizer {
-        write_safetensors(&optimizer_path(path), &optimizer.state(), HashMap::new())?;
+        let state = optimizer.state().into_iter();
+        tensors.extend(state.map(|(name, t)| (format!("{OPTIMIZER_PREFIX}{name}"), t)));
     }
-    let json = serde_json::to_string(meta).expect("metadata serialises to JSON");
+    let meta = CheckpointMeta {
+        format_version: FORMAT_VERSION,
+        ..meta.clone()
+    };
+    let json = serde_json::to_string(&meta).expect("metadata serialises to JSON");
     write_safetensors(
-        path,
-        &module.named_tensors(),
+        path.as_ref(),
+        &tensors,
         HashMap::from([(METADATA_KEY.to_string(), json)]),
     )
 }
@@ -139,6 +153,8 @@ pub struct Checkpoint {
     path: PathBuf,
     meta: CheckpointMeta,
     tensors: Vec<(String, Tensor)>,
+    /// The optimiser's tensors (format 2; empty when none was saved or for format 1).
+    optimizer: Vec<(String, Tensor)>,
 }
 
 impl Checkpoint {
@@ -166,10 +182,19 @@ impl Checkpoint {
                 meta.format_version
             )));
         }
+        let (optimizer, tensors): (Vec<_>, Vec<_>) = file
+            .tensors
+            .into_iter()
+            .partition(|(name, _)| name.starts_with(OPTIMIZER_PREFIX));
+        let optimizer = optimizer
+            .into_iter()
+            .map(|(name, t)| (name[OPTIMIZER_PREFIX.len()..].to_string(), t))
+            .collect();
         Ok(Checkpoint {
             path,
             meta,
-            tensors: file.tensors,
+            tensors,
+            optimizer,
         })
     }
 
@@ -194,19 +219,35 @@ impl Checkpoint {
         load_state_dict(module, &self.tensors, &self.path.display().to_string())
     }
 
-    /// Reads the sibling optimiser file and restores `optimizer`'s state from it.
+    /// Whether the file holds optimiser state (format 1: whether its sibling file exists).
+    pub fn has_optimizer(&self) -> bool {
+        !self.optimizer.is_empty()
+            || (self.meta.format_version < 2 && optimizer_path(&self.path).is_file())
+    }
+
+    /// Restores `optimizer`'s state from the checkpoint (format 1: from the sibling file).
     ///
     /// # Errors
-    /// [`Error::Io`] when the file is absent or unreadable, [`Error::Format`] when corrupt,
-    /// [`Error::StateMismatch`] when it does not fit the optimiser.
+    /// [`Error::Format`] when the checkpoint holds no optimiser state, [`Error::Io`] when a format-1
+    /// sibling file is absent or unreadable, [`Error::StateMismatch`] when it does not fit the
+    /// optimiser.
     pub fn load_optimizer(&self, optimizer: &mut dyn Optimizer) -> Result<()> {
-        let path = optimizer_path(&self.path);
-        let file = read_safetensors(&path)?;
-        optimizer.load_state(&file.tensors).map_err(|e| match e {
+        let (source, tensors) = if self.meta.format_version < 2 {
+            let path = optimizer_path(&self.path);
+            (path.clone(), read_safetensors(&path)?.tensors)
+        } else if self.optimizer.is_empty() {
+            return Err(Error::Format {
+                path: self.path.clone(),
+                msg: "holds no optimiser state (it was saved for inference only)".into(),
+            });
+        } else {
+            (self.path.clone(), self.optimizer.clone())
+        };
+        optimizer.load_state(&tensors).map_err(|e| match e {
             Error::StateMismatch {
                 target, problems, ..
             } => Error::StateMismatch {
-                source_name: path.display().to_string(),
+                source_name: source.display().to_string(),
                 target,
                 problems,
             },

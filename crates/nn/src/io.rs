@@ -134,7 +134,13 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new
+/// one: the bytes go to [`temporary_path`] in the same folder, are synced to disk, the file is
+/// renamed over `path`, and the folder is synced so that the rename itself is durable.
+///
+/// # Errors
+/// [`Error::Io`] naming the path that could not be written (the previous file stays intact).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temporary_path(path);
     let io_error = |path: &Path, source| Error::Io {
         path: path.to_path_buf(),
@@ -146,9 +152,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             file.sync_all()
         })
         .map_err(|e| io_error(&tmp, e))
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error(path, e)));
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error(path, e)))
+        .and_then(|()| sync_folder(path).map_err(|e| io_error(path, e)));
     if written.is_err() && tmp.is_file() {
         let _ = fs::remove_file(&tmp); // best effort: the error being returned is the one that matters
     }
     written
+}
+
+/// Syncs the folder holding `path`, making a rename inside it durable (a no-op where folders
+/// cannot be opened for syncing).
+fn sync_folder(path: &Path) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if cfg!(unix) {
+        fs::File::open(folder)?.sync_all()?;
+    }
+    Ok(())
 }

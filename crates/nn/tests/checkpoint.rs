@@ -112,14 +112,15 @@ fn round_trip_restores_outputs_metadata_and_optimizer() {
     checkpoint::save(&path, &model, &meta(), Some(&opt)).unwrap();
     assert_eq!(
         dir_entries(dir.path()),
-        ["model.optim.safetensors", "model.safetensors"],
-        "no stray temporary files"
+        ["model.safetensors"],
+        "one file, no stray temporary files"
     );
 
     let restored = small_cnn(2, 4);
     assert_ne!(eval(&restored), eval(&model));
     let ckpt = Checkpoint::load(&path).unwrap();
     assert_eq!(ckpt.meta(), &meta());
+    assert!(ckpt.has_optimizer());
     let names: Vec<&str> = ckpt.tensors().iter().map(|(n, _)| n.as_str()).collect();
     assert!(
         names.contains(&"features.1.running_var") && names.contains(&"classifier.1.weight"),
@@ -281,14 +282,47 @@ fn corrupt_truncated_and_missing_files_name_the_path() {
         matches!(err, Error::Io { .. }) && err.to_string().contains("nope.safetensors"),
         "{err}"
     );
-    // Optimiser file absent: the error names it.
+    // No optimiser state saved: the error names the file and says why.
     checkpoint::save(&path, &model, &meta(), None).unwrap();
-    fs::remove_file(optimizer_path(&path)).unwrap();
     let err = Checkpoint::load(&path)
         .unwrap()
         .load_optimizer(&mut sgd(&model))
         .unwrap_err();
-    assert!(err.to_string().contains("model.optim.safetensors"), "{err}");
+    assert!(
+        err.to_string().contains("model.safetensors")
+            && err.to_string().contains("no optimiser state"),
+        "{err}"
+    );
+}
+
+/// Format 1 kept the optimiser state in a sibling file; such checkpoints still load in full.
+#[test]
+fn format_1_checkpoints_with_a_sibling_optimizer_file_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.safetensors");
+    let model = small_cnn(1, 4);
+    let mut opt = sgd(&model);
+    train_step(&model, &mut opt);
+    let old_meta = CheckpointMeta {
+        format_version: 1,
+        ..meta()
+    };
+    let json = serde_json::to_string(&old_meta).unwrap();
+    let metadata = [(checkpoint::METADATA_KEY.to_string(), json)].into();
+    convkit_nn::io::write_safetensors(&path, &model.named_tensors(), metadata).unwrap();
+    convkit_nn::io::write_safetensors(&optimizer_path(&path), &opt.state(), Default::default())
+        .unwrap();
+
+    let restored = small_cnn(2, 4);
+    let mut restored_opt = sgd(&restored);
+    let ckpt = Checkpoint::load(&path).unwrap();
+    assert_eq!(ckpt.meta().format_version, 1);
+    assert!(ckpt.has_optimizer());
+    ckpt.load_into(&restored).unwrap();
+    ckpt.load_optimizer(&mut restored_opt).unwrap();
+    train_step(&model, &mut opt);
+    train_step(&restored, &mut restored_opt);
+    assert_eq!(eval(&restored), eval(&model));
 }
 
 #[test]
