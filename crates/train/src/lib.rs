@@ -1,2 +1,45 @@
-//! Training as a library: a typed [`TrainConfig`] describes a run, `fit` runs it and reports
-//! through callbacks, checkpoints hold weights under PyTorch names with the state to resume.
+//! Training as a library. A [`TrainConfig`] describes a run (model, data, optimiser, schedule,
+//! what to save); a [`Trainer`] loads its data, builds its model and [`fit`](Trainer::fit)s it
+//! epoch by epoch, reporting through [`Callback`]s, writing checkpoints that hold the weights under
+//! PyTorch names and the state to [`resume`](Trainer::resume) from. The per-batch step
+//! ([`TrainStep`]) and a hook between backward and the optimiser step ([`GradientHook`]) are
+//! replaceable, so that adversarial and distributed training plug in without edits to the loop.
+//!
+//! ```no_run
+//! use convkit_train::callbacks::Console;
+//! use convkit_train::{TrainConfig, Trainer};
+//! let config = TrainConfig { epochs: 1, ..TrainConfig::default() }; // LeNet-5 on MNIST
+//! let mut trainer = Trainer::new(config)?;
+//! trainer.add_callback(Console::default());
+//! let outcome = trainer.fit()?;
+//! println!("test accuracy {:?}", outcome.last().test);
+//! # Ok::<(), convkit_train::Error>(())
+//! ```
+pub mod callback;
+pub mod callbacks;
+pub mod checkpoint;
+pub mod config;
+pub mod datasets;
+mod divergence;
+pub mod early_stopping;
+mod epoch;
+mod error;
+pub mod eval;
+mod fit;
+pub mod metrics;
+pub mod recipe;
+mod run_data;
+pub mod run_dir;
+pub mod step;
+mod tensors;
+mod trainer;
+
+pub use callback::{Callback, Control};
+pub use config::TrainConfig;
+pub use datasets::DatasetName;
+pub use error::{Error, Result};
+pub use fit::FitOutcome;
+pub use run_data::RunData;
+pub use step::{GradientHook, StandardStep, StepBatch, StepOutput, TrainStep};
+pub use tensors::batch_images;
+pub use trainer::{Trainer, CHANGEABLE_ON_RESUME};

@@ -1,0 +1,156 @@
+//! [`TrainConfig`]: everything a training run is, as one plain serde struct with defaults,
+//! validation that names the field, and TOML in and out. Options left `None` are filled by the
+//! dataset's recipe ([`crate::recipe`]) or take the documented default when the run starts.
+mod data;
+mod diff;
+mod optim;
+mod schedule;
+mod toml_io;
+
+pub use data::DataConfig;
+pub use diff::differences;
+pub use optim::{ClipConfig, OptimizerConfig, OptimizerName, ParamGroupConfig};
+pub use schedule::{CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
+
+use crate::error::{Error, Result};
+use convkit_models::model_names;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The batch size when neither the configuration nor the dataset's recipe sets one.
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+
+/// A training run: model, data, optimisation, schedule and what to save, all in one place.
+/// `convkit train` fills it from flags (or `--config FILE.toml`), and every run folder holds the
+/// `config.toml` that repeats the run exactly.
+///
+/// ```
+/// use convkit_train::TrainConfig;
+/// let config = TrainConfig { epochs: 2, ..TrainConfig::default() };
+/// config.validate().unwrap();
+/// let text = config.to_toml().unwrap();
+/// assert_eq!(TrainConfig::from_toml(&text).unwrap(), config);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The zoo model's name (`convkit summary --list`); its input and classes follow the dataset.
+    pub model: String,
+    pub epochs: usize,
+    /// Images per step [default: the dataset recipe's, else 64].
+    pub batch_size: Option<usize>,
+    /// Seed of initialisation, data order, augmentation and dropout: the same seed and thread
+    /// count give the same run, bit for bit.
+    pub seed: u64,
+    /// Stop when the selection accuracy (validation, else test) has not improved for this many
+    /// epochs.
+    pub early_stop: Option<usize>,
+    /// Snapshot ensemble (Huang et al.): this many cycles of cosine annealing restarted at the
+    /// learning rate, saving `snapshot-<k>.safetensors` at the end of each.
+    pub snapshots: Option<usize>,
+    /// Start from these weights (a PyTorch state_dict, `.pth` or safetensors) instead of a fresh
+    /// initialisation.
+    pub init_from: Option<PathBuf>,
+    /// Where run folders go; each run gets a new folder inside.
+    pub out_dir: PathBuf,
+    /// The run folder's name inside `out_dir` [default: `<model>-<dataset>`, with `-2`, `-3`, ...
+    /// when taken].
+    pub run_name: Option<String>,
+    /// Evaluate on the test set after every epoch (hyper-parameter searches turn it off).
+    pub evaluate_test: bool,
+    pub data: DataConfig,
+    pub optimizer: OptimizerConfig,
+    pub schedule: ScheduleConfig,
+    pub clip: ClipConfig,
+    pub checkpoint: CheckpointPolicy,
+}
+
+/// Which checkpoints a run writes besides `last.safetensors` (written after every epoch: it holds
+/// the state that `--resume` continues from).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckpointPolicy {
+    /// Keep `best.safetensors`: the epoch with the best selection accuracy.
+    pub best: bool,
+    /// Also keep `epoch-<k>.safetensors` every this many epochs.
+    pub every: Option<usize>,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            best: true,
+            every: None,
+        }
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: "lenet5".into(),
+            epochs: 1,
+            batch_size: None,
+            seed: 42,
+            early_stop: None,
+            snapshots: None,
+            init_from: None,
+            out_dir: PathBuf::from("runs"),
+            run_name: None,
+            evaluate_test: true,
+            data: DataConfig::default(),
+            optimizer: OptimizerConfig::default(),
+            schedule: ScheduleConfig::default(),
+            clip: ClipConfig::default(),
+            checkpoint: CheckpointPolicy::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The batch size the run uses.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)
+    }
+
+    /// Checks every value that can be checked before data is loaded.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first field (dotted, as in `config.toml`) that cannot work.
+    pub fn validate(&self) -> Result<()> {
+        let names = model_names();
+        if !names.contains(&self.model.as_str()) {
+            return Err(Error::config(
+                "model",
+                format!(
+                    "unknown model '{}' (available: {})",
+                    self.model,
+                    names.join(", ")
+                ),
+            ));
+        }
+        let at_least_one = |field: &str, value: Option<usize>| match value {
+            Some(0) => Err(Error::config(field, "must be at least 1")),
+            _ => Ok(()),
+        };
+        at_least_one("epochs", Some(self.epochs))?;
+        at_least_one("batch_size", self.batch_size)?;
+        at_least_one("early_stop", self.early_stop)?;
+        at_least_one("checkpoint.every", self.checkpoint.every)?;
+        if let Some(cycles) = self.snapshots {
+            if cycles == 0 || self.epochs % cycles != 0 {
+                return Err(Error::config(
+                    "snapshots",
+                    format!(
+                        "{cycles} cycles: epochs ({}) must be a positive multiple of the number of cycles",
+                        self.epochs
+                    ),
+                ));
+            }
+        }
+        self.data.validate()?;
+        self.optimizer.validate()?;
+        self.schedule.validate(self.snapshots.is_some())?;
+        self.clip.validate()
+    }
+}

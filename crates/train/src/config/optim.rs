@@ -1,0 +1,355 @@
+//! The optimiser part of a [`super::TrainConfig`]: which optimiser, its hyper-parameters,
+//! parameter groups (own learning-rate scale and weight decay, or frozen) and gradient clipping.
+use crate::error::{Error, Result};
+use convkit_nn::optim::{
+    clip_grad_norm, clip_grad_value, no_decay_on_biases_and_norms, Adagrad, AdagradConfig, Adam,
+    AdamConfig, Optimizer, ParamGroup, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+};
+use convkit_tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerName {
+    /// SGD with momentum (PyTorch's conventions).
+    #[default]
+    Sgd,
+    /// Adam with bias correction; weight decay is an L2 term added to the gradient.
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// RMSprop (with momentum when given).
+    Rmsprop,
+    /// AdaGrad.
+    Adagrad,
+}
+
+impl OptimizerName {
+    /// The name as written in configurations and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptimizerName::Sgd => "sgd",
+            OptimizerName::Adam => "adam",
+            OptimizerName::Adamw => "adamw",
+            OptimizerName::Rmsprop => "rmsprop",
+            OptimizerName::Adagrad => "adagrad",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    pub name: OptimizerName,
+    /// Learning rate [default: 0.01 for SGD and AdaGrad, 0.001 for Adam, AdamW and RMSprop].
+    pub lr: Option<f32>,
+    /// Momentum of SGD and RMSprop [default: 0.9 for SGD, 0 for RMSprop].
+    pub momentum: Option<f32>,
+    /// Nesterov momentum (SGD only).
+    pub nesterov: bool,
+    /// Weight decay: an L2 term added to the gradient, decoupled for AdamW [default: 0, 0.01 for
+    /// AdamW].
+    pub weight_decay: Option<f32>,
+    /// No weight decay on biases and normalisation parameters (every parameter with one dimension).
+    pub no_decay_bias_norm: Option<bool>,
+    /// Parameter groups, matched in order by name; parameters no group matches form the default
+    /// group.
+    pub groups: Vec<ParamGroupConfig>,
+}
+
+/// Parameters chosen by name that train differently from the rest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParamGroupConfig {
+    /// The parameter names this group takes: a pattern where `*` matches any run of characters
+    /// (`layer4.*`, `*.bias`, `fc.weight`).
+    pub params: String,
+    /// This group's learning rate as a multiple of the run's (schedules scale it alike).
+    pub lr_scale: Option<f32>,
+    /// This group's weight decay instead of the optimiser's.
+    pub weight_decay: Option<f32>,
+    /// Frozen: no gradient is computed for these parameters and the optimiser never touches them.
+    pub frozen: bool,
+}
+
+/// Gradient clipping applied between backward and the optimiser step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClipConfig {
+    /// Rescale the gradients so that their global L2 norm is at most this.
+    pub norm: Option<f32>,
+    /// Clamp every gradient element into [-value, value].
+    pub value: Option<f32>,
+}
+
+/// Tensors with their `state_dict` names.
+type NamedTensors = Vec<(String, Tensor)>;
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
+pub(crate) fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty(); // no `*`: an exact name
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+impl OptimizerConfig {
+    /// The learning rate the run starts from.
+    pub fn lr(&self) -> f32 {
+        self.lr.unwrap_or(match self.name {
+            OptimizerName::Sgd | OptimizerName::Adagrad => 0.01,
+            OptimizerName::Adam | OptimizerName::Adamw | OptimizerName::Rmsprop => 0.001,
+        })
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let lr = self.lr();
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(Error::config(
+                "optimizer.lr",
+                format!("must be a positive number, got {lr}"),
+            ));
+        }
+        if let Some(m) = self.momentum {
+            if !(0.0..1.0).contains(&m) {
+                return Err(Error::config(
+                    "optimizer.momentum",
+                    format!("must be at least 0 and below 1, got {m}"),
+                ));
+            }
+        }
+        if let Some(wd) = self.weight_decay {
+            if !(wd >= 0.0 && wd.is_finite()) {
+                return Err(Error::config(
+                    "optimizer.weight_decay",
+                    format!("must be a non-negative number, got {wd}"),
+                ));
+            }
+        }
+        if self.nesterov && self.name != OptimizerName::Sgd {
+            return Err(Error::config(
+                "optimizer.nesterov",
+                "applies to the sgd optimiser only",
+            ));
+        }
+        for (i, group) in self.groups.iter().enumerate() {
+            if group.params.is_empty() {
+                return Err(Error::config(
+                    format!("optimizer.groups[{i}].params"),
+                    "needs a name pattern",
+                ));
+            }
+            if let Some(scale) = group.lr_scale {
+                if !(scale >= 0.0 && scale.is_finite()) {
+                    return Err(Error::config(
+                        format!("optimizer.groups[{i}].lr_scale"),
+                        format!("must be a non-negative number, got {scale}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits `params` into the configured groups. Frozen parameters are returned apart (their
+    /// gradients switched off) and are not part of any group.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a group whose pattern matches no parameter (a typo would otherwise
+    /// silently train everything alike).
+    pub fn groups(
+        &self,
+        params: Vec<(String, Tensor)>,
+    ) -> Result<(Vec<ParamGroup>, NamedTensors)> {
+        let mut members: Vec<Vec<(String, Tensor)>> = vec![Vec::new(); self.groups.len()];
+        let mut rest = Vec::new();
+        for (name, t) in params {
+            match self
+                .groups
+                .iter()
+                .position(|g| matches_pattern(&g.params, &name))
+            {
+                Some(i) => members[i].push((name, t)),
+                None => rest.push((name, t)),
+            }
+        }
+        let mut groups = Vec::new();
+        let mut frozen = Vec::new();
+        for (i, (config, params)) in self.groups.iter().zip(members).enumerate() {
+            if params.is_empty() {
+                return Err(Error::config(
+                    format!("optimizer.groups[{i}].params"),
+                    format!("'{}' matches no parameter of the model", config.params),
+                ));
+            }
+            if config.frozen {
+                params.iter().for_each(|(_, t)| t.set_requires_grad(false));
+                frozen.extend(params);
+                continue;
+            }
+            let mut group = ParamGroup::new(params);
+            if let Some(scale) = config.lr_scale {
+                group = group.lr_scale(scale);
+            }
+            if let Some(wd) = config.weight_decay {
+                group = group.weight_decay(wd);
+            }
+            groups.push(group);
+        }
+        if self.no_decay_bias_norm == Some(true) {
+            groups.extend(no_decay_on_biases_and_norms(rest));
+        } else if !rest.is_empty() {
+            groups.push(ParamGroup::new(rest));
+        }
+        Ok((groups, frozen))
+    }
+
+    /// The optimiser over `groups`.
+    ///
+    /// # Errors
+    /// Hyper-parameters the optimiser refuses.
+    pub fn build(&self, groups: Vec<ParamGroup>) -> Result<Box<dyn Optimizer>> {
+        self.validate()?;
+        let lr = self.lr();
+        let weight_decay = self.weight_decay;
+        Ok(match self.name {
+            OptimizerName::Sgd => Box::new(Sgd::with_groups(
+                groups,
+                SgdConfig {
+                    lr,
+                    momentum: self.momentum.unwrap_or(0.9),
+                    nesterov: self.nesterov,
+                    weight_decay: weight_decay.unwrap_or(0.0),
+                    ..Default::default()
+                },
+            )?),
+            OptimizerName::Adam | OptimizerName::Adamw => {
+                let d = if self.name == OptimizerName::Adamw {
+                    AdamConfig::adamw()
+                } else {
+                    AdamConfig::default()
+                };
+                let config = AdamConfig {
+                    lr,
+                    weight_decay: weight_decay.unwrap_or(d.weight_decay),
+                    ..d
+                };
+                Box::new(Adam::with_groups(groups, config)?)
+            }
+            OptimizerName::Rmsprop => Box::new(RmsProp::with_groups(
+                groups,
+                RmsPropConfig {
+                    lr,
+                    momentum: self.momentum.unwrap_or(0.0),
+                    weight_decay: weight_decay.unwrap_or(0.0),
+                    ..Default::default()
+                },
+            )?),
+            OptimizerName::Adagrad => Box::new(Adagrad::with_groups(
+                groups,
+                AdagradConfig {
+                    lr,
+                    weight_decay: weight_decay.unwrap_or(0.0),
+                    ..Default::default()
+                },
+            )?),
+        })
+    }
+}
+
+impl ClipConfig {
+    pub(crate) fn validate(&self) -> Result<()> {
+        for (field, value) in [("clip.norm", self.norm), ("clip.value", self.value)] {
+            if let Some(v) = value {
+                if !(v > 0.0 && v.is_finite()) {
+                    return Err(Error::config(
+                        field,
+                        format!("must be a positive number, got {v} (clipping to 0 would stop all learning)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Clips the gradients of `params` as configured.
+    ///
+    /// # Errors
+    /// A failing tensor op.
+    pub fn apply(&self, params: &[(String, Tensor)]) -> Result<()> {
+        if let Some(max_norm) = self.norm {
+            clip_grad_norm(params, max_norm, 2.0)?;
+        }
+        if let Some(value) = self.value {
+            clip_grad_value(params, value)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_names_with_wildcards() {
+        assert!(matches_pattern("fc.weight", "fc.weight"));
+        assert!(!matches_pattern("fc.weight", "fc.weight2"));
+        assert!(matches_pattern("layer4.*", "layer4.1.conv2.weight"));
+        assert!(!matches_pattern("layer4.*", "layer3.1.conv2.weight"));
+        assert!(matches_pattern("*.bias", "layer1.0.bn1.bias"));
+        assert!(matches_pattern("*bn*.weight", "layer1.0.bn1.weight"));
+        assert!(!matches_pattern("*bn*.weight", "layer1.0.conv1.weight"));
+        assert!(matches_pattern("*", "anything"));
+    }
+
+    #[test]
+    fn groups_split_by_pattern_and_freeze() {
+        let p = |name: &str| (name.to_string(), Tensor::zeros([2]).with_grad());
+        let config = OptimizerConfig {
+            groups: vec![
+                ParamGroupConfig {
+                    params: "features.*".into(),
+                    frozen: true,
+                    ..Default::default()
+                },
+                ParamGroupConfig {
+                    params: "fc.*".into(),
+                    lr_scale: Some(10.0),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let params = vec![p("features.0.weight"), p("fc.weight"), p("fc.bias"), p("other")];
+        let (groups, frozen) = config.groups(params).unwrap();
+        assert_eq!(frozen.len(), 1);
+        assert!(!frozen[0].1.requires_grad());
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].params.len(), 2);
+        assert_eq!(groups[0].lr_scale, 10.0);
+        assert_eq!(groups[1].params[0].0, "other");
+
+        let typo = OptimizerConfig {
+            groups: vec![ParamGroupConfig {
+                params: "feature.*".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let err = typo.groups(vec![p("features.0.weight")]).unwrap_err();
+        assert!(err.to_string().starts_with("optimizer.groups[0].params: 'feature.*' matches no parameter"), "{err}");
+    }
+}

@@ -1,0 +1,318 @@
+//! [`Trainer::fit`]: the epoch loop. Each epoch trains ([`crate::epoch`]), evaluates on the
+//! validation and test sets, steps the schedule, updates early stopping, writes the checkpoints
+//! (`last.safetensors` with the run state first) and reports to the callbacks.
+use crate::callback::{
+    emit, Callback, CheckpointWritten, Control, EpochEnd, EvalSplit, EvaluationEnd, RunEnd,
+    RunEndReason, RunStart,
+};
+use crate::checkpoint::{self, CheckpointKind, ModelRecord, RunState, SaveOptions};
+use crate::config::TrainConfig;
+use crate::divergence::DivergenceGuard;
+use crate::early_stopping::EarlyStopping;
+use crate::error::{Error, Result};
+use crate::eval::evaluate;
+use crate::metrics::EpochMetrics;
+use crate::run_data::RunData;
+use crate::run_dir::{new_run_dir, new_run_id, remove_stale_temporaries};
+use crate::step::{GradientHook, TrainStep};
+use crate::trainer::{Trainer, EVAL_BATCH};
+use convkit_data::{DataLoader, Dataset};
+use convkit_nn::optim::Optimizer;
+use convkit_nn::schedule::LrScheduler;
+use convkit_nn::Module;
+use convkit_tensor::Tensor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct FitOutcome {
+    pub run_dir: PathBuf,
+    /// Every epoch's metrics, including those before a resume.
+    pub history: Vec<EpochMetrics>,
+    pub reason: RunEndReason,
+}
+
+impl FitOutcome {
+    /// The last epoch's metrics.
+    pub fn last(&self) -> &EpochMetrics {
+        self.history.last().expect("a run trains at least one epoch")
+    }
+}
+
+/// The parts of a run that one epoch uses and updates.
+pub(crate) struct Run<'t> {
+    pub config: &'t TrainConfig,
+    pub model: &'t dyn Module,
+    pub record: &'t ModelRecord,
+    pub callbacks: &'t mut [Box<dyn Callback>],
+    pub step: &'t mut dyn TrainStep,
+    pub hooks: &'t mut [Box<dyn GradientHook>],
+    pub loader: DataLoader,
+    pub optimizer: Box<dyn Optimizer>,
+    pub scheduler: Option<LrScheduler>,
+    /// The parameters the optimiser trains (not the frozen ones), in the model's order.
+    pub trainable: Vec<(String, Tensor)>,
+    pub run_dir: PathBuf,
+    pub run_id: String,
+    /// Snapshots saved so far.
+    pub snapshots: usize,
+    pub guard: DivergenceGuard,
+}
+
+impl Trainer {
+    /// Trains the run to its last epoch (or until early stopping or a callback stops it), in a
+    /// new run folder, or in the resumed run's folder.
+    ///
+    /// # Errors
+    /// A failing layer, a diverging loss, a file that cannot be written, a callback's error.
+    /// Every checkpoint written before the error stays valid.
+    pub fn fit(&mut self) -> Result<FitOutcome> {
+        let resumed = self.resumed.take();
+        let config = &self.config;
+        let loader = self.data.train_loader(config)?;
+        let batches = loader.num_batches();
+        let schedule = match config.snapshots {
+            Some(cycles) => config.schedule.for_snapshots(cycles, config.epochs, batches),
+            None => config.schedule.clone(),
+        };
+        let (groups, _frozen) = config.optimizer.groups(self.model.parameters())?;
+        let trainable: Vec<_> = self
+            .model
+            .parameters()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        let mut optimizer = config.optimizer.build(groups)?;
+        let lr = config.optimizer.lr();
+        let mut scheduler = schedule.build(optimizer.as_mut(), lr, config.epochs, batches)?;
+        let (run_dir, run_id, mut stopping, mut history, snapshots) = match resumed {
+            Some(saved) => {
+                saved.checkpoint.load_optimizer(optimizer.as_mut())?;
+                match (scheduler.as_mut(), saved.state.scheduler) {
+                    (Some(s), Some(position)) => s
+                        .restore(position, optimizer.as_mut())
+                        .map_err(Error::Resume)?,
+                    (None, None) => {}
+                    _ => {
+                        return Err(Error::Resume(format!(
+                            "{}: the saved state is for another schedule",
+                            saved.dir.display()
+                        )))
+                    }
+                }
+                remove_stale_temporaries(&saved.dir)?;
+                let s = saved.state;
+                (saved.dir, saved.run_id, s.stopping, s.history, s.snapshots)
+            }
+            None => {
+                let name = config.run_name.clone().unwrap_or_else(|| {
+                    format!("{}-{}", config.model, config.data.dataset.as_str())
+                });
+                let dir = new_run_dir(&config.out_dir, &name)?;
+                config.save(&dir.join("config.toml"))?;
+                let id = new_run_id(config.seed);
+                (dir, id, EarlyStopping::new(config.early_stop), Vec::new(), 0)
+            }
+        };
+        let first_epoch = history.len() + 1;
+        let data = &self.data;
+        let start = RunStart {
+            config,
+            run_dir: &run_dir,
+            model: self.model.as_ref(),
+            train_images: data.train.len(),
+            val_images: data.validation.as_ref().map(|v| v.len()),
+            first_epoch,
+            batches_per_epoch: batches,
+            lr: optimizer.lr(),
+            history: &history,
+        };
+        emit(&mut self.callbacks, |c| c.on_run_start(&start).map(|()| Control::Continue))?;
+        let mut run = Run {
+            config,
+            model: self.model.as_ref(),
+            record: &self.record,
+            callbacks: &mut self.callbacks,
+            step: self.step.as_mut(),
+            hooks: &mut self.hooks,
+            loader,
+            optimizer,
+            scheduler,
+            trainable,
+            run_dir,
+            run_id,
+            snapshots,
+            guard: DivergenceGuard::default(),
+        };
+        let mut reason = RunEndReason::Completed;
+        for epoch in first_epoch..=config.epochs {
+            let epoch_lr = run.optimizer.lr();
+            let trained = match run.train_epoch(epoch)? {
+                Ok(trained) => trained,
+                Err(stop_reason) => {
+                    reason = RunEndReason::Stopped(stop_reason);
+                    break;
+                }
+            };
+            let validation = run.evaluate(epoch, EvalSplit::Validation, &data.validation, data)?;
+            let test = run.evaluate(epoch, EvalSplit::Test, &data.test, data)?;
+            let metrics = EpochMetrics {
+                epoch,
+                train_loss: trained.loss,
+                train_accuracy: trained.accuracy,
+                validation,
+                test,
+                images_per_second: trained.images as f64 / trained.seconds,
+                seconds: trained.seconds,
+                lr: epoch_lr as f64,
+            };
+            // Reduce-on-plateau watches the validation loss, else the test loss.
+            let selection = metrics.selection();
+            if let Some(s) = run.scheduler.as_mut() {
+                s.epoch_end(selection.map(|(loss, _)| loss as f32), run.optimizer.as_mut());
+            }
+            run.save_snapshot_at_cycle_end(epoch)?;
+            let verdict = stopping.observe(epoch, selection.map_or(0.0, |(_, acc)| acc));
+            let stopped_early = verdict.stop && epoch < config.epochs;
+            history.push(metrics.clone());
+            let state = RunState {
+                config: config.clone(),
+                epoch,
+                scheduler: run.scheduler.as_ref().map(LrScheduler::state),
+                stopping,
+                history,
+                stopped_early,
+                snapshots: run.snapshots,
+            };
+            run.save_epoch_checkpoints(&state, verdict.improved)?;
+            (stopping, history) = (state.stopping, state.history);
+            let end = EpochEnd {
+                metrics: &metrics,
+                history: &history,
+                model: run.model,
+                run_dir: &run.run_dir,
+                epochs: config.epochs,
+                improved: verdict.improved,
+            };
+            let control = emit(run.callbacks, |c| c.on_epoch_end(&end))?;
+            if stopped_early {
+                let (best_epoch, best) = stopping.best().expect("an epoch was observed");
+                reason = RunEndReason::EarlyStopped { best_epoch, best };
+                break;
+            }
+            if let Control::Stop { reason: why } = control {
+                reason = RunEndReason::Stopped(why);
+                break;
+            }
+        }
+        if history.is_empty() {
+            return Err(Error::Callback(format!(
+                "the run in {} stopped before finishing an epoch: {reason:?}",
+                run.run_dir.display()
+            )));
+        }
+        let end = RunEnd {
+            reason: &reason,
+            history: &history,
+            run_dir: &run.run_dir,
+            has_validation: data.validation.is_some(),
+        };
+        emit(run.callbacks, |c| c.on_run_end(&end).map(|()| Control::Continue))?;
+        Ok(FitOutcome {
+            run_dir: run.run_dir,
+            history,
+            reason,
+        })
+    }
+}
+
+impl Run<'_> {
+    /// Evaluates `set` (if the run has it) after `epoch`, telling the callbacks.
+    fn evaluate(
+        &mut self,
+        epoch: usize,
+        split: EvalSplit,
+        set: &Option<Arc<Dataset>>,
+        data: &RunData,
+    ) -> Result<Option<(f64, f64)>> {
+        let Some(set) = set else {
+            return Ok(None);
+        };
+        let report = evaluate(self.model, set.clone(), data.normalize.clone(), EVAL_BATCH)?;
+        let event = EvaluationEnd {
+            epoch,
+            split,
+            report: &report,
+            dataset: set,
+            normalize: &data.normalize,
+        };
+        emit(self.callbacks, |c| {
+            c.on_evaluation_end(&event).map(|()| Control::Continue)
+        })?;
+        Ok(Some((report.loss, report.accuracy())))
+    }
+
+    /// Writes a checkpoint of the model as it is now (without run state) and tells the callbacks.
+    pub(crate) fn save_plain(&mut self, kind: CheckpointKind, epoch: usize) -> Result<()> {
+        let metrics = None;
+        let options = SaveOptions {
+            epoch,
+            metrics,
+            run_id: Some(&self.run_id),
+            run: None,
+        };
+        write_checkpoint(self.model, self.record, &self.run_dir, self.callbacks, kind, &options)
+    }
+
+    /// After an epoch: `last` (with the run state, first: it is what a resume reads), `best`
+    /// when the epoch improved, and `epoch-<k>` when the policy asks.
+    fn save_epoch_checkpoints(&mut self, state: &RunState, improved: bool) -> Result<()> {
+        let Run {
+            config,
+            model,
+            record,
+            callbacks,
+            optimizer,
+            run_dir,
+            run_id,
+            ..
+        } = self;
+        let mut options = SaveOptions {
+            epoch: state.epoch,
+            metrics: state.history.last(),
+            run_id: Some(run_id),
+            run: Some((state, optimizer.as_ref())),
+        };
+        write_checkpoint(*model, record, run_dir, callbacks, CheckpointKind::Last, &options)?;
+        options.run = None;
+        if improved && config.checkpoint.best {
+            write_checkpoint(*model, record, run_dir, callbacks, CheckpointKind::Best, &options)?;
+        }
+        if config.checkpoint.every.is_some_and(|k| state.epoch % k == 0) {
+            let kind = CheckpointKind::Epoch(state.epoch);
+            write_checkpoint(*model, record, run_dir, callbacks, kind, &options)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the checkpoint `kind` of the run in `run_dir` and tells the callbacks.
+fn write_checkpoint(
+    model: &dyn Module,
+    record: &ModelRecord,
+    run_dir: &Path,
+    callbacks: &mut [Box<dyn Callback>],
+    kind: CheckpointKind,
+    options: &SaveOptions,
+) -> Result<()> {
+    let path = run_dir.join(kind.file_name());
+    checkpoint::save(&path, model, record, options)?;
+    let event = CheckpointWritten {
+        kind,
+        path: &path,
+        epoch: options.epoch,
+    };
+    emit(callbacks, |c| c.on_checkpoint(&event).map(|()| Control::Continue))?;
+    Ok(())
+}

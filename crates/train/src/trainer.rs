@@ -1,0 +1,192 @@
+//! [`Trainer`]: a model, its data and a [`TrainConfig`], trained by [`Trainer::fit`] epoch after
+//! epoch with evaluation, checkpoints and callbacks; the per-batch work is in [`crate::epoch`].
+use crate::callback::Callback;
+use crate::checkpoint::{ModelRecord, SavedRun};
+use crate::config::{differences, TrainConfig};
+use crate::error::{Error, Result};
+use crate::eval::{evaluate, EvalReport};
+use crate::run_data::RunData;
+use crate::step::{GradientHook, StandardStep, TrainStep};
+use convkit_models::build_model;
+use convkit_nn::checkpoint::load_state_dict;
+use convkit_nn::torch::{import_state_dict, read_state_dict};
+use convkit_nn::Module;
+use convkit_tensor::seeded_rng;
+
+/// Configuration fields that may change when a run is resumed: they don't change what the
+/// finished epochs computed (`epochs` may be raised to train a finished run further).
+pub const CHANGEABLE_ON_RESUME: [&str; 5] =
+    ["epochs", "data.workers", "data.data_dir", "out_dir", "run_name"];
+
+/// Images per evaluation batch.
+pub(crate) const EVAL_BATCH: usize = 500;
+
+/// A training run, ready to [`fit`](Trainer::fit).
+///
+/// ```no_run
+/// use convkit_train::{Trainer, TrainConfig};
+/// let mut trainer = Trainer::new(TrainConfig::default())?;
+/// let outcome = trainer.fit()?;
+/// println!("{:?}", outcome.history.last());
+/// # Ok::<(), convkit_train::Error>(())
+/// ```
+pub struct Trainer {
+    pub(crate) config: TrainConfig,
+    pub(crate) model: Box<dyn Module>,
+    pub(crate) record: ModelRecord,
+    pub(crate) data: RunData,
+    pub(crate) callbacks: Vec<Box<dyn Callback>>,
+    pub(crate) step: Box<dyn TrainStep>,
+    pub(crate) hooks: Vec<Box<dyn GradientHook>>,
+    /// The run being continued, until `fit` takes it.
+    pub(crate) resumed: Option<SavedRun>,
+}
+
+impl Trainer {
+    /// A fresh run of `config`: checks it, loads the data and builds the zoo model it names
+    /// (initialised from the seed, or from `init_from`).
+    ///
+    /// # Errors
+    /// An invalid configuration (the field named), missing data, weights that don't fit.
+    pub fn new(config: TrainConfig) -> Result<Trainer> {
+        config.validate()?;
+        let data = RunData::load(&config)?;
+        let model = build_model(&config.model, &data.spec(), &mut seeded_rng(config.seed))?;
+        if let Some(path) = &config.init_from {
+            let tensors = read_state_dict(path)?;
+            import_state_dict(model.as_ref(), &tensors, &path.display().to_string())?;
+        }
+        Ok(Trainer::assemble(config, model, data))
+    }
+
+    /// A fresh run of `config` that trains `model`, built by the caller (with its own
+    /// initialisation, say). Its state_dict must be that of the zoo model `config.model` for the
+    /// run's data, so that its checkpoints load by name.
+    ///
+    /// # Errors
+    /// As [`Trainer::new`], and a model whose parameters don't match the zoo model's (each
+    /// mismatch listed).
+    pub fn with_model(config: TrainConfig, model: Box<dyn Module>) -> Result<Trainer> {
+        config.validate()?;
+        let data = RunData::load(&config)?;
+        let reference = build_model(&config.model, &data.spec(), &mut seeded_rng(0))?;
+        // Loading the given model's tensors into the zoo model checks every name and shape.
+        load_state_dict(
+            reference.as_ref(),
+            &model.named_tensors(),
+            "the model given to Trainer::with_model",
+        )?;
+        Ok(Trainer::assemble(config, model, data))
+    }
+
+    /// Continues `saved` with `config`, which must be the run's own configuration apart from the
+    /// [`CHANGEABLE_ON_RESUME`] fields.
+    ///
+    /// # Errors
+    /// A configuration that differs elsewhere (every difference named), a run that stopped early
+    /// or has trained all its epochs, or saved weights that don't fit.
+    pub fn resume(saved: SavedRun, config: TrainConfig) -> Result<Trainer> {
+        let dir = saved.dir.display().to_string();
+        let changed: Vec<String> = differences(&saved.state.config, &config)
+            .into_iter()
+            .filter(|(field, _, _)| !CHANGEABLE_ON_RESUME.contains(&field.as_str()))
+            .map(|(field, old, new)| format!("{field} = {new} (the run has {old})"))
+            .collect();
+        if !changed.is_empty() {
+            return Err(Error::Resume(format!(
+                "the options do not match the run being resumed in {dir}: {}; leave them out, or start a new run",
+                changed.join(", ")
+            )));
+        }
+        let epoch = saved.state.epoch;
+        if saved.state.stopped_early {
+            return Err(Error::Resume(format!(
+                "{dir} stopped early at epoch {epoch} (early stopping): nothing to resume"
+            )));
+        }
+        if epoch >= config.epochs {
+            return Err(Error::Resume(format!(
+                "{dir} has trained all its {epoch} epochs; give more epochs (--epochs above {epoch}) to train further"
+            )));
+        }
+        config.validate()?;
+        let data = RunData::load(&config)?;
+        let model = build_model(&config.model, &data.spec(), &mut seeded_rng(config.seed))?;
+        saved.checkpoint.load_into(model.as_ref())?;
+        let mut trainer = Trainer::assemble(config, model, data);
+        trainer.resumed = Some(saved);
+        Ok(trainer)
+    }
+
+    fn assemble(config: TrainConfig, model: Box<dyn Module>, data: RunData) -> Trainer {
+        let record = ModelRecord {
+            name: config.model.clone(),
+            spec: data.spec(),
+            dataset: config.data.dataset.as_str().to_string(),
+            class_names: data.train.class_names().to_vec(),
+            normalize: data.normalize.clone(),
+        };
+        Trainer {
+            config,
+            model,
+            record,
+            data,
+            callbacks: Vec::new(),
+            step: Box::new(StandardStep),
+            hooks: Vec::new(),
+            resumed: None,
+        }
+    }
+
+    /// Adds a callback; callbacks are called in the order they were added.
+    pub fn add_callback(&mut self, callback: impl Callback + 'static) -> &mut Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Replaces the per-batch forward and backward ([`StandardStep`] by default).
+    pub fn set_step(&mut self, step: impl TrainStep + 'static) -> &mut Self {
+        self.step = Box::new(step);
+        self
+    }
+
+    /// Adds a hook called between backward and the optimiser step.
+    pub fn add_gradient_hook(&mut self, hook: impl GradientHook + 'static) -> &mut Self {
+        self.hooks.push(Box::new(hook));
+        self
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    pub fn model(&self) -> &dyn Module {
+        self.model.as_ref()
+    }
+
+    /// What the checkpoints record about the model.
+    pub fn record(&self) -> &ModelRecord {
+        &self.record
+    }
+
+    /// The run's data: training, validation and test sets, normalisation.
+    pub fn data(&self) -> &RunData {
+        &self.data
+    }
+
+    /// Evaluates the model as it is now on the test set.
+    ///
+    /// # Errors
+    /// A run configured without the test set, or a failing forward pass.
+    pub fn evaluate_test(&self) -> Result<EvalReport> {
+        let test = self.data.test.clone().ok_or_else(|| {
+            Error::config("evaluate_test", "this run did not load the test set")
+        })?;
+        evaluate(
+            self.model.as_ref(),
+            test,
+            self.data.normalize.clone(),
+            EVAL_BATCH,
+        )
+    }
+}
