@@ -1,13 +1,13 @@
 //! Ensembles of checkpoints: the mean of their predicted class probabilities (softmax of the
 //! logits), evaluated beside each member. A snapshot ensemble is the same thing over the
 //! snapshots of one run.
-use crate::checkpoint_io::LoadedModel;
-use crate::evaluate::{eval_loader, EvalReport, Tally};
-use crate::tensors::batch_images;
 use anyhow::bail;
 use convkit_data::{Dataset, Normalize};
 use convkit_nn::Mode;
 use convkit_tensor::{no_grad, Tensor};
+use convkit_train::batch_images;
+use convkit_train::checkpoint::LoadedModel;
+use convkit_train::eval::{eval_loader, EvalReport, Tally};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -69,23 +69,25 @@ pub fn check_compatible(members: &[(PathBuf, LoadedModel)]) -> anyhow::Result<()
             }
             Ok(())
         };
-        differs("datasets", first.dataset.clone(), member.dataset.clone())?;
+        let (a, b) = (&first.record, &member.record);
+        differs("datasets", a.dataset.clone(), b.dataset.clone())?;
         differs(
             "classes",
-            format!("{:?}", first.class_names),
-            format!("{:?}", member.class_names),
+            format!("{:?}", a.class_names),
+            format!("{:?}", b.class_names),
         )?;
         let input = |m: &LoadedModel| {
+            let spec = &m.record.spec;
             format!(
                 "{} channels, {}x{}",
-                m.spec.in_channels, m.spec.input_size.0, m.spec.input_size.1
+                spec.in_channels, spec.input_size.0, spec.input_size.1
             )
         };
         differs("inputs", input(first), input(member))?;
         differs(
             "normalisations",
-            format!("{:?}", first.normalize),
-            format!("{:?}", member.normalize),
+            format!("{:?}", a.normalize),
+            format!("{:?}", b.normalize),
         )?;
     }
     Ok(())

@@ -1,25 +1,15 @@
 //! `convkit`: train, evaluate and use convolutional networks from the command line.
 mod allocator;
-mod checkpoint_io;
 mod commands;
-mod curves;
+mod config_flags;
 mod data_args;
-mod datasets;
-mod early_stopping;
 mod ensemble;
-mod evaluate;
 mod image_input;
-mod metrics_log;
 mod model_args;
 mod optim_args;
-mod recipe;
-mod run_state;
 mod search_space;
-mod tensors;
-mod trainer;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -57,29 +47,14 @@ enum Command {
     Export(commands::weights::ExportArgs),
 }
 
-/// The ids of the options that `matches` got from the command line (not from defaults).
-fn explicit_options(matches: Option<&ArgMatches>) -> Vec<String> {
-    let Some(matches) = matches else {
-        return Vec::new();
-    };
-    matches
-        .ids()
-        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-        .map(|id| id.as_str().to_string())
-        .collect()
-}
-
-fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()?;
     }
     match cli.command {
-        Command::Train(args) => commands::train::run(
-            *args,
-            &explicit_options(matches.subcommand_matches("train")),
-        ),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Search(args) => commands::search::run(*args),
         Command::Predict(args) => commands::predict::run(args),
@@ -94,9 +69,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match run(cli, &matches) {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -1,8 +1,11 @@
 //! The hyper-parameter space of `convkit search` and random draws from it: learning rate and
 //! weight decay log-uniform in a range, momentum, batch size and optimiser from lists.
-use crate::optim_args::OptimizerName;
+use crate::config_flags::names;
+use crate::optim_args::OPTIMIZERS;
 use anyhow::bail;
-use clap::{Args, ValueEnum};
+use clap::Args;
+use convkit_train::config::OptimizerName;
+use convkit_train::TrainConfig;
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
@@ -21,7 +24,7 @@ pub struct SearchSpace {
     #[arg(long, value_delimiter = ',', default_values_t = [32, 64, 128])]
     pub batch_sizes: Vec<usize>,
     /// Optimisers to choose from.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [OptimizerName::Sgd, OptimizerName::Adam])]
+    #[arg(long, value_parser = names::<OptimizerName>(OPTIMIZERS), value_delimiter = ',', default_value = "sgd,adam")]
     pub optimizers: Vec<OptimizerName>,
 }
 
@@ -37,28 +40,14 @@ pub struct Trial {
 }
 
 impl Trial {
-    /// The `convkit train` options that set these hyper-parameters.
-    pub fn train_options(&self) -> Vec<String> {
-        let name = self
-            .optimizer
-            .to_possible_value()
-            .expect("no skipped variants")
-            .get_name()
-            .to_string();
-        let mut options = vec![
-            "--optimizer".to_string(),
-            name,
-            "--lr".into(),
-            self.lr.to_string(),
-            "--weight-decay".into(),
-            self.weight_decay.to_string(),
-            "--batch-size".into(),
-            self.batch_size.to_string(),
-        ];
-        if let Some(momentum) = self.momentum {
-            options.extend(["--momentum".into(), momentum.to_string()]);
-        }
-        options
+    /// Sets these hyper-parameters in `config`.
+    pub fn apply(&self, config: &mut TrainConfig) {
+        let o = &mut config.optimizer;
+        o.name = self.optimizer;
+        o.lr = Some(self.lr);
+        o.weight_decay = Some(self.weight_decay);
+        o.momentum = self.momentum;
+        config.batch_size = Some(self.batch_size);
     }
 }
 

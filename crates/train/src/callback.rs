@@ -17,7 +17,9 @@ pub enum Control {
     /// End the run. Asked at the end of an epoch, the epoch's checkpoints are already written
     /// and `--resume` continues after it; asked at the end of a batch, the partial epoch is
     /// dropped and the run can be resumed from the epoch before.
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
 }
 
 /// The start of a run (fresh or resumed).

@@ -43,8 +43,14 @@ mod tests {
         guard.check(2.3, 1, 1, 0.1).unwrap();
         guard.check(2000.0, 1, 2, 0.1).unwrap();
         let err = guard.check(2400.0, 1, 3, 0.1).unwrap_err().to_string();
-        assert!(err.contains("epoch 1, step 3") && err.contains("lower learning rate"), "{err}");
+        assert!(
+            err.contains("epoch 1, step 3") && err.contains("lower learning rate"),
+            "{err}"
+        );
         let err = guard.check(f32::NAN, 2, 7, 0.1).unwrap_err().to_string();
-        assert!(err.starts_with("training diverged: the loss became NaN at epoch 2, step 7"), "{err}");
+        assert!(
+            err.starts_with("training diverged: the loss became NaN at epoch 2, step 7"),
+            "{err}"
+        );
     }
 }

@@ -34,7 +34,9 @@ impl Run<'_> {
         &mut self,
         epoch: usize,
     ) -> Result<std::result::Result<TrainedEpoch, String>> {
-        with_rng_seed(epoch_seed(self.config.seed, epoch), || self.train_batches(epoch))
+        with_rng_seed(epoch_seed(self.config.seed, epoch), || {
+            self.train_batches(epoch)
+        })
     }
 
     fn train_batches(&mut self, epoch: usize) -> Result<std::result::Result<TrainedEpoch, String>> {

@@ -10,7 +10,10 @@ pub enum Error {
     /// A file or folder that could not be read or written (the OS error is part of the message,
     /// not a separate source, so that error chains print it once).
     #[error("{}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// A file that exists but does not hold what it should.
     #[error("{}: {msg}", path.display())]
     Format { path: PathBuf, msg: String },

@@ -36,7 +36,9 @@ pub struct FitOutcome {
 impl FitOutcome {
     /// The last epoch's metrics.
     pub fn last(&self) -> &EpochMetrics {
-        self.history.last().expect("a run trains at least one epoch")
+        self.history
+            .last()
+            .expect("a run trains at least one epoch")
     }
 }
 
@@ -73,7 +75,9 @@ impl Trainer {
         let loader = self.data.train_loader(config)?;
         let batches = loader.num_batches();
         let schedule = match config.snapshots {
-            Some(cycles) => config.schedule.for_snapshots(cycles, config.epochs, batches),
+            Some(cycles) => config
+                .schedule
+                .for_snapshots(cycles, config.epochs, batches),
             None => config.schedule.clone(),
         };
         let (groups, _frozen) = config.optimizer.groups(self.model.parameters())?;
@@ -112,7 +116,13 @@ impl Trainer {
                 let dir = new_run_dir(&config.out_dir, &name)?;
                 config.save(&dir.join("config.toml"))?;
                 let id = new_run_id(config.seed);
-                (dir, id, EarlyStopping::new(config.early_stop), Vec::new(), 0)
+                (
+                    dir,
+                    id,
+                    EarlyStopping::new(config.early_stop),
+                    Vec::new(),
+                    0,
+                )
             }
         };
         let first_epoch = history.len() + 1;
@@ -128,7 +138,9 @@ impl Trainer {
             lr: optimizer.lr(),
             history: &history,
         };
-        emit(&mut self.callbacks, |c| c.on_run_start(&start).map(|()| Control::Continue))?;
+        emit(&mut self.callbacks, |c| {
+            c.on_run_start(&start).map(|()| Control::Continue)
+        })?;
         let mut run = Run {
             config,
             model: self.model.as_ref(),
@@ -170,7 +182,10 @@ impl Trainer {
             // Reduce-on-plateau watches the validation loss, else the test loss.
             let selection = metrics.selection();
             if let Some(s) = run.scheduler.as_mut() {
-                s.epoch_end(selection.map(|(loss, _)| loss as f32), run.optimizer.as_mut());
+                s.epoch_end(
+                    selection.map(|(loss, _)| loss as f32),
+                    run.optimizer.as_mut(),
+                );
             }
             run.save_snapshot_at_cycle_end(epoch)?;
             let verdict = stopping.observe(epoch, selection.map_or(0.0, |(_, acc)| acc));
@@ -218,7 +233,9 @@ impl Trainer {
             run_dir: &run.run_dir,
             has_validation: data.validation.is_some(),
         };
-        emit(run.callbacks, |c| c.on_run_end(&end).map(|()| Control::Continue))?;
+        emit(run.callbacks, |c| {
+            c.on_run_end(&end).map(|()| Control::Continue)
+        })?;
         Ok(FitOutcome {
             run_dir: run.run_dir,
             history,
@@ -262,7 +279,14 @@ impl Run<'_> {
             run_id: Some(&self.run_id),
             run: None,
         };
-        write_checkpoint(self.model, self.record, &self.run_dir, self.callbacks, kind, &options)
+        write_checkpoint(
+            self.model,
+            self.record,
+            &self.run_dir,
+            self.callbacks,
+            kind,
+            &options,
+        )
     }
 
     /// After an epoch: `last` (with the run state, first: it is what a resume reads), `best`
@@ -284,12 +308,30 @@ impl Run<'_> {
             run_id: Some(run_id),
             run: Some((state, optimizer.as_ref())),
         };
-        write_checkpoint(*model, record, run_dir, callbacks, CheckpointKind::Last, &options)?;
+        write_checkpoint(
+            *model,
+            record,
+            run_dir,
+            callbacks,
+            CheckpointKind::Last,
+            &options,
+        )?;
         options.run = None;
         if improved && config.checkpoint.best {
-            write_checkpoint(*model, record, run_dir, callbacks, CheckpointKind::Best, &options)?;
+            write_checkpoint(
+                *model,
+                record,
+                run_dir,
+                callbacks,
+                CheckpointKind::Best,
+                &options,
+            )?;
         }
-        if config.checkpoint.every.is_some_and(|k| state.epoch % k == 0) {
+        if config
+            .checkpoint
+            .every
+            .is_some_and(|k| state.epoch % k == 0)
+        {
             let kind = CheckpointKind::Epoch(state.epoch);
             write_checkpoint(*model, record, run_dir, callbacks, kind, &options)?;
         }
@@ -313,6 +355,8 @@ fn write_checkpoint(
         path: &path,
         epoch: options.epoch,
     };
-    emit(callbacks, |c| c.on_checkpoint(&event).map(|()| Control::Continue))?;
+    emit(callbacks, |c| {
+        c.on_checkpoint(&event).map(|()| Control::Continue)
+    })?;
     Ok(())
 }

@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(config.schedule.kind, Some(ScheduleName::Cosine));
         assert_eq!(config.data.augment.as_deref(), Some("crop,flip"));
         assert_eq!(set.len(), 6);
-        assert!(apply(&mut config).is_empty(), "a filled configuration stays as it is");
+        assert!(
+            apply(&mut config).is_empty(),
+            "a filled configuration stays as it is"
+        );
     }
 
     #[test]
@@ -80,7 +83,10 @@ mod tests {
         config.optimizer.lr = Some(0.05);
         config.batch_size = Some(32);
         apply(&mut config);
-        assert_eq!((config.optimizer.lr, config.batch_size), (Some(0.05), Some(32)));
+        assert_eq!(
+            (config.optimizer.lr, config.batch_size),
+            (Some(0.05), Some(32))
+        );
         assert_eq!(config.schedule.kind, Some(ScheduleName::Cosine));
 
         let mut adam = cifar();

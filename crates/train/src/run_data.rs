@@ -71,8 +71,8 @@ impl RunData {
             seed: config.seed,
             normalize: Some(self.normalize.clone()),
         };
-        let mut loader =
-            DataLoader::new(self.train.clone(), loader_config)?.with_workers(config.data.workers)?;
+        let mut loader = DataLoader::new(self.train.clone(), loader_config)?
+            .with_workers(config.data.workers)?;
         if let Some(pipeline) = config.data.pipeline()? {
             loader = loader
                 .with_transforms(pipeline)

@@ -1,6 +1,7 @@
 //! [`Trainer`]: a model, its data and a [`TrainConfig`], trained by [`Trainer::fit`] epoch after
 //! epoch with evaluation, checkpoints and callbacks; the per-batch work is in [`crate::epoch`].
 use crate::callback::Callback;
+use crate::callbacks::{Curves, MetricsCsv};
 use crate::checkpoint::{ModelRecord, SavedRun};
 use crate::config::{differences, TrainConfig};
 use crate::error::{Error, Result};
@@ -15,8 +16,13 @@ use convkit_tensor::seeded_rng;
 
 /// Configuration fields that may change when a run is resumed: they don't change what the
 /// finished epochs computed (`epochs` may be raised to train a finished run further).
-pub const CHANGEABLE_ON_RESUME: [&str; 5] =
-    ["epochs", "data.workers", "data.data_dir", "out_dir", "run_name"];
+pub const CHANGEABLE_ON_RESUME: [&str; 5] = [
+    "epochs",
+    "data.workers",
+    "data.data_dir",
+    "out_dir",
+    "run_name",
+];
 
 /// Images per evaluation batch.
 pub(crate) const EVAL_BATCH: usize = 500;
@@ -131,14 +137,15 @@ impl Trainer {
             model,
             record,
             data,
-            callbacks: Vec::new(),
+            callbacks: vec![Box::new(MetricsCsv), Box::new(Curves)],
             step: Box::new(StandardStep),
             hooks: Vec::new(),
             resumed: None,
         }
     }
 
-    /// Adds a callback; callbacks are called in the order they were added.
+    /// Adds a callback; callbacks are called in the order they were added, after the two every
+    /// run has (the metrics CSV and the curves PNG of the run folder).
     pub fn add_callback(&mut self, callback: impl Callback + 'static) -> &mut Self {
         self.callbacks.push(Box::new(callback));
         self
@@ -179,9 +186,10 @@ impl Trainer {
     /// # Errors
     /// A run configured without the test set, or a failing forward pass.
     pub fn evaluate_test(&self) -> Result<EvalReport> {
-        let test = self.data.test.clone().ok_or_else(|| {
-            Error::config("evaluate_test", "this run did not load the test set")
-        })?;
+        let test =
+            self.data.test.clone().ok_or_else(|| {
+                Error::config("evaluate_test", "this run did not load the test set")
+            })?;
         evaluate(
             self.model.as_ref(),
             test,

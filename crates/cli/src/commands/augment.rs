@@ -1,10 +1,11 @@
 //! `convkit augment`: draw a grid of augmented training samples, one row per image (the original
 //! on the left, then augmented versions), to see what a transform pipeline does.
-use crate::datasets::DatasetName;
+use crate::config_flags::{names, DATASETS};
 use anyhow::{bail, Context};
 use clap::Args;
 use convkit_data::transforms::{Image, Pipeline};
 use convkit_data::Split;
+use convkit_train::DatasetName;
 use image::{imageops, Rgb, RgbImage};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct AugmentArgs {
     /// Dataset whose training images to show.
-    #[arg(long, value_enum, default_value_t = DatasetName::Cifar10)]
+    #[arg(long, value_parser = names::<DatasetName>(DATASETS), default_value = "cifar10")]
     pub dataset: DatasetName,
     /// Folder holding the dataset files (default: the dataset's usual place).
     #[arg(long)]

@@ -1,13 +1,14 @@
 //! `convkit eval`: test accuracy (top-1 and top-5), loss and confusion matrix of a saved
 //! checkpoint, or of an ensemble of several (the mean of their predicted probabilities), each
 //! member's accuracy beside it.
-use crate::checkpoint_io::{load_checkpoint, LoadedModel};
-use crate::datasets::DatasetName;
+use crate::config_flags::{names, DATASETS};
 use crate::ensemble::{check_compatible, evaluate_ensemble};
-use crate::evaluate::{evaluate, EvalReport};
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 use clap::Args;
 use convkit_data::Split;
+use convkit_train::checkpoint::{load_model, LoadedModel, IMPORTED};
+use convkit_train::eval::{evaluate, EvalReport};
+use convkit_train::DatasetName;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ pub struct EvalArgs {
     /// A checkpoint (the same as giving it without the flag; may be repeated).
     #[arg(long = "checkpoint", value_name = "CHECKPOINT")]
     pub checkpoint_flags: Vec<PathBuf>,
+    /// Evaluate on this dataset's test set instead of the checkpoint's own (needed for weights
+    /// made by `convkit import`, which have none).
+    #[arg(long, value_parser = names::<DatasetName>(DATASETS))]
+    pub dataset: Option<DatasetName>,
     /// Folder holding the dataset files (default: the copy embedded in the repo).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -51,34 +56,45 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     let members = paths
         .into_iter()
-        .map(|path| Ok((path.clone(), load_checkpoint(&path)?)))
+        .map(|path| Ok((path.clone(), load_model(&path)?)))
         .collect::<anyhow::Result<Vec<(PathBuf, LoadedModel)>>>()?;
     check_compatible(&members)?;
     let first = &members[0].1;
-    let dataset = DatasetName::parse(&first.dataset)?;
+    let dataset = match args.dataset {
+        Some(dataset) => dataset,
+        None if first.record.dataset == IMPORTED => bail!(
+            "{} holds imported weights, trained on no dataset convkit knows: name the test set with --dataset",
+            members[0].0.display()
+        ),
+        None => DatasetName::parse(&first.record.dataset).map_err(|e| anyhow!(e))?,
+    };
     let test_set = Arc::new(dataset.load(args.data_dir.as_deref(), Split::Test)?);
     let batch_size = args.batch_size.max(1);
     let report = if members.len() == 1 {
         evaluate(
             first.model.as_ref(),
             test_set,
-            first.normalize.clone(),
+            first.record.normalize.clone(),
             batch_size,
         )?
     } else {
-        let (reports, ensemble) =
-            evaluate_ensemble(&members, test_set, first.normalize.clone(), batch_size)?;
+        let (reports, ensemble) = evaluate_ensemble(
+            &members,
+            test_set,
+            first.record.normalize.clone(),
+            batch_size,
+        )?;
         println!(
             "ensemble of {} checkpoints on the {} test set ({} images)",
             members.len(),
-            first.dataset,
+            dataset.as_str(),
             ensemble.confusion.total()
         );
         for ((path, member), report) in members.iter().zip(&reports) {
             println!(
                 "  {} ({}): {}",
                 path.display(),
-                member.model_name,
+                member.record.name,
                 summary(report)
             );
         }
@@ -88,8 +104,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if members.len() == 1 {
         println!(
             "{} on {} test set ({} images)",
-            first.model_name,
-            first.dataset,
+            first.record.name,
+            dataset.as_str(),
             report.confusion.total()
         );
     }

@@ -1,9 +1,9 @@
 //! `convkit predict`: classify image files with a saved checkpoint.
-use crate::checkpoint_io::load_checkpoint;
 use crate::image_input::{load_image, InputFormat};
 use clap::Args;
 use convkit_nn::Mode;
 use convkit_tensor::{no_grad, Tensor};
+use convkit_train::checkpoint::load_model;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -23,13 +23,14 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
-    let loaded = load_checkpoint(&args.checkpoint)?;
-    let (h, w) = loaded.spec.input_size;
+    let loaded = load_model(&args.checkpoint)?;
+    let record = &loaded.record;
+    let (h, w) = record.spec.input_size;
     let format = InputFormat {
-        channels: loaded.spec.in_channels,
+        channels: record.spec.in_channels,
         height: h,
         width: w,
-        normalize: loaded.normalize.clone(),
+        normalize: record.normalize.clone(),
         invert: args.invert,
     };
     for path in &args.images {
@@ -49,7 +50,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             .iter()
             .take(args.top.max(1))
             .map(|&(class, p)| {
-                let name = loaded
+                let name = record
                     .class_names
                     .get(class)
                     .cloned()

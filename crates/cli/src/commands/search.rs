@@ -3,11 +3,13 @@
 //! validation split (the same split for every trial: it comes from --seed), and is scored by
 //! its last epoch's validation accuracy; the test set is never loaded. Prints the trials ranked,
 //! best first, and writes them to search.csv in the search folder, beside each trial's run folder.
-use crate::commands::train::{new_run_dir, parse_model_name, train, RunOptions, TrainArgs};
-use crate::datasets::DatasetName;
+use crate::commands::train::TrainArgs;
+use crate::config_flags::{cli_error, names, DATASETS};
 use crate::search_space::{SearchSpace, Trial};
 use anyhow::{bail, Context};
 use clap::{Args, Parser};
+use convkit_train::run_dir::new_run_dir;
+use convkit_train::{recipe, DatasetName, TrainConfig, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -23,9 +25,9 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
     /// Model architecture (`convkit summary --list` shows the zoo).
-    #[arg(long, default_value = "lenet5", value_parser = parse_model_name)]
+    #[arg(long, default_value = "lenet5")]
     pub model: String,
-    #[arg(long, value_enum, default_value_t = DatasetName::Mnist)]
+    #[arg(long, value_parser = names::<DatasetName>(DATASETS), default_value = "mnist")]
     pub dataset: DatasetName,
     /// Folder holding the dataset files (default: the dataset's usual place).
     #[arg(long)]
@@ -68,38 +70,56 @@ struct Outcome {
 }
 
 impl SearchArgs {
-    /// The `convkit train` arguments of `trial`.
-    fn trial_args(&self, trial: &Trial, folder: &Path) -> anyhow::Result<TrainArgs> {
-        let mut argv: Vec<String> = [
-            "--model",
-            &self.model,
-            "--dataset",
-            self.dataset.as_str(),
-            "--epochs",
-            &self.epochs.to_string(),
-            "--seed",
-            &self.seed.to_string(),
-            "--val-fraction",
-            &self.val_fraction.to_string(),
-            "--out-dir",
-            folder
-                .to_str()
-                .context("the search folder's path is not UTF-8")?,
-        ]
-        .map(str::to_string)
-        .to_vec();
-        if let Some(dir) = &self.data_dir {
-            argv.extend(["--data-dir".to_string(), dir.display().to_string()]);
-        }
-        if let Some(n) = self.subset {
-            argv.extend(["--train-limit".to_string(), n.to_string()]);
-        }
-        argv.extend(trial.train_options());
-        argv.extend(self.train_options.iter().cloned());
-        let cli = TrialCli::try_parse_from(&argv)
+    /// The configuration every trial starts from, trials writing into `folder`.
+    fn base_config(&self, folder: &Path) -> TrainConfig {
+        let mut config = TrainConfig {
+            model: self.model.clone(),
+            epochs: self.epochs,
+            seed: self.seed,
+            out_dir: folder.to_path_buf(),
+            evaluate_test: false,
+            ..TrainConfig::default()
+        };
+        config.data.dataset = self.dataset;
+        config.data.data_dir = self.data_dir.clone();
+        config.data.train_limit = self.subset;
+        config.data.val_fraction = self.val_fraction;
+        config
+    }
+
+    /// The train options after `--`.
+    fn extra_options(&self) -> anyhow::Result<TrainArgs> {
+        let cli = TrialCli::try_parse_from(&self.train_options)
             .map_err(|e| anyhow::anyhow!("the trial's train options: {e}"))?;
         Ok(cli.args)
     }
+}
+
+/// The configuration of trial `number`: the base with the trial's hyper-parameters, the train
+/// options after `--` (they win), then the dataset's recipe for what is still unset (as `convkit
+/// train` does).
+fn trial_config(
+    base: &TrainConfig,
+    trial: &Trial,
+    extra: &TrainArgs,
+    number: usize,
+) -> TrainConfig {
+    let mut config = base.clone();
+    trial.apply(&mut config);
+    extra.apply(&mut config);
+    config.run_name = Some(format!("trial-{number:02}"));
+    recipe::apply(&mut config);
+    config
+}
+
+/// Trains one quiet trial; its last validation (loss, accuracy) and training loss.
+fn run_trial(config: TrainConfig) -> Result<((f64, f64), f64), String> {
+    let outcome = Trainer::new(config)
+        .and_then(|mut trainer| trainer.fit())
+        .map_err(|e| format!("{:#}", cli_error(e)))?;
+    let last = outcome.last();
+    let validation = last.validation.expect("trials hold out validation");
+    Ok((validation, last.train_loss))
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
@@ -117,15 +137,19 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let trials: Vec<Trial> = (0..args.trials)
         .map(|_| args.space.sample(&mut rng))
         .collect();
-    // Every trial's options are checked before the first one trains.
     let folder = new_run_dir(
         &args.out_dir,
         &format!("search-{}-{}", args.model, args.dataset.as_str()),
     )?;
-    let trial_args = trials
-        .iter()
-        .map(|t| args.trial_args(t, &folder))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Every trial's configuration is checked before the first one trains.
+    let (base, extra) = (args.base_config(&folder), args.extra_options()?);
+    let configs: Vec<TrainConfig> = (1..)
+        .zip(&trials)
+        .map(|(number, trial)| trial_config(&base, trial, &extra, number))
+        .collect();
+    for config in &configs {
+        config.validate().map_err(cli_error)?;
+    }
     println!(
         "search: {} trials of {} epoch(s) of {} on {}; folder {}",
         args.trials,
@@ -135,19 +159,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         folder.display()
     );
     let mut outcomes = Vec::new();
-    for (number, (trial, train_args)) in (1..).zip(trials.into_iter().zip(&trial_args)) {
-        let options = RunOptions {
-            quiet: true,
-            test: false,
-            run_name: Some(format!("trial-{number:02}")),
-        };
+    for (number, (trial, config)) in (1..).zip(trials.into_iter().zip(configs)) {
         let start = Instant::now();
-        let result = train(train_args, None, &options)
-            .map(|outcome| {
-                let validation = outcome.last.validation.expect("trials hold out validation");
-                (validation, outcome.last.train_loss)
-            })
-            .map_err(|e| format!("{e:#}"));
+        let result = run_trial(config);
         let outcome = Outcome {
             number,
             trial,

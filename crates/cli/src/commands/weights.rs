@@ -1,14 +1,11 @@
 //! `convkit import` and `convkit export`: weights from and to PyTorch.
-use crate::checkpoint_io::load_checkpoint;
 use crate::model_args::{build_named, parse_input, spec};
 use anyhow::Context;
 use clap::Args;
-use convkit_nn::checkpoint::{self, CheckpointMeta};
+use convkit_data::Normalize;
 use convkit_nn::torch::{import_state_dict, read_state_dict, save_for_pytorch};
+use convkit_train::checkpoint::{self, load_model, ModelRecord, SaveOptions, IMPORTED};
 use std::path::PathBuf;
-
-/// The dataset recorded in an imported checkpoint's metadata: its weights were not trained here.
-const IMPORTED: &str = "imported";
 
 #[derive(Args, Debug)]
 #[command(
@@ -50,11 +47,17 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     let model = build_named(&args.model, args.input, args.classes)?;
     let tensors = read_state_dict(&args.file)?;
     import_state_dict(model.as_ref(), &tensors, &args.file.display().to_string())?;
-    let spec = spec(args.input, args.classes);
-    let mut meta = CheckpointMeta::new(args.model.as_str());
-    meta.config = serde_json::json!({ "spec": spec, "dataset": IMPORTED });
-    checkpoint::save(&args.out, model.as_ref(), &meta, None)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let record = ModelRecord {
+        name: args.model.clone(),
+        spec: spec(args.input, args.classes),
+        dataset: IMPORTED.into(),
+        class_names: Vec::new(),
+        normalize: Normalize {
+            mean: Vec::new(),
+            std: Vec::new(),
+        },
+    };
+    checkpoint::save(&args.out, model.as_ref(), &record, &SaveOptions::default())?;
     println!(
         "{}: {} tensors loaded into {} → {}",
         args.file.display(),
@@ -66,13 +69,13 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
-    let loaded = load_checkpoint(&args.checkpoint)?;
+    let loaded = load_model(&args.checkpoint)?;
     save_for_pytorch(&args.out, loaded.model.as_ref())
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "{} ({}) → {} (PyTorch state_dict, safetensors)",
         args.checkpoint.display(),
-        loaded.model_name,
+        loaded.record.name,
         args.out.display()
     );
     Ok(())

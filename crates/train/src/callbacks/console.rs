@@ -63,9 +63,11 @@ impl Callback for Console {
                 100.0 * accuracy
             );
         }
-        let test = m.test.map_or("not evaluated".to_string(), |(loss, accuracy)| {
-            format!("loss {loss:.4} acc {:.2}%", 100.0 * accuracy)
-        });
+        let test = m
+            .test
+            .map_or("not evaluated".to_string(), |(loss, accuracy)| {
+                format!("loss {loss:.4} acc {:.2}%", 100.0 * accuracy)
+            });
         println!(
             "epoch {}/{epochs}: train loss {:.4} acc {:.2}% | test {test} | lr {:.4e} | {:.0} img/s, {:.1} s",
             m.epoch,

@@ -7,8 +7,8 @@ use crate::callback::{Callback, Control, EpochEnd};
 use crate::error::{Error, Result};
 use crate::metrics::EpochMetrics;
 
-use plotters::prelude::*;
 use image::ImageEncoder;
+use plotters::prelude::*;
 
 const PANEL: (u32, u32) = (480, 360);
 

@@ -165,12 +165,11 @@ pub fn model_record(path: &Path, meta: &CheckpointMeta) -> Result<ModelRecord> {
 pub fn load_model(path: &Path) -> Result<LoadedModel> {
     let checkpoint = Checkpoint::load(path)?;
     let record = model_record(path, checkpoint.meta())?;
-    let model = build_model(&record.name, &record.spec, &mut seeded_rng(0)).map_err(|e| {
-        Error::Format {
+    let model =
+        build_model(&record.name, &record.spec, &mut seeded_rng(0)).map_err(|e| Error::Format {
             path: path.to_path_buf(),
             msg: e.to_string(),
-        }
-    })?;
+        })?;
     checkpoint.load_into(model.as_ref())?;
     Ok(LoadedModel {
         model,

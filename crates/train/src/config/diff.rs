@@ -28,7 +28,12 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)
                     format!("{path}.{key}")
                 };
                 let null = Value::Null;
-                walk(&child, x.get(key).unwrap_or(&null), y.get(key).unwrap_or(&null), out);
+                walk(
+                    &child,
+                    x.get(key).unwrap_or(&null),
+                    y.get(key).unwrap_or(&null),
+                    out,
+                );
             }
         }
         _ if a != b => out.push((path.to_string(), show(a), show(b))),
@@ -70,7 +75,11 @@ mod tests {
         assert_eq!(
             d,
             [
-                ("data.augment".to_string(), "(unset)".to_string(), "flip".to_string()),
+                (
+                    "data.augment".to_string(),
+                    "(unset)".to_string(),
+                    "flip".to_string()
+                ),
                 ("epochs".into(), "1".into(), "3".into()),
                 ("optimizer.lr".into(), "(unset)".into(), "0.05".into()),
             ]

@@ -169,10 +169,7 @@ impl OptimizerConfig {
     /// # Errors
     /// [`Error::Config`] for a group whose pattern matches no parameter (a typo would otherwise
     /// silently train everything alike).
-    pub fn groups(
-        &self,
-        params: Vec<(String, Tensor)>,
-    ) -> Result<(Vec<ParamGroup>, NamedTensors)> {
+    pub fn groups(&self, params: Vec<(String, Tensor)>) -> Result<(Vec<ParamGroup>, NamedTensors)> {
         let mut members: Vec<Vec<(String, Tensor)>> = vec![Vec::new(); self.groups.len()];
         let mut rest = Vec::new();
         for (name, t) in params {
@@ -333,7 +330,12 @@ mod tests {
             ],
             ..Default::default()
         };
-        let params = vec![p("features.0.weight"), p("fc.weight"), p("fc.bias"), p("other")];
+        let params = vec![
+            p("features.0.weight"),
+            p("fc.weight"),
+            p("fc.bias"),
+            p("other"),
+        ];
         let (groups, frozen) = config.groups(params).unwrap();
         assert_eq!(frozen.len(), 1);
         assert!(!frozen[0].1.requires_grad());
@@ -350,6 +352,10 @@ mod tests {
             ..Default::default()
         };
         let err = typo.groups(vec![p("features.0.weight")]).unwrap_err();
-        assert!(err.to_string().starts_with("optimizer.groups[0].params: 'feature.*' matches no parameter"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("optimizer.groups[0].params: 'feature.*' matches no parameter"),
+            "{err}"
+        );
     }
 }

@@ -125,7 +125,9 @@ impl ScheduleConfig {
 
     pub(crate) fn validate(&self, snapshots: bool) -> Result<()> {
         let kind = self.kind();
-        if snapshots && (kind != ScheduleName::Constant || self.warmup_epochs > 0 || self.t_0.is_some()) {
+        if snapshots
+            && (kind != ScheduleName::Constant || self.warmup_epochs > 0 || self.t_0.is_some())
+        {
             return Err(Error::config(
                 "snapshots",
                 "sets its own schedule (cosine annealing with restarts): leave out the schedule kind, warm-up and t_0 (the cyclic and warm-restarts schedules save snapshots at their cycle ends by themselves)",

@@ -87,4 +87,3 @@ mod tests {
         assert!(text.contains("dog     0    2  100.0%"), "{text}");
     }
 }
-

@@ -57,9 +57,10 @@ fn top_k_hits(scores: &[f32], labels: &[usize], k: usize) -> u64 {
 /// The first highest score of `row`, NaN counting as the highest, as `Tensor::argmax` picks.
 fn predicted_class(row: &[f32]) -> usize {
     let beats = |s: f32, best: f32| s > best || (s.is_nan() && !best.is_nan());
-    row.iter()
-        .enumerate()
-        .fold(0, |best, (i, &s)| if beats(s, row[best]) { i } else { best })
+    row.iter().enumerate().fold(
+        0,
+        |best, (i, &s)| if beats(s, row[best]) { i } else { best },
+    )
 }
 
 /// Running totals of an evaluation, batch by batch, over a dataset taken in order.
