@@ -82,16 +82,17 @@ impl EventWriter {
             tag: tag.to_owned(),
             problem,
         };
-        let color =
-            match channels {
-                1 => ExtendedColorType::L8,
-                2 => ExtendedColorType::La8,
-                3 => ExtendedColorType::Rgb8,
-                4 => ExtendedColorType::Rgba8,
-                _ => return Err(invalid(format!(
+        let color = match channels {
+            1 => ExtendedColorType::L8,
+            2 => ExtendedColorType::La8,
+            3 => ExtendedColorType::Rgb8,
+            4 => ExtendedColorType::Rgba8,
+            _ => {
+                return Err(invalid(format!(
                     "{channels} channels; expected 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)"
-                ))),
-            };
+                )))
+            }
+        };
         let (height_i32, width_i32) = image_sides(height, width).map_err(invalid)?;
         let expected = u64::from(height) * u64::from(width) * u64::from(channels);
         if pixels.len() as u64 != expected {
