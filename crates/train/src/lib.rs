@@ -31,6 +31,7 @@ pub mod recipe;
 mod run_data;
 pub mod run_dir;
 pub mod step;
+pub mod tensorboard;
 mod tensors;
 mod trainer;
 
