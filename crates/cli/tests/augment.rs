@@ -89,7 +89,7 @@ fn unknown_transforms_and_missing_folders_are_reported() {
     ]);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
-        stderr.contains("--dataset folder needs --data-dir"),
+        stderr.contains("--data-dir") && stderr.contains("folder dataset needs"),
         "{stderr}"
     );
     assert!(!out.exists());

@@ -1,7 +1,7 @@
 //! End-to-end runs of the `convkit` binary: a short real training run on the embedded MNIST, then
 //! eval and predict with its checkpoint, reproducibility, and the error paths a user can hit.
 mod common;
-use common::{convkit, stderr, stdout};
+use common::{convkit, stderr, stdout, tensor_bits};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -124,7 +124,7 @@ fn same_seed_same_threads_same_run() {
     let (out_a, run_a) = train(a.path(), &args);
     let (out_b, run_b) = train(b.path(), &args);
     assert!(out_a.status.success() && out_b.status.success());
-    let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
+    let weights = |run: &Path| tensor_bits(&run.join("last.safetensors"));
     assert!(
         weights(&run_a) == weights(&run_b),
         "same seed, different weights"
@@ -220,7 +220,7 @@ fn augmentation_workers_and_validation_split() {
         .parse()
         .unwrap_or_else(|_| panic!("no validation accuracy in metrics.csv:\n{csv}"));
     assert!((0.0..=1.0).contains(&val_accuracy), "{csv}");
-    let weights = |run: &Path| std::fs::read(run.join("last.safetensors")).unwrap();
+    let weights = |run: &Path| tensor_bits(&run.join("last.safetensors"));
     assert!(
         weights(&run_a) == weights(&run_b),
         "the worker count changed the run"

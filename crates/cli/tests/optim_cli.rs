@@ -95,7 +95,7 @@ fn bad_optimizer_and_schedule_flags_are_rejected() {
     for (args, needle) in [
         (
             vec!["--optimizer", "adam", "--nesterov"],
-            "--nesterov applies to --optimizer sgd",
+            "--nesterov (optimizer.nesterov): applies to the sgd optimiser only",
         ),
         (vec!["--schedule", "multistep"], "--milestones"),
         (
@@ -108,7 +108,7 @@ fn bad_optimizer_and_schedule_flags_are_rejected() {
         ),
         (
             vec!["--optimizer", "rmsprop", "--lr=-1"],
-            "--lr must be a positive number",
+            "--lr (optimizer.lr): must be a positive number",
         ),
     ] {
         let mut all = vec!["train", "--train-limit", "64", "--out-dir"];

@@ -72,7 +72,7 @@ impl DatasetName {
             (None, DatasetName::Folder) => {
                 return Err(Error::config(
                     "data.data_dir",
-                    "the folder dataset needs the path of the image folder",
+                    "the folder dataset needs data_dir: the path of the image folder",
                 ))
             }
             (None, _) => Path::new("data").join(self.as_str()),

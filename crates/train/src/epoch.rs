@@ -4,7 +4,7 @@
 use crate::callback::{emit, BatchEnd, Control};
 use crate::checkpoint::CheckpointKind;
 use crate::error::Result;
-use crate::fit::Run;
+use crate::run::Run;
 use crate::step::StepBatch;
 use crate::tensors::batch_images;
 use convkit_nn::rng_scope::with_rng_seed;

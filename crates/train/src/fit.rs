@@ -1,28 +1,17 @@
 //! [`Trainer::fit`]: the epoch loop. Each epoch trains ([`crate::epoch`]), evaluates on the
 //! validation and test sets, steps the schedule, updates early stopping, writes the checkpoints
 //! (`last.safetensors` with the run state first) and reports to the callbacks.
-use crate::callback::{
-    emit, Callback, CheckpointWritten, Control, EpochEnd, EvalSplit, EvaluationEnd, RunEnd,
-    RunEndReason, RunStart,
-};
-use crate::checkpoint::{self, CheckpointKind, ModelRecord, RunState, SaveOptions};
-use crate::config::TrainConfig;
+use crate::callback::{emit, Control, EpochEnd, EvalSplit, RunEnd, RunEndReason, RunStart};
+use crate::checkpoint::RunState;
 use crate::divergence::DivergenceGuard;
 use crate::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
-use crate::eval::evaluate;
 use crate::metrics::EpochMetrics;
-use crate::run_data::RunData;
+use crate::run::Run;
 use crate::run_dir::{new_run_dir, new_run_id, remove_stale_temporaries};
-use crate::step::{GradientHook, TrainStep};
-use crate::trainer::{Trainer, EVAL_BATCH};
-use convkit_data::{DataLoader, Dataset};
-use convkit_nn::optim::Optimizer;
+use crate::trainer::Trainer;
 use convkit_nn::schedule::LrScheduler;
-use convkit_nn::Module;
-use convkit_tensor::Tensor;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 /// What a finished run reports.
 #[derive(Debug)]
@@ -40,26 +29,6 @@ impl FitOutcome {
             .last()
             .expect("a run trains at least one epoch")
     }
-}
-
-/// The parts of a run that one epoch uses and updates.
-pub(crate) struct Run<'t> {
-    pub config: &'t TrainConfig,
-    pub model: &'t dyn Module,
-    pub record: &'t ModelRecord,
-    pub callbacks: &'t mut [Box<dyn Callback>],
-    pub step: &'t mut dyn TrainStep,
-    pub hooks: &'t mut [Box<dyn GradientHook>],
-    pub loader: DataLoader,
-    pub optimizer: Box<dyn Optimizer>,
-    pub scheduler: Option<LrScheduler>,
-    /// The parameters the optimiser trains (not the frozen ones), in the model's order.
-    pub trainable: Vec<(String, Tensor)>,
-    pub run_dir: PathBuf,
-    pub run_id: String,
-    /// Snapshots saved so far.
-    pub snapshots: usize,
-    pub guard: DivergenceGuard,
 }
 
 impl Trainer {
@@ -242,121 +211,4 @@ impl Trainer {
             reason,
         })
     }
-}
-
-impl Run<'_> {
-    /// Evaluates `set` (if the run has it) after `epoch`, telling the callbacks.
-    fn evaluate(
-        &mut self,
-        epoch: usize,
-        split: EvalSplit,
-        set: &Option<Arc<Dataset>>,
-        data: &RunData,
-    ) -> Result<Option<(f64, f64)>> {
-        let Some(set) = set else {
-            return Ok(None);
-        };
-        let report = evaluate(self.model, set.clone(), data.normalize.clone(), EVAL_BATCH)?;
-        let event = EvaluationEnd {
-            epoch,
-            split,
-            report: &report,
-            dataset: set,
-            normalize: &data.normalize,
-        };
-        emit(self.callbacks, |c| {
-            c.on_evaluation_end(&event).map(|()| Control::Continue)
-        })?;
-        Ok(Some((report.loss, report.accuracy())))
-    }
-
-    /// Writes a checkpoint of the model as it is now (without run state) and tells the callbacks.
-    pub(crate) fn save_plain(&mut self, kind: CheckpointKind, epoch: usize) -> Result<()> {
-        let metrics = None;
-        let options = SaveOptions {
-            epoch,
-            metrics,
-            run_id: Some(&self.run_id),
-            run: None,
-        };
-        write_checkpoint(
-            self.model,
-            self.record,
-            &self.run_dir,
-            self.callbacks,
-            kind,
-            &options,
-        )
-    }
-
-    /// After an epoch: `last` (with the run state, first: it is what a resume reads), `best`
-    /// when the epoch improved, and `epoch-<k>` when the policy asks.
-    fn save_epoch_checkpoints(&mut self, state: &RunState, improved: bool) -> Result<()> {
-        let Run {
-            config,
-            model,
-            record,
-            callbacks,
-            optimizer,
-            run_dir,
-            run_id,
-            ..
-        } = self;
-        let mut options = SaveOptions {
-            epoch: state.epoch,
-            metrics: state.history.last(),
-            run_id: Some(run_id),
-            run: Some((state, optimizer.as_ref())),
-        };
-        write_checkpoint(
-            *model,
-            record,
-            run_dir,
-            callbacks,
-            CheckpointKind::Last,
-            &options,
-        )?;
-        options.run = None;
-        if improved && config.checkpoint.best {
-            write_checkpoint(
-                *model,
-                record,
-                run_dir,
-                callbacks,
-                CheckpointKind::Best,
-                &options,
-            )?;
-        }
-        if config
-            .checkpoint
-            .every
-            .is_some_and(|k| state.epoch % k == 0)
-        {
-            let kind = CheckpointKind::Epoch(state.epoch);
-            write_checkpoint(*model, record, run_dir, callbacks, kind, &options)?;
-        }
-        Ok(())
-    }
-}
-
-/// Writes the checkpoint `kind` of the run in `run_dir` and tells the callbacks.
-fn write_checkpoint(
-    model: &dyn Module,
-    record: &ModelRecord,
-    run_dir: &Path,
-    callbacks: &mut [Box<dyn Callback>],
-    kind: CheckpointKind,
-    options: &SaveOptions,
-) -> Result<()> {
-    let path = run_dir.join(kind.file_name());
-    checkpoint::save(&path, model, record, options)?;
-    let event = CheckpointWritten {
-        kind,
-        path: &path,
-        epoch: options.epoch,
-    };
-    emit(callbacks, |c| {
-        c.on_checkpoint(&event).map(|()| Control::Continue)
-    })?;
-    Ok(())
 }

@@ -28,6 +28,7 @@ pub mod eval;
 mod fit;
 pub mod metrics;
 pub mod recipe;
+mod run;
 mod run_data;
 pub mod run_dir;
 pub mod step;

@@ -5,7 +5,7 @@ use crate::callbacks::{Curves, MetricsCsv};
 use crate::checkpoint::{ModelRecord, SavedRun};
 use crate::config::{differences, TrainConfig};
 use crate::error::{Error, Result};
-use crate::eval::{evaluate, EvalReport};
+use crate::eval::{evaluate, EvalReport, EVAL_BATCH};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
 use convkit_models::build_model;
@@ -23,9 +23,6 @@ pub const CHANGEABLE_ON_RESUME: [&str; 5] = [
     "out_dir",
     "run_name",
 ];
-
-/// Images per evaluation batch.
-pub(crate) const EVAL_BATCH: usize = 500;
 
 /// A training run, ready to [`fit`](Trainer::fit).
 ///

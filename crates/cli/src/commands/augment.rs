@@ -1,6 +1,6 @@
 //! `convkit augment`: draw a grid of augmented training samples, one row per image (the original
 //! on the left, then augmented versions), to see what a transform pipeline does.
-use crate::config_flags::{names, DATASETS};
+use crate::config_flags::{cli_error, names, DATASETS};
 use anyhow::{bail, Context};
 use clap::Args;
 use convkit_data::transforms::{Image, Pipeline};
@@ -49,7 +49,10 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
         bail!("--samples and --zoom must be at least 1");
     }
     let pipeline = Pipeline::parse(&args.transforms).context("--transforms")?;
-    let dataset = args.dataset.load(args.data_dir.as_deref(), Split::Train)?;
+    let dataset = args
+        .dataset
+        .load(args.data_dir.as_deref(), Split::Train)
+        .map_err(cli_error)?;
     let dims = [dataset.channels(), dataset.height(), dataset.width()];
     pipeline.check_input(dims).context("--transforms")?;
     let [out_h, out_w] = pipeline.output_size([dims[1], dims[2]]);

@@ -1,7 +1,7 @@
 //! `convkit eval`: test accuracy (top-1 and top-5), loss and confusion matrix of a saved
 //! checkpoint, or of an ensemble of several (the mean of their predicted probabilities), each
 //! member's accuracy beside it.
-use crate::config_flags::{names, DATASETS};
+use crate::config_flags::{cli_error, names, DATASETS};
 use crate::ensemble::{check_compatible, evaluate_ensemble};
 use anyhow::{anyhow, bail};
 use clap::Args;
@@ -68,7 +68,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ),
         None => DatasetName::parse(&first.record.dataset).map_err(|e| anyhow!(e))?,
     };
-    let test_set = Arc::new(dataset.load(args.data_dir.as_deref(), Split::Test)?);
+    let test_set = Arc::new(
+        dataset
+            .load(args.data_dir.as_deref(), Split::Test)
+            .map_err(cli_error)?,
+    );
     let batch_size = args.batch_size.max(1);
     let report = if members.len() == 1 {
         evaluate(

@@ -6,7 +6,7 @@ use crate::optim_args::{set, OptimArgs};
 use anyhow::bail;
 use clap::Args;
 use convkit_train::callback::RunEndReason;
-use convkit_train::callbacks::{Console, Progress, StopAfter};
+use convkit_train::callbacks::{Console, Progress, StopAfter, TensorBoard};
 use convkit_train::checkpoint::SavedRun;
 use convkit_train::{recipe, DatasetName, FitOutcome, TrainConfig, Trainer};
 use std::path::PathBuf;
@@ -72,6 +72,11 @@ pub struct TrainArgs {
     /// Stop after this epoch, as if interrupted (continue later with --resume).
     #[arg(long, value_name = "EPOCH")]
     pub stop_after: Option<usize>,
+    /// Write TensorBoard logs into the run folder (`tensorboard --logdir RUN_DIR`): losses,
+    /// accuracies, learning rate, images/s, the curves, misclassified test images, weight
+    /// histograms.
+    #[arg(long)]
+    pub tensorboard: bool,
 }
 
 impl TrainArgs {
@@ -131,6 +136,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     trainer
         .add_callback(Console::default())
         .add_callback(Progress::default());
+    if args.tensorboard {
+        trainer.add_callback(TensorBoard::default());
+    }
     if let Some(epoch) = args.stop_after {
         trainer.add_callback(StopAfter { epoch });
     }

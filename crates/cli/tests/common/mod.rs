@@ -66,3 +66,14 @@ pub fn metrics_column(run: &Path, column: &str) -> Vec<String> {
         .map(|l| l.split(',').nth(at).unwrap().to_string())
         .collect()
 }
+
+/// Every tensor of a safetensors file, by name, as raw f32 bits: what "byte-identical weights"
+/// compares (the metadata holds the run's identity and folder, which differ between runs).
+pub fn tensor_bits(path: &Path) -> Vec<(String, Vec<u32>)> {
+    let file = convkit_nn::io::read_safetensors(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.tensors
+        .into_iter()
+        .map(|(name, t)| (name, t.to_vec().iter().map(|x| x.to_bits()).collect()))
+        .collect()
+}

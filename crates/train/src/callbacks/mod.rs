@@ -6,9 +6,11 @@ mod curves;
 mod metrics_csv;
 mod progress;
 mod stop_after;
+mod tensorboard;
 
 pub use console::Console;
 pub use curves::{draw_curves, Curves};
 pub use metrics_csv::MetricsCsv;
 pub use progress::Progress;
 pub use stop_after::StopAfter;
+pub use tensorboard::TensorBoard;

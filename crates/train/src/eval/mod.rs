@@ -11,6 +11,9 @@ use convkit_nn::{Mode, Module};
 use convkit_tensor::no_grad;
 use std::sync::Arc;
 
+/// Images per evaluation batch during training.
+pub const EVAL_BATCH: usize = 500;
+
 /// How many misclassified images an evaluation remembers (for grids of mistakes).
 pub const MAX_MISTAKES: usize = 64;
 
