@@ -98,9 +98,22 @@ fn missing_state_message(path: &Path, dir: &Path) -> String {
         format!(
             "cannot resume from {shown}: no epoch of the run in {folder} finished, so there is nothing to continue; start it again with: convkit train --config {folder}/config.toml"
         )
+    } else if is_empty_but_for_temporaries(dir) {
+        format!(
+            "cannot resume from {shown}: no epoch of the run in {folder} finished (it was stopped while starting, before it wrote its config.toml), so there is nothing to continue; start it again with the same options"
+        )
     } else {
         format!(
             "cannot resume from {shown}: {folder} is not a run folder of `convkit train` (it holds no last.safetensors)"
         )
     }
+}
+
+/// Whether `dir` holds nothing but the temporary files of interrupted saves.
+fn is_empty_but_for_temporaries(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .all(|e| e.path().extension().is_some_and(|x| x == "tmp"))
+    })
 }
