@@ -3,11 +3,11 @@ mod allocator;
 mod commands;
 mod config_flags;
 mod data_args;
-mod ensemble;
 mod image_input;
 mod model_args;
 mod optim_args;
 mod search_space;
+mod train_args;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
-    Train(Box<commands::train::TrainArgs>),
+    Train(Box<train_args::TrainArgs>),
     /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
     /// confusion matrix.
     Eval(commands::eval::EvalArgs),

@@ -23,6 +23,9 @@ pub enum Error {
     /// A run that cannot be continued as asked.
     #[error("{0}")]
     Resume(String),
+    /// Checkpoints that cannot be evaluated together.
+    #[error("{0}")]
+    Ensemble(String),
     /// A callback asked for the run to end with an error.
     #[error("{0}")]
     Callback(String),

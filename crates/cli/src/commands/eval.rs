@@ -2,12 +2,11 @@
 //! checkpoint, or of an ensemble of several (the mean of their predicted probabilities), each
 //! member's accuracy beside it.
 use crate::config_flags::{cli_error, names, DATASETS};
-use crate::ensemble::{check_compatible, evaluate_ensemble};
 use anyhow::{anyhow, bail};
 use clap::Args;
 use convkit_data::Split;
 use convkit_train::checkpoint::{load_model, LoadedModel, IMPORTED};
-use convkit_train::eval::{evaluate, EvalReport};
+use convkit_train::eval::{check_compatible, evaluate, evaluate_ensemble, EvalReport};
 use convkit_train::DatasetName;
 use std::path::PathBuf;
 use std::sync::Arc;

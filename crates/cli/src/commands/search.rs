@@ -3,9 +3,9 @@
 //! validation split (the same split for every trial: it comes from --seed), and is scored by
 //! its last epoch's validation accuracy; the test set is never loaded. Prints the trials ranked,
 //! best first, and writes them to search.csv in the search folder, beside each trial's run folder.
-use crate::commands::train::TrainArgs;
 use crate::config_flags::{cli_error, names, DATASETS};
 use crate::search_space::{SearchSpace, Trial};
+use crate::train_args::TrainArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Parser};
 use convkit_train::run_dir::new_run_dir;

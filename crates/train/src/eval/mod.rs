@@ -1,8 +1,10 @@
 //! Evaluation of a model over a whole dataset: loss, top-1 and top-5 accuracy, confusion matrix
 //! and the first misclassified images.
 mod confusion;
+mod ensemble;
 
 pub use confusion::ConfusionMatrix;
+pub use ensemble::{check_compatible, evaluate_ensemble, mean_probabilities};
 
 use crate::error::{Error, Result};
 use crate::tensors::batch_images;

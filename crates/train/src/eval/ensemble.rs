@@ -1,33 +1,38 @@
 //! Ensembles of checkpoints: the mean of their predicted class probabilities (softmax of the
 //! logits), evaluated beside each member. A snapshot ensemble is the same thing over the
 //! snapshots of one run.
-use anyhow::bail;
+use super::{eval_loader, EvalReport, Tally};
+use crate::checkpoint::LoadedModel;
+use crate::error::{Error, Result};
+use crate::tensors::batch_images;
 use convkit_data::{Dataset, Normalize};
 use convkit_nn::Mode;
 use convkit_tensor::{no_grad, Tensor};
-use convkit_train::batch_images;
-use convkit_train::checkpoint::LoadedModel;
-use convkit_train::eval::{eval_loader, EvalReport, Tally};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// An ensemble that cannot be formed.
+fn refuse(msg: String) -> Error {
+    Error::Ensemble(msg)
+}
 
 /// The mean over `logits` (each `[N, C]`, one per member) of the softmax probabilities, row-major
 /// `[N, C]`.
 ///
 /// # Errors
 /// No members, or members of different shapes.
-pub fn mean_probabilities(logits: &[Tensor]) -> anyhow::Result<Vec<f32>> {
+pub fn mean_probabilities(logits: &[Tensor]) -> Result<Vec<f32>> {
     let Some(first) = logits.first() else {
-        bail!("an ensemble needs at least one member");
+        return Err(refuse("an ensemble needs at least one member".into()));
     };
     let mut sum = vec![0.0f32; first.numel()];
     for member in logits {
         if member.dims() != first.dims() {
-            bail!(
+            return Err(refuse(format!(
                 "ensemble members disagree on the output shape: {:?} vs {:?}",
                 first.dims(),
                 member.dims()
-            );
+            )));
         }
         for (s, p) in sum.iter_mut().zip(member.softmax(1)?.data().iter()) {
             *s += p;
@@ -54,18 +59,18 @@ fn nll_sum(probabilities: &[f32], labels: &[usize]) -> f64 {
 ///
 /// # Errors
 /// The first disagreement, naming both files and what differs.
-pub fn check_compatible(members: &[(PathBuf, LoadedModel)]) -> anyhow::Result<()> {
+pub fn check_compatible(members: &[(PathBuf, LoadedModel)]) -> Result<()> {
     let Some((first_path, first)) = members.first() else {
-        bail!("no checkpoint given");
+        return Err(refuse("no checkpoint given".into()));
     };
     for (path, member) in &members[1..] {
-        let differs = |what: &str, a: String, b: String| -> anyhow::Result<()> {
+        let differs = |what: &str, a: String, b: String| -> Result<()> {
             if a != b {
-                bail!(
+                return Err(refuse(format!(
                     "cannot ensemble {} and {}: their {what} differ ({a} vs {b})",
                     first_path.display(),
                     path.display()
-                );
+                )));
             }
             Ok(())
         };
@@ -101,7 +106,7 @@ pub fn evaluate_ensemble(
     dataset: Arc<Dataset>,
     normalize: Normalize,
     batch_size: usize,
-) -> anyhow::Result<(Vec<EvalReport>, EvalReport)> {
+) -> Result<(Vec<EvalReport>, EvalReport)> {
     let classes = dataset.class_names().to_vec();
     let mut tallies: Vec<Tally> = members
         .iter()
@@ -109,7 +114,7 @@ pub fn evaluate_ensemble(
         .collect();
     let mut ensemble = Tally::new(classes);
     let loader = eval_loader(dataset, normalize, batch_size)?;
-    no_grad(|| -> anyhow::Result<()> {
+    no_grad(|| -> Result<()> {
         for batch in loader.epoch(0) {
             let (images, labels) = batch_images(batch)?;
             let mut logits = Vec::with_capacity(members.len());

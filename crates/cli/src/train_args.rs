@@ -1,0 +1,125 @@
+//! `convkit train`'s flags: each sets one field of a `TrainConfig`, over `--config FILE.toml` when
+//! given; flags left out keep the configuration's value (its default, or the dataset's recipe).
+use crate::config_flags::{cli_error, names, DATASETS};
+use crate::data_args::DataArgs;
+use crate::optim_args::{set, OptimArgs};
+use clap::Args;
+use convkit_train::checkpoint::SavedRun;
+use convkit_train::{recipe, DatasetName, TrainConfig, Trainer};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TrainArgs {
+    /// Start from this configuration (a run folder's config.toml repeats that run exactly); the
+    /// flags given override its values.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Model architecture (`convkit summary --list` shows the zoo) [default: lenet5].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Dataset to train and test on [default: mnist].
+    #[arg(long, value_parser = names::<DatasetName>(DATASETS))]
+    pub dataset: Option<DatasetName>,
+    /// Folder holding the dataset files (default: the copy embedded in the repo, or the dataset's
+    /// usual place); for `--dataset folder`, the image folder.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// [default: 1]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// [default: 64; 128 for CIFAR]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[command(flatten)]
+    pub optim: OptimArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Seed for initialisation, shuffling and dropout: the same seed and thread count give the
+    /// same run [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where run folders go; each run gets a new folder inside [default: runs].
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Stop when validation accuracy (test accuracy without --val-fraction) has not improved for
+    /// this many epochs.
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stop: Option<usize>,
+    /// Train on only the first N training images (quick experiments).
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Start from the weights of a PyTorch state_dict (.pth or safetensors) for the same
+    /// architecture and classes instead of a fresh initialisation (see `convkit import --help`).
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
+    /// Snapshot ensemble (Huang et al.): M cycles of cosine annealing restarted at --lr (per
+    /// batch, each cycle a whole number of epochs), saving snapshot-<k>.safetensors at the end of
+    /// each; `convkit eval RUN/snapshot-*.safetensors` ensembles them. The cyclic and
+    /// warm-restarts schedules save snapshots at their cycle ends without this option.
+    #[arg(long, value_name = "M")]
+    pub snapshots: Option<usize>,
+    /// Also keep epoch-<k>.safetensors every K epochs.
+    #[arg(long, value_name = "K")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run in this folder (or the folder of this checkpoint) after its last completed
+    /// epoch, exactly as if it had not stopped; the other options are the run's own (--epochs
+    /// may be raised to train further).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+    /// Stop after this epoch, as if interrupted (continue later with --resume).
+    #[arg(long, value_name = "EPOCH")]
+    pub stop_after: Option<usize>,
+    /// Write TensorBoard logs into the run folder (`tensorboard --logdir RUN_DIR`): losses,
+    /// accuracies, learning rate, images/s, the curves, misclassified test images, weight
+    /// histograms.
+    #[arg(long)]
+    pub tensorboard: bool,
+}
+
+impl TrainArgs {
+    /// Sets the fields of `config` that the flags give.
+    pub fn apply(&self, config: &mut TrainConfig) {
+        set(&mut config.model, self.model.clone());
+        set(&mut config.data.dataset, self.dataset);
+        set(&mut config.data.data_dir, self.data_dir.clone().map(Some));
+        set(&mut config.epochs, self.epochs);
+        set(&mut config.batch_size, self.batch_size.map(Some));
+        set(&mut config.seed, self.seed);
+        set(&mut config.out_dir, self.out_dir.clone());
+        set(&mut config.early_stop, self.early_stop.map(Some));
+        set(&mut config.data.train_limit, self.train_limit.map(Some));
+        set(&mut config.init_from, self.init_from.clone().map(Some));
+        set(&mut config.snapshots, self.snapshots.map(Some));
+        set(
+            &mut config.checkpoint.every,
+            self.checkpoint_every.map(Some),
+        );
+        self.optim.apply(config);
+        self.data.apply(config);
+    }
+
+    /// The trainer these flags ask for: a resumed run, or a fresh one with the dataset's recipe
+    /// for the options left unset (printed).
+    pub fn trainer(&self) -> anyhow::Result<Trainer> {
+        if let Some(path) = &self.resume {
+            let saved = SavedRun::load(path).map_err(cli_error)?;
+            let mut config = saved.state.config.clone();
+            self.apply(&mut config);
+            return Trainer::resume(saved, config).map_err(cli_error);
+        }
+        let mut config = match &self.config {
+            Some(path) => TrainConfig::load(path)?,
+            None => TrainConfig::default(),
+        };
+        self.apply(&mut config);
+        let set = recipe::apply(&mut config);
+        if !set.is_empty() {
+            println!(
+                "{} recipe for the options not given: {}",
+                config.data.dataset.as_str(),
+                set.join(" ")
+            );
+        }
+        Trainer::new(config).map_err(cli_error)
+    }
+}
