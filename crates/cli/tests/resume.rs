@@ -196,3 +196,57 @@ fn resume_refuses_other_options_and_finished_runs() {
         stderr(&out)
     );
 }
+
+/// A run folder of the previous format (format-1 checkpoints beside `resume.safetensors`): its
+/// checkpoints still evaluate, resuming it is refused with what to do instead, and its weights
+/// start a new run through --init-from.
+#[test]
+fn a_run_folder_of_the_previous_format_is_recognised() {
+    use convkit_nn::checkpoint::{CheckpointMeta, METADATA_KEY};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 4, 120);
+    let (run, _) = train(&data, &dir.path().join("runs"), &["--epochs", "1"]);
+    // Rewrite last.safetensors as format 1 wrote it: the weights and the old metadata only.
+    let last = run.join("last.safetensors");
+    let file = convkit_nn::io::read_safetensors(&last).unwrap();
+    let meta: CheckpointMeta = serde_json::from_str(&file.metadata[METADATA_KEY]).unwrap();
+    let old = CheckpointMeta {
+        format_version: 1,
+        run_id: None,
+        run_state: None,
+        ..meta
+    };
+    let weights: Vec<_> = file
+        .tensors
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("optimizer."))
+        .collect();
+    let metadata = [(
+        METADATA_KEY.to_string(),
+        serde_json::to_string(&old).unwrap(),
+    )]
+    .into();
+    convkit_nn::io::write_safetensors(&last, &weights, metadata).unwrap();
+    std::fs::write(run.join("resume.safetensors"), b"old run state").unwrap();
+
+    ok(&convkit(&[
+        "eval",
+        last.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]));
+    let out = convkit(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("previous checkpoint format") && err.contains("--init-from"),
+        "{err}"
+    );
+    let (_, printed) = train(
+        &data,
+        &dir.path().join("again"),
+        &["--epochs", "1", "--init-from", last.to_str().unwrap()],
+    );
+    assert!(printed.contains("epoch 1/1"), "{printed}");
+}

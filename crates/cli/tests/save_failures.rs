@@ -104,3 +104,29 @@ fn a_full_disk_names_the_path_and_keeps_the_last_good_checkpoint() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(intact.is_ok(), "the last good checkpoint was damaged");
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    image_folder(&data, 4, 120);
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let out_dir = file.join("runs");
+    let out = convkit(&[
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(out_dir.to_str().unwrap()) && err.contains("Not a directory"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -220,3 +220,48 @@ fn a_callers_model_must_be_the_zoo_models_twin() {
         "{err}"
     );
 }
+
+/// A `Write` into a shared buffer.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn progress_lines_are_written_at_intervals_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let buffer = SharedBuffer::default();
+    let mut trainer = Trainer::new(small_run(dir.path(), 1)).unwrap();
+    let every_step = std::time::Duration::ZERO;
+    trainer.add_callback(convkit_train::callbacks::Progress::lines(
+        every_step,
+        buffer.clone(),
+    ));
+    trainer.fit().unwrap();
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(
+        lines[5].starts_with("epoch 1/1: batch 6/6, loss "),
+        "{text}"
+    );
+    assert!(lines[5].ends_with("img/s"), "{text}");
+
+    let hourly = std::time::Duration::from_secs(3600);
+    let quiet = SharedBuffer::default();
+    let mut trainer = Trainer::new(small_run(dir.path(), 1)).unwrap();
+    trainer.add_callback(convkit_train::callbacks::Progress::lines(
+        hourly,
+        quiet.clone(),
+    ));
+    trainer.fit().unwrap();
+    assert!(quiet.0.lock().unwrap().is_empty());
+}

@@ -3,7 +3,7 @@
 use crate::callback::{BatchEnd, Callback, Control, EpochEnd, RunStart};
 use crate::error::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Shows how far the current epoch is.
@@ -12,6 +12,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     /// Time between progress lines when not on a terminal.
     interval: Duration,
+    /// Where progress lines go (standard error unless given).
+    out: Box<dyn Write + Send>,
     last_line: Instant,
     epochs: usize,
 }
@@ -21,7 +23,16 @@ impl Progress {
     pub fn new(interval: Duration) -> Progress {
         Progress {
             bar: std::io::stderr().is_terminal().then(ProgressBar::hidden),
+            ..Progress::lines(interval, std::io::stderr())
+        }
+    }
+
+    /// Progress lines every `interval` into `out`, never a bar.
+    pub fn lines(interval: Duration, out: impl Write + Send + 'static) -> Progress {
+        Progress {
+            bar: None,
             interval,
+            out: Box::new(out),
             last_line: Instant::now(),
             epochs: 0,
         }
@@ -71,7 +82,9 @@ impl Callback for Progress {
             }
             None if self.last_line.elapsed() >= self.interval => {
                 self.last_line = Instant::now();
-                eprintln!(
+                // A progress line that cannot be written is not worth stopping the run for.
+                let _ = writeln!(
+                    self.out,
                     "epoch {}/{}: batch {}/{}, {}",
                     e.epoch,
                     self.epochs,

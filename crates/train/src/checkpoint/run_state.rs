@@ -57,10 +57,14 @@ impl SavedRun {
         let checkpoint = Checkpoint::load(&last)?;
         let meta = checkpoint.meta();
         let no_state = || {
-            Error::Resume(format!(
-                "{}: holds no run state (it was saved for inference only); nothing to resume",
-                last.display()
-            ))
+            Error::Resume(if dir.join(LEGACY_RESUME_FILE).is_file() {
+                legacy_message(path, &dir)
+            } else {
+                format!(
+                    "{}: holds no run state (it was saved for inference only); nothing to resume",
+                    last.display()
+                )
+            })
         };
         let run_id = meta.run_id.clone().ok_or_else(no_state)?;
         let json = meta.run_state.clone().ok_or_else(no_state)?;
@@ -91,9 +95,7 @@ impl SavedRun {
 fn missing_state_message(path: &Path, dir: &Path) -> String {
     let (shown, folder) = (path.display(), dir.display());
     if dir.join(LEGACY_RESUME_FILE).is_file() {
-        format!(
-            "cannot resume from {shown}: {folder} is a run folder of convkit's previous checkpoint format (format 1, with {LEGACY_RESUME_FILE}); this version cannot continue it. Its checkpoints still load for eval, predict and export; to go on training from its weights, start a new run with --init-from {folder}/last.safetensors"
-        )
+        legacy_message(path, dir)
     } else if dir.join("config.toml").is_file() {
         format!(
             "cannot resume from {shown}: no epoch of the run in {folder} finished, so there is nothing to continue; start it again with: convkit train --config {folder}/config.toml"
@@ -116,4 +118,12 @@ fn is_empty_but_for_temporaries(dir: &Path) -> bool {
             .flatten()
             .all(|e| e.path().extension().is_some_and(|x| x == "tmp"))
     })
+}
+
+/// What to say of a run folder of the previous format (its state in `resume.safetensors`).
+fn legacy_message(path: &Path, dir: &Path) -> String {
+    let (shown, folder) = (path.display(), dir.display());
+    format!(
+        "cannot resume from {shown}: {folder} is a run folder of convkit's previous checkpoint format (format 1, with {LEGACY_RESUME_FILE}); this version cannot continue it. Its checkpoints still load for eval, predict and export; to go on training from its weights, start a new run with --init-from {folder}/last.safetensors"
+    )
 }
