@@ -25,10 +25,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
-    Train(Box<train_args::TrainArgs>),
+    Train(Box<commands::train::TrainArgs>),
     /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
     /// confusion matrix.
     Eval(commands::eval::EvalArgs),
+    /// The learning-rate range test: loss against an exponentially growing rate, a plot, and
+    /// the suggested rate (what `train --lr auto` uses).
+    LrFind(Box<commands::lr_find::LrFindArgs>),
     /// Random hyper-parameter search: short trials scored on a validation split, ranked.
     Search(Box<commands::search::SearchArgs>),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
@@ -57,6 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Search(args) => commands::search::run(*args),
+        Command::LrFind(args) => commands::lr_find::run(*args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Augment(args) => commands::augment::run(args),

@@ -27,9 +27,10 @@ pub struct OptimArgs {
     /// decay); RMSprop; AdaGrad [default: sgd].
     #[arg(long, value_parser = names::<OptimizerName>(OPTIMIZERS))]
     pub optimizer: Option<OptimizerName>,
-    /// Learning rate [default: 0.01 for SGD and AdaGrad, 0.001 for Adam, AdamW and RMSprop].
-    #[arg(long)]
-    pub lr: Option<f32>,
+    /// Learning rate, or `auto` to take the learning-rate range test's suggestion (see `convkit
+    /// lr-find`) [default: 0.01 for SGD and AdaGrad, 0.001 for Adam, AdamW and RMSprop].
+    #[arg(long, value_parser = parse_lr)]
+    pub lr: Option<LrFlag>,
     /// Momentum for SGD and RMSprop [default: 0.9 for SGD, 0 for RMSprop].
     #[arg(long)]
     pub momentum: Option<f32>,
@@ -106,6 +107,22 @@ pub struct OptimArgs {
     pub patience: Option<usize>,
 }
 
+/// A `--lr` value: a rate, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LrFlag {
+    Rate(f32),
+    Auto,
+}
+
+fn parse_lr(text: &str) -> Result<LrFlag, String> {
+    if text == "auto" {
+        return Ok(LrFlag::Auto);
+    }
+    text.parse()
+        .map(LrFlag::Rate)
+        .map_err(|_| format!("'{text}' is neither a number nor `auto`"))
+}
+
 /// `*target = value` when the flag was given.
 pub fn set<T>(target: &mut T, value: Option<T>) {
     if let Some(value) = value {
@@ -114,11 +131,18 @@ pub fn set<T>(target: &mut T, value: Option<T>) {
 }
 
 impl OptimArgs {
+    /// Whether `--lr auto` was given.
+    pub fn lr_is_auto(&self) -> bool {
+        self.lr == Some(LrFlag::Auto)
+    }
+
     /// Sets the fields of `config` that these flags give.
     pub fn apply(&self, config: &mut TrainConfig) {
         let o = &mut config.optimizer;
         set(&mut o.name, self.optimizer);
-        set(&mut o.lr, self.lr.map(Some));
+        if let Some(LrFlag::Rate(lr)) = self.lr {
+            o.lr = Some(lr);
+        }
         set(&mut o.momentum, self.momentum.map(Some));
         set(&mut o.weight_decay, self.weight_decay.map(Some));
         if self.nesterov {

@@ -1,15 +1,14 @@
-//! `convkit train`'s flags: each sets one field of a `TrainConfig`, over `--config FILE.toml` when
+//! The flags that describe a run (`convkit train`, `lr-find`, search trials): each sets one field of a `TrainConfig`, over `--config FILE.toml` when
 //! given; flags left out keep the configuration's value (its default, or the dataset's recipe).
 use crate::config_flags::{cli_error, names, DATASETS};
 use crate::data_args::DataArgs;
 use crate::optim_args::{set, OptimArgs};
 use clap::Args;
-use convkit_train::checkpoint::SavedRun;
 use convkit_train::{recipe, DatasetName, TrainConfig, Trainer};
 use std::path::PathBuf;
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct TrainArgs {
+pub struct RunArgs {
     /// Start from this configuration (a run folder's config.toml repeats that run exactly); the
     /// flags given override its values.
     #[arg(long, value_name = "FILE")]
@@ -61,22 +60,9 @@ pub struct TrainArgs {
     /// Also keep epoch-<k>.safetensors every K epochs.
     #[arg(long, value_name = "K")]
     pub checkpoint_every: Option<usize>,
-    /// Continue the run in this folder (or the folder of this checkpoint) after its last completed
-    /// epoch, exactly as if it had not stopped; the other options are the run's own (--epochs
-    /// may be raised to train further).
-    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
-    pub resume: Option<PathBuf>,
-    /// Stop after this epoch, as if interrupted (continue later with --resume).
-    #[arg(long, value_name = "EPOCH")]
-    pub stop_after: Option<usize>,
-    /// Write TensorBoard logs into the run folder (`tensorboard --logdir RUN_DIR`): losses,
-    /// accuracies, learning rate, images/s, the curves, misclassified test images, weight
-    /// histograms.
-    #[arg(long)]
-    pub tensorboard: bool,
 }
 
-impl TrainArgs {
+impl RunArgs {
     /// Sets the fields of `config` that the flags give.
     pub fn apply(&self, config: &mut TrainConfig) {
         set(&mut config.model, self.model.clone());
@@ -98,15 +84,12 @@ impl TrainArgs {
         self.data.apply(config);
     }
 
-    /// The trainer these flags ask for: a resumed run, or a fresh one with the dataset's recipe
-    /// for the options left unset (printed).
-    pub fn trainer(&self) -> anyhow::Result<Trainer> {
-        if let Some(path) = &self.resume {
-            let saved = SavedRun::load(path).map_err(cli_error)?;
-            let mut config = saved.state.config.clone();
-            self.apply(&mut config);
-            return Trainer::resume(saved, config).map_err(cli_error);
-        }
+    /// The configuration of a fresh run: `--config` (or the defaults), the flags over it, then
+    /// the dataset's recipe for the options still unset (printed).
+    ///
+    /// # Errors
+    /// A configuration file that cannot be read.
+    pub fn fresh_config(&self) -> anyhow::Result<TrainConfig> {
         let mut config = match &self.config {
             Some(path) => TrainConfig::load(path)?,
             None => TrainConfig::default(),
@@ -120,6 +103,14 @@ impl TrainArgs {
                 set.join(" ")
             );
         }
-        Trainer::new(config).map_err(cli_error)
+        Ok(config)
+    }
+
+    /// A fresh run of [`RunArgs::fresh_config`].
+    ///
+    /// # Errors
+    /// An invalid configuration (named by its flag), missing data.
+    pub fn fresh_trainer(&self) -> anyhow::Result<Trainer> {
+        Trainer::new(self.fresh_config()?).map_err(cli_error)
     }
 }

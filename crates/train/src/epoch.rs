@@ -6,10 +6,8 @@ use crate::checkpoint::CheckpointKind;
 use crate::error::Result;
 use crate::run::Run;
 use crate::step::StepBatch;
-use crate::tensors::batch_images;
 use convkit_nn::rng_scope::with_rng_seed;
 use convkit_nn::schedule::LrScheduler;
-use convkit_tensor::Tensor;
 use std::time::Instant;
 
 /// What one epoch of training measured.
@@ -43,22 +41,9 @@ impl Run<'_> {
         let start = Instant::now();
         let batches = self.loader.num_batches();
         let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
-        for (index, mut batch) in self.loader.epoch(epoch as u64 - 1).enumerate() {
+        for (index, batch) in self.loader.epoch(epoch as u64 - 1).enumerate() {
             let step = index + 1;
-            let soft_targets = batch.targets.take();
-            let (images, labels) = batch_images(batch)?;
-            // Mixup's targets: `labels.len()` rows of one probability per class.
-            let soft_targets = soft_targets
-                .map(|p| {
-                    let rows = labels.len().max(1);
-                    Tensor::from_vec(p.clone(), [rows, p.len() / rows])
-                })
-                .transpose()?;
-            let batch = StepBatch {
-                images,
-                labels,
-                soft_targets,
-            };
+            let batch = StepBatch::from_loader(batch)?;
             self.optimizer.zero_grad();
             let output = self.step.forward_backward(self.model, &batch)?;
             self.guard

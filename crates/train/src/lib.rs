@@ -26,6 +26,7 @@ mod epoch;
 mod error;
 pub mod eval;
 mod fit;
+pub mod lr_find;
 pub mod metrics;
 pub mod recipe;
 mod run;

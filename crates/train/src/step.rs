@@ -3,6 +3,8 @@
 //! clips, and steps the optimiser and the schedule. Adversarial training replaces the step;
 //! data-parallel training adds a hook.
 use crate::error::Result;
+use crate::tensors::batch_images;
+use convkit_data::Batch;
 use convkit_nn::{Mode, Module};
 use convkit_tensor::ops::loss::{cross_entropy, ClassTarget, CrossEntropyConfig};
 use convkit_tensor::Tensor;
@@ -15,6 +17,30 @@ pub struct StepBatch {
     pub labels: Vec<usize>,
     /// `[N, classes]` target probabilities when the batch was mixed (mixup), else `None`.
     pub soft_targets: Option<Tensor>,
+}
+
+impl StepBatch {
+    /// A loader batch as tensors: the images `[N, C, H, W]` and, after mixup, the targets
+    /// `[N, classes]`.
+    ///
+    /// # Errors
+    /// Dimensions that don't fit the data (a loader bug).
+    pub fn from_loader(mut batch: Batch) -> Result<StepBatch> {
+        let soft_targets = batch.targets.take();
+        let (images, labels) = batch_images(batch)?;
+        let rows = labels.len().max(1);
+        let soft_targets = soft_targets
+            .map(|p| {
+                let classes = p.len() / rows;
+                Tensor::from_vec(p, [rows, classes])
+            })
+            .transpose()?;
+        Ok(StepBatch {
+            images,
+            labels,
+            soft_targets,
+        })
+    }
 }
 
 /// What a step computed.

@@ -160,6 +160,19 @@ impl Trainer {
         self
     }
 
+    /// Sets the learning rate the run starts from (after a range test, say); the configuration
+    /// saved with the run records it.
+    ///
+    /// # Errors
+    /// A rate that is not a positive number.
+    pub fn set_lr(&mut self, lr: f32) -> Result<()> {
+        let mut optimizer = self.config.optimizer.clone();
+        optimizer.lr = Some(lr);
+        optimizer.validate()?;
+        self.config.optimizer = optimizer;
+        Ok(())
+    }
+
     pub fn config(&self) -> &TrainConfig {
         &self.config
     }

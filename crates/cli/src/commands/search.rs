@@ -5,7 +5,7 @@
 //! best first, and writes them to search.csv in the search folder, beside each trial's run folder.
 use crate::config_flags::{cli_error, names, DATASETS};
 use crate::search_space::{SearchSpace, Trial};
-use crate::train_args::TrainArgs;
+use crate::train_args::RunArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Parser};
 use convkit_train::run_dir::new_run_dir;
@@ -57,7 +57,7 @@ pub struct SearchArgs {
 #[command(no_binary_name = true)]
 struct TrialCli {
     #[command(flatten)]
-    args: TrainArgs,
+    args: RunArgs,
 }
 
 /// A finished (or failed) trial.
@@ -88,7 +88,7 @@ impl SearchArgs {
     }
 
     /// The train options after `--`.
-    fn extra_options(&self) -> anyhow::Result<TrainArgs> {
+    fn extra_options(&self) -> anyhow::Result<RunArgs> {
         let cli = TrialCli::try_parse_from(&self.train_options)
             .map_err(|e| anyhow::anyhow!("the trial's train options: {e}"))?;
         Ok(cli.args)
@@ -98,12 +98,7 @@ impl SearchArgs {
 /// The configuration of trial `number`: the base with the trial's hyper-parameters, the train
 /// options after `--` (they win), then the dataset's recipe for what is still unset (as `convkit
 /// train` does).
-fn trial_config(
-    base: &TrainConfig,
-    trial: &Trial,
-    extra: &TrainArgs,
-    number: usize,
-) -> TrainConfig {
+fn trial_config(base: &TrainConfig, trial: &Trial, extra: &RunArgs, number: usize) -> TrainConfig {
     let mut config = base.clone();
     trial.apply(&mut config);
     extra.apply(&mut config);

@@ -1,11 +1,63 @@
 //! `convkit train`: flags into a `TrainConfig` (see [`crate::train_args`]), then the library's
 //! `fit` with the console, progress and optional callbacks.
 use crate::config_flags::cli_error;
-use crate::train_args::TrainArgs;
+use crate::train_args::RunArgs;
 use anyhow::bail;
+use clap::Args;
 use convkit_train::callback::RunEndReason;
 use convkit_train::callbacks::{Console, Progress, StopAfter, TensorBoard};
-use convkit_train::FitOutcome;
+use convkit_train::checkpoint::SavedRun;
+use convkit_train::lr_find::LrFindConfig;
+use convkit_train::{FitOutcome, Trainer};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Continue the run in this folder (or the folder of this checkpoint) after its last completed
+    /// epoch, exactly as if it had not stopped; the other options are the run's own (--epochs
+    /// may be raised to train further).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    pub resume: Option<PathBuf>,
+    /// Stop after this epoch, as if interrupted (continue later with --resume).
+    #[arg(long, value_name = "EPOCH")]
+    pub stop_after: Option<usize>,
+    /// Write TensorBoard logs into the run folder (`tensorboard --logdir RUN_DIR`): losses,
+    /// accuracies, learning rate, images/s, the curves, misclassified test images, weight
+    /// histograms.
+    #[arg(long)]
+    pub tensorboard: bool,
+}
+
+impl TrainArgs {
+    /// The trainer these flags ask for: a resumed run, or a fresh one (with its learning rate
+    /// from the range test for `--lr auto`).
+    fn trainer(&self) -> anyhow::Result<Trainer> {
+        let auto = self.run.optim.lr_is_auto();
+        if let Some(path) = &self.resume {
+            if auto {
+                bail!("--lr auto chooses the rate of a fresh run; a resumed run keeps its own");
+            }
+            let saved = SavedRun::load(path).map_err(cli_error)?;
+            let mut config = saved.state.config.clone();
+            self.run.apply(&mut config);
+            return Trainer::resume(saved, config).map_err(cli_error);
+        }
+        let mut trainer = self.run.fresh_trainer()?;
+        if auto {
+            let found = trainer
+                .lr_find(&LrFindConfig::default())
+                .map_err(cli_error)?;
+            println!(
+                "--lr auto: the range test suggests {:.3e} (valley; steepest {:.3e})",
+                found.valley, found.steepest
+            );
+            trainer.set_lr(found.valley as f32).map_err(cli_error)?;
+        }
+        Ok(trainer)
+    }
+}
 
 /// `convkit train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
