@@ -1,17 +1,9 @@
 //! Every run folder holds `config.toml`, and `convkit train --config` with it repeats the run
 //! exactly; flags given beside `--config` override it; a bad file is reported with the key.
 mod common;
-use common::{convkit, image_folder, metrics_column, ok, stderr, tensor_bits};
-use std::path::{Path, PathBuf};
-
-fn only_folder(out: &Path) -> PathBuf {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    entries.remove(0)
-}
+use common::{
+    convkit, image_folder, metrics_column, ok, only_run, stderr, tensor_bits, train_on_folder,
+};
 
 #[test]
 fn a_run_repeated_from_its_config_toml_is_identical() {
@@ -19,33 +11,30 @@ fn a_run_repeated_from_its_config_toml_is_identical() {
     let data = dir.path().join("data");
     image_folder(&data, 8, 60);
     let first_out = dir.path().join("first");
-    let out = convkit(&[
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        first_out.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--batch-size",
-        "6",
-        "--seed",
-        "11",
-        "--augment",
-        "crop:padding=2,flip",
-        "--schedule",
-        "cosine",
-        "--val-fraction",
-        "0.25",
-        "--optimizer",
-        "adamw",
-        "--lr",
-        "0.003",
-    ]);
+    let out = train_on_folder(
+        &data,
+        &first_out,
+        &[
+            "--epochs",
+            "2",
+            "--batch-size",
+            "6",
+            "--seed",
+            "11",
+            "--augment",
+            "crop:padding=2,flip",
+            "--schedule",
+            "cosine",
+            "--val-fraction",
+            "0.25",
+            "--optimizer",
+            "adamw",
+            "--lr",
+            "0.003",
+        ],
+    );
     ok(&out);
-    let first = only_folder(&first_out);
+    let first = only_run(&first_out);
     let config = first.join("config.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     for line in [
@@ -65,7 +54,7 @@ fn a_run_repeated_from_its_config_toml_is_identical() {
         again_out.to_str().unwrap(),
     ]);
     ok(&out);
-    let again = only_folder(&again_out);
+    let again = only_run(&again_out);
     for column in [
         "train_loss",
         "train_accuracy",
@@ -97,7 +86,7 @@ fn a_run_repeated_from_its_config_toml_is_identical() {
         "1",
     ]);
     ok(&out);
-    assert_eq!(metrics_column(&only_folder(&third_out), "epoch"), ["1"]);
+    assert_eq!(metrics_column(&only_run(&third_out), "epoch"), ["1"]);
 }
 
 #[test]

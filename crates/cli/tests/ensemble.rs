@@ -1,24 +1,14 @@
 //! Snapshot ensembles: `train --snapshots` and cyclic schedules save a snapshot at each cycle's
 //! end, and `convkit eval A B ...` ensembles checkpoints (refusing ones that don't fit together).
 mod common;
-use common::{convkit, image_folder, ok, stderr, stdout};
+use common::{convkit, image_folder, ok, stderr, stdout, train_on_folder};
 use convkit_nn::checkpoint::Checkpoint;
 use std::path::{Path, PathBuf};
 
 fn train(data: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let mut args = vec![
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "8",
-    ];
+    let mut args = vec!["--batch-size", "8"];
     args.extend_from_slice(extra);
-    ok(&convkit(&args));
+    ok(&train_on_folder(data, out, &args));
     out.join("lenet5-folder")
 }
 

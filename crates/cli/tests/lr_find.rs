@@ -1,21 +1,20 @@
 //! `convkit lr-find` draws the range test and suggests a rate; `train --lr auto` trains with it
 //! and records it in config.toml.
 mod common;
-use common::{convkit, image_folder, ok, stderr, stdout};
+use common::{convkit, image_folder, ok, stderr, stdout, train_on_folder};
 
 #[test]
 fn lr_find_suggests_a_rate_and_train_lr_auto_uses_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     image_folder(&data, 8, 60);
-    let data = data.to_str().unwrap();
     let plot = dir.path().join("lr.png");
     let out = convkit(&[
         "lr-find",
         "--dataset",
         "folder",
         "--data-dir",
-        data,
+        data.to_str().unwrap(),
         "--batch-size",
         "4",
         "--iterations",
@@ -31,19 +30,7 @@ fn lr_find_suggests_a_rate_and_train_lr_auto_uses_it() {
     assert!(image::open(&plot).is_ok(), "no plot");
 
     let runs = dir.path().join("runs");
-    let out = convkit(&[
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data,
-        "--batch-size",
-        "4",
-        "--out-dir",
-        runs.to_str().unwrap(),
-        "--lr",
-        "auto",
-    ]);
+    let out = train_on_folder(&data, &runs, &["--batch-size", "4", "--lr", "auto"]);
     ok(&out);
     let text = stdout(&out);
     let line = text

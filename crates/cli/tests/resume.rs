@@ -3,35 +3,19 @@
 //! and with a per-batch cyclic schedule plus augmentation and mixup; mismatching options are
 //! refused.
 mod common;
-use common::{convkit, image_folder, metrics_column, ok, stderr, stdout, tensor_bits};
+use common::{
+    convkit, image_folder, metrics_column, ok, only_run, stderr, stdout, tensor_bits,
+    train_on_folder,
+};
 use std::path::{Path, PathBuf};
 
 /// Trains into `out/run` with `extra` options; returns the run folder and what it printed.
 fn train(data: &Path, out: &Path, extra: &[&str]) -> (PathBuf, String) {
-    let mut args = vec![
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "8",
-        "--seed",
-        "5",
-    ];
+    let mut args = vec!["--batch-size", "8", "--seed", "5"];
     args.extend_from_slice(extra);
-    let output = convkit(&args);
+    let output = train_on_folder(data, out, &args);
     ok(&output);
-    // The run's folder is the only one in `out`.
-    let run = std::fs::read_dir(out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    (run, stdout(&output))
+    (only_run(out), stdout(&output))
 }
 
 /// A straight run of `epochs` vs the same stopped after `epochs - 1` and resumed, compared epoch by

@@ -2,35 +2,16 @@
 //! stops the run with an error naming the path, and the previous checkpoint stays intact and
 //! resumable.
 mod common;
-use common::{convkit, image_folder, ok, stderr};
+use common::{convkit, image_folder, ok, only_run, stderr, train_on_folder};
 use convkit_train::checkpoint::{load_model, SavedRun};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A run of 1 epoch (of 2) in `out`; returns its folder.
 fn one_epoch(data: &Path, out: &Path) -> PathBuf {
-    let out_run = convkit(&[
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--stop-after",
-        "1",
-        "--batch-size",
-        "4",
-    ]);
-    ok(&out_run);
-    std::fs::read_dir(out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    let args = ["--epochs", "2", "--stop-after", "1", "--batch-size", "4"];
+    ok(&train_on_folder(data, out, &args));
+    only_run(out)
 }
 
 fn assert_epoch_1_intact(run: &Path) {
@@ -113,15 +94,7 @@ fn an_output_folder_that_cannot_be_made_is_named() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, "not a folder").unwrap();
     let out_dir = file.join("runs");
-    let out = convkit(&[
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = train_on_folder(&data, &out_dir, &[]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(

@@ -2,7 +2,7 @@
 //! with the expected tags and steps (the check with TensorBoard's own Python reader is in
 //! crates/train/tests/tensorboard_python.rs).
 mod common;
-use common::{convkit, image_folder, ok};
+use common::{image_folder, ok, only_run, train_on_folder};
 use convkit_train::tensorboard::{read_events, EventKind, Value};
 use std::collections::BTreeMap;
 
@@ -12,27 +12,13 @@ fn tensorboard_logs_scalars_images_and_histograms_per_epoch() {
     let data = dir.path().join("data");
     image_folder(&data, 8, 0);
     let out_dir = dir.path().join("runs");
-    let out = convkit(&[
-        "train",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-        "--epochs",
-        "3",
-        "--batch-size",
-        "2",
-        "--tensorboard",
-    ]);
+    let out = train_on_folder(
+        &data,
+        &out_dir,
+        &["--epochs", "3", "--batch-size", "2", "--tensorboard"],
+    );
     ok(&out);
-    let run = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = only_run(&out_dir);
     let files: Vec<_> = std::fs::read_dir(&run)
         .unwrap()
         .map(|e| e.unwrap().path())

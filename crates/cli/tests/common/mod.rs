@@ -2,7 +2,7 @@
 //! generated image folder to train on in seconds.
 #![allow(dead_code)] // each test file uses its own part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn convkit(args: &[&str]) -> Output {
@@ -76,4 +76,29 @@ pub fn tensor_bits(path: &Path) -> Vec<(String, Vec<u32>)> {
         .into_iter()
         .map(|(name, t)| (name, t.to_vec().iter().map(|x| x.to_bits()).collect()))
         .collect()
+}
+
+/// `convkit train` on the image folder `data` with run folders in `out`, plus `extra` options.
+pub fn train_on_folder(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    convkit(&args)
+}
+
+/// The first run folder in `out` (by name): the only one where a single run wrote.
+pub fn only_run(out: &Path) -> PathBuf {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    entries.remove(0)
 }

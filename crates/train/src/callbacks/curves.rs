@@ -59,10 +59,18 @@ pub fn draw_curves(history: &[EpochMetrics]) -> Result<Vec<u8>> {
         draw_panel(&panels[1], &accuracies)?;
         root.present().map_err(drawing_error)?;
     }
+    rgb_png(&buffer, w, h)
+}
+
+/// RGB pixels (`w × h`, row-major) as PNG bytes.
+///
+/// # Errors
+/// [`Error::Callback`] if the encoder fails.
+pub(crate) fn rgb_png(pixels: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(&buffer, w, h, image::ExtendedColorType::Rgb8)
-        .map_err(drawing_error)?;
+        .write_image(pixels, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| Error::Callback(format!("encoding a PNG: {e}")))?;
     Ok(png)
 }
 

@@ -9,6 +9,7 @@ mod stop_after;
 mod tensorboard;
 
 pub use console::Console;
+pub(crate) use curves::rgb_png;
 pub use curves::{draw_curves, Curves};
 pub use metrics_csv::MetricsCsv;
 pub use progress::Progress;

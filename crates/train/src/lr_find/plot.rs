@@ -1,8 +1,8 @@
 //! The range test's curve as a PNG: the centred average of the loss (blue) and the raw loss (grey) against the rate on a
 //! log scale, with the steepest (green) and valley (red) suggestions as vertical lines.
 use super::LrFindResult;
+use crate::callbacks::rgb_png;
 use crate::error::{Error, Result};
-use image::ImageEncoder;
 use plotters::prelude::*;
 
 const SIZE: (u32, u32) = (640, 420);
@@ -66,9 +66,5 @@ pub fn draw_lr_find(result: &LrFindResult) -> Result<Vec<u8>> {
         }
         root.present().map_err(drawing_error)?;
     }
-    let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(&buffer, w, h, image::ExtendedColorType::Rgb8)
-        .map_err(drawing_error)?;
-    Ok(png)
+    rgb_png(&buffer, w, h)
 }
