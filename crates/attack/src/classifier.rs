@@ -11,6 +11,10 @@ use convkit_tensor::{no_grad, Tensor};
 /// `logits(x) = model((x − mean) / std)`. Gradients with respect to `x` flow through the
 /// normalisation, so every attack works on pixels and clamps to [0, 1] — the input range
 /// mistake torchattacks users hit most often cannot happen here.
+///
+/// While an attack runs, the model's parameters are frozen (`requires_grad` off, restored after),
+/// so only input gradients are computed: attack one model from one thread at a time, and not
+/// while another thread trains it.
 pub struct Classifier<'a> {
     model: &'a dyn Module,
     /// `[1, C, 1, 1]`, broadcast over `[N, C, H, W]`.

@@ -18,8 +18,9 @@ use rand::Rng;
 ///
 /// An image counts as fooled if any iterate fooled it: if the last iterate doesn't but an
 /// earlier one did, the latest fooling iterate is returned (a valid adversarial example inside
-/// the ball; the loss found is never thrown away). Restarts attack again, from fresh random
-/// starts, only the images no earlier run fooled.
+/// the ball; the loss found is never thrown away). Images misclassified to begin with are
+/// returned unchanged. Restarts attack again, from fresh random starts, only the images no
+/// earlier run fooled.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PgdConfig {
     pub norm: Norm,
@@ -107,7 +108,7 @@ impl PgdConfig {
 }
 
 /// PGD adversarial examples of `images` (`[N, C, H, W]` pixels in [0, 1]) for their `labels`.
-/// Costs `restarts·(steps + 1)` forward and `restarts·steps` backward passes at most.
+/// Costs `1 + restarts·(steps + 1)` forward and `restarts·steps` backward passes at most.
 ///
 /// # Errors
 /// A negative or non-finite ε, zero steps or restarts, a step size that is not positive,
@@ -122,7 +123,11 @@ pub fn pgd(
     config.validate()?;
     let clean = PixelBatch::new("pgd", images, labels)?;
     let mut result = clean.clone();
-    let mut remaining: Vec<usize> = (0..clean.samples()).collect();
+    // A misclassified clean image is its own best adversarial example (δ = 0).
+    let initial = classifier.predict(images)?.classes;
+    let mut remaining: Vec<usize> = (0..clean.samples())
+        .filter(|&i| initial[i] == labels[i])
+        .collect();
     for _ in 0..config.restarts {
         if remaining.is_empty() {
             break;
