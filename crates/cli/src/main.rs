@@ -55,6 +55,9 @@ enum Command {
     Import(commands::weights::ImportArgs),
     /// Write a checkpoint's weights as a PyTorch state_dict (safetensors) for load_state_dict.
     Export(commands::weights::ExportArgs),
+    /// Robust accuracy of a checkpoint under adversarial attacks over a list of ε, with a curve,
+    /// example grid, CSV and gradient-masking checks.
+    Attack(Box<commands::attack::AttackArgs>),
 }
 
 /// The ids of the options that `matches` got from the command line (not from defaults).
@@ -89,6 +92,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Summary(args) => commands::summary::run(args),
         Command::Import(args) => commands::weights::run_import(args),
         Command::Export(args) => commands::weights::run_export(args),
+        Command::Attack(args) => commands::attack::run(*args),
     }
 }
 
