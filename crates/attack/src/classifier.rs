@@ -30,6 +30,9 @@ pub struct Predictions {
     pub confidences: Vec<f32>,
 }
 
+/// A scalar computed from a batch's logits, whose gradient with respect to the pixels is wanted.
+pub(crate) type Objective<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
+
 /// The logits `[N, classes]` at a batch and the gradient of each objective with respect to its
 /// pixels (one `Vec` per objective, in the batch's layout).
 pub(crate) struct InputGradients {
@@ -153,7 +156,7 @@ impl<'a> Classifier<'a> {
     pub(crate) fn input_gradients(
         &self,
         batch: &PixelBatch,
-        objectives: &[&dyn Fn(&Tensor) -> Result<Tensor>],
+        objectives: &[&Objective],
     ) -> Result<InputGradients> {
         let _frozen = FrozenParameters::new(self.model);
         let pixels = batch.to_tensor()?.with_grad();

@@ -2,7 +2,7 @@
 //! nearest class boundary of the model linearised at the current point, repeated until the
 //! label changes. A minimal-perturbation attack: it has no ε; robustness at ε projects its
 //! perturbation onto the ε-ball ([`crate::attack_batch`]).
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Objective};
 use crate::error::{check_count, Error, Result};
 use crate::pixels::{argmax_rows, clamp_unit, l2_norms, PixelBatch};
 use convkit_tensor::{no_grad, Tensor};
@@ -60,15 +60,11 @@ pub fn deepfool(
         .iter()
         .map(|rank| difference_mask(rank, labels, classes))
         .collect::<Result<Vec<Tensor>>>()?;
-    let objectives: Vec<Box<dyn Fn(&Tensor) -> Result<Tensor>>> = masks
+    let objectives: Vec<Box<Objective>> = masks
         .into_iter()
-        .map(|mask| {
-            Box::new(move |logits: &Tensor| Ok(logits.mul(&mask)?.sum()))
-                as Box<dyn Fn(&Tensor) -> Result<Tensor>>
-        })
+        .map(|mask| Box::new(move |logits: &Tensor| Ok(logits.mul(&mask)?.sum())) as Box<Objective>)
         .collect();
-    let objective_refs: Vec<&dyn Fn(&Tensor) -> Result<Tensor>> =
-        objectives.iter().map(|o| o.as_ref()).collect();
+    let objective_refs: Vec<&Objective> = objectives.iter().map(|o| o.as_ref()).collect();
 
     let mut current = clean.clone();
     let mut total = vec![0.0f32; clean.data.len()];

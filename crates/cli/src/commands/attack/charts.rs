@@ -43,7 +43,8 @@ pub fn draw_robustness(curves: &[RobustnessCurve], path: &Path) -> anyhow::Resul
                 .collect();
             draw_panel(panel, norm, &of_norm, &mut labels)?;
         }
-        root.present().map_err(|e| anyhow::anyhow!("drawing the robustness curve: {e}"))?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("drawing the robustness curve: {e}"))?;
     }
     let mut image = RgbImage::from_raw(w, h, buffer).context("chart buffer size")?;
     for (x, y, text, RGBColor(r, g, b), swatch) in labels {
@@ -69,8 +70,12 @@ fn draw_panel(
     curves: &[(usize, &RobustnessCurve)],
     labels: &mut Vec<Label>,
 ) -> anyhow::Result<()> {
-    let plot_err = |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("drawing the robustness curve: {e}");
-    let eps: Vec<f32> = curves.first().map(|(_, c)| c.eps.clone()).unwrap_or_default();
+    let plot_err =
+        |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("drawing the robustness curve: {e}");
+    let eps: Vec<f32> = curves
+        .first()
+        .map(|(_, c)| c.eps.clone())
+        .unwrap_or_default();
     let max_eps = f64::from(eps.iter().fold(0.0f32, |m, &e| m.max(e))).max(1e-6);
     let mut chart = ChartBuilder::on(panel)
         .margin_left(52)
@@ -83,12 +88,24 @@ fn draw_panel(
     for y in [0.0, 25.0, 50.0, 75.0, 100.0] {
         let (px, py) = at(0.0, y);
         let text = format!("{y}%");
-        labels.push((px - 8 - text_width(&text, 1) as i32, py - 4, text, BLACK, false));
+        labels.push((
+            px - 8 - text_width(&text, 1) as i32,
+            py - 4,
+            text,
+            BLACK,
+            false,
+        ));
     }
     for &e in &eps {
         let text = format!("{e}");
         let (px, py) = at(f64::from(e), 0.0);
-        labels.push((px - text_width(&text, 1) as i32 / 2, py + 8, text, BLACK, false));
+        labels.push((
+            px - text_width(&text, 1) as i32 / 2,
+            py + 8,
+            text,
+            BLACK,
+            false,
+        ));
     }
     let (left, top) = at(0.0, 100.0);
     let title = format!("accuracy under attack vs eps ({})", norm.as_str());
@@ -106,7 +123,10 @@ fn draw_panel(
             .map_err(plot_err)?;
     }
     chart
-        .draw_series([PathElement::new([(0.0, 100.0), (0.0, 0.0), (max_eps, 0.0)], BLACK)])
+        .draw_series([PathElement::new(
+            [(0.0, 100.0), (0.0, 0.0), (max_eps, 0.0)],
+            BLACK,
+        )])
         .map_err(plot_err)?;
     for (index, curve) in curves {
         let colour = PALETTE[index % PALETTE.len()];

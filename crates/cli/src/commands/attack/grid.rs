@@ -59,11 +59,18 @@ impl GridExamples {
 }
 
 /// Draws `examples` to `path` (class names from `class_names`, else class numbers).
-pub fn draw_grid(examples: &GridExamples, class_names: &[String], path: &Path) -> anyhow::Result<()> {
+pub fn draw_grid(
+    examples: &GridExamples,
+    class_names: &[String],
+    path: &Path,
+) -> anyhow::Result<()> {
     let Some((clean, labels, clean_predictions)) = &examples.clean else {
         anyhow::bail!("no example to draw");
     };
-    let [rows, channels, height, width] = clean.dims().try_into().context("images must be [N, C, H, W]")?;
+    let [rows, channels, height, width] = clean
+        .dims()
+        .try_into()
+        .context("images must be [N, C, H, W]")?;
     let zoom = MIN_CELL.div_ceil(height.max(width) as u32).max(1);
     let (cell_w, cell_h) = (width as u32 * zoom, height as u32 * zoom);
     let chars = (cell_w / GLYPH) as usize;
@@ -74,9 +81,15 @@ pub fn draw_grid(examples: &GridExamples, class_names: &[String], path: &Path) -
         Rgb([255, 255, 255]),
     );
     let label = |class: usize, confidence: f32| {
-        let name = class_names.get(class).cloned().unwrap_or_else(|| class.to_string());
+        let name = class_names
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| class.to_string());
         let percent = format!(" {:.0}%", 100.0 * confidence);
-        format!("{}{percent}", fit(&name, chars.saturating_sub(percent.len())))
+        format!(
+            "{}{percent}",
+            fit(&name, chars.saturating_sub(percent.len()))
+        )
     };
     let clean_pixels = clean.to_vec();
     let image_len = channels * height * width;
@@ -92,8 +105,18 @@ pub fn draw_grid(examples: &GridExamples, class_names: &[String], path: &Path) -
         let clean_image = &clean_pixels[row * image_len..(row + 1) * image_len];
         cell.paste(&mut grid, GAP, top, clean_image);
         let colour = |class: usize| if class == labels[row] { RIGHT } else { WRONG };
-        let (class, confidence) = (clean_predictions.classes[row], clean_predictions.confidences[row]);
-        draw_text(&mut grid, GAP, top + cell_h + 3, &label(class, confidence), colour(class), 1);
+        let (class, confidence) = (
+            clean_predictions.classes[row],
+            clean_predictions.confidences[row],
+        );
+        draw_text(
+            &mut grid,
+            GAP,
+            top + cell_h + 3,
+            &label(class, confidence),
+            colour(class),
+            1,
+        );
         for (k, column) in examples.columns.iter().enumerate() {
             let left = GAP + (1 + 2 * k as u32) * (cell_w + GAP);
             let adversarial = column.adversarial.to_vec();
@@ -106,9 +129,19 @@ pub fn draw_grid(examples: &GridExamples, class_names: &[String], path: &Path) -
             };
             draw_text(&mut grid, left, top + cell_h + 3, &amplified, BLACK, 1);
             cell.paste(&mut grid, left + cell_w + GAP, top, adversarial);
-            let (class, confidence) = (column.predictions.classes[row], column.predictions.confidences[row]);
+            let (class, confidence) = (
+                column.predictions.classes[row],
+                column.predictions.confidences[row],
+            );
             let caption = label(class, confidence);
-            draw_text(&mut grid, left + cell_w + GAP, top + cell_h + 3, &caption, colour(class), 1);
+            draw_text(
+                &mut grid,
+                left + cell_w + GAP,
+                top + cell_h + 3,
+                &caption,
+                colour(class),
+                1,
+            );
         }
     }
     for (k, column) in examples.columns.iter().enumerate() {
@@ -116,10 +149,25 @@ pub fn draw_grid(examples: &GridExamples, class_names: &[String], path: &Path) -
         let eps = fit(&format!("eps {}", column.eps), chars);
         draw_text(&mut grid, left, 4, "delta", BLACK, 1);
         draw_text(&mut grid, left, 4 + GLYPH + 3, &eps, BLACK, 1);
-        draw_text(&mut grid, left + cell_w + GAP, 4, &fit(&column.attack, chars), BLACK, 1);
-        draw_text(&mut grid, left + cell_w + GAP, 4 + GLYPH + 3, &eps, BLACK, 1);
+        draw_text(
+            &mut grid,
+            left + cell_w + GAP,
+            4,
+            &fit(&column.attack, chars),
+            BLACK,
+            1,
+        );
+        draw_text(
+            &mut grid,
+            left + cell_w + GAP,
+            4 + GLYPH + 3,
+            &eps,
+            BLACK,
+            1,
+        );
     }
-    grid.save(path).with_context(|| format!("writing {}", path.display()))
+    grid.save(path)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The change from `clean` to `adversarial` as an image in [0, 1] (0.5 where nothing changed, the
@@ -157,7 +205,8 @@ impl Cell {
         let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         for y in 0..self.height {
             for x in 0..self.width {
-                let at = |c: usize| byte(pixels[c.min(self.channels - 1) * plane + y * self.width + x]);
+                let at =
+                    |c: usize| byte(pixels[c.min(self.channels - 1) * plane + y * self.width + x]);
                 let colour = if self.channels >= 3 {
                     Rgb([at(0), at(1), at(2)])
                 } else {
@@ -165,7 +214,10 @@ impl Cell {
                 };
                 for dy in 0..self.zoom {
                     for dx in 0..self.zoom {
-                        let (px, py) = (left + x as u32 * self.zoom + dx, top + y as u32 * self.zoom + dy);
+                        let (px, py) = (
+                            left + x as u32 * self.zoom + dx,
+                            top + y as u32 * self.zoom + dy,
+                        );
                         grid.put_pixel(px, py, colour);
                     }
                 }
@@ -183,7 +235,13 @@ mod tests {
         let (image, factor) = amplified_perturbation(&[0.2, 0.5, 0.9], &[0.3, 0.5, 0.85]);
         assert_eq!(factor, Some(5.0));
         let expected = [1.0, 0.5, 0.25];
-        assert!(image.iter().zip(expected).all(|(a, e)| (a - e).abs() < 1e-5), "{image:?}");
+        assert!(
+            image
+                .iter()
+                .zip(expected)
+                .all(|(a, e)| (a - e).abs() < 1e-5),
+            "{image:?}"
+        );
         assert_eq!(amplified_perturbation(&[0.1], &[0.1]), (vec![0.5], None));
     }
 }

@@ -27,10 +27,20 @@ pub struct AttackArgs {
     #[arg(long, value_delimiter = ',', default_value = "fgsm,pgd")]
     pub method: Vec<String>,
     /// L∞ radii for the L∞ attacks, in pixel units ([0, 1] scale).
-    #[arg(long, value_delimiter = ',', default_value = "0,0.05,0.1,0.15,0.2,0.25,0.3", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.05,0.1,0.15,0.2,0.25,0.3",
+        allow_hyphen_values = true
+    )]
     pub eps: Vec<f32>,
     /// L2 radii for the L2 attacks (pgd-l2, deepfool, cw), in pixel units.
-    #[arg(long, value_delimiter = ',', default_value = "0,0.5,1,1.5,2,2.5,3", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,0.5,1,1.5,2,2.5,3",
+        allow_hyphen_values = true
+    )]
     pub eps_l2: Vec<f32>,
     /// Attack only the first N test images (default: the whole test set).
     #[arg(long)]
@@ -170,7 +180,11 @@ pub fn run(args: AttackArgs) -> anyhow::Result<()> {
         loaded.model_name,
         total,
         loaded.dataset,
-        attacks.iter().map(Attack::name).collect::<Vec<_>>().join(", ")
+        attacks
+            .iter()
+            .map(Attack::name)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let mut curves: Vec<RobustnessCurve> = attacks

@@ -29,7 +29,9 @@ pub fn print_tables(curves: &[RobustnessCurve]) {
 pub fn write_csv(curves: &[RobustnessCurve], path: &Path) -> anyhow::Result<()> {
     let mut csv = String::from("attack,norm,eps,correct,total,accuracy\n");
     for curve in curves {
-        for ((eps, correct), accuracy) in curve.eps.iter().zip(&curve.correct).zip(curve.accuracies()) {
+        for ((eps, correct), accuracy) in
+            curve.eps.iter().zip(&curve.correct).zip(curve.accuracies())
+        {
             let _ = writeln!(
                 csv,
                 "{},{},{eps},{correct},{},{accuracy:.6}",

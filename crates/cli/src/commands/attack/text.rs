@@ -9,7 +9,11 @@ pub const GLYPH: u32 = 8;
 /// characters outside ASCII show as '?', and whatever falls outside the image is cut off.
 pub fn draw_text(image: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u8>, scale: u32) {
     for (k, ch) in text.chars().enumerate() {
-        let code = if ch.is_ascii() { ch as usize } else { '?' as usize };
+        let code = if ch.is_ascii() {
+            ch as usize
+        } else {
+            '?' as usize
+        };
         let left = x + k as u32 * GLYPH * scale;
         for (row, bits) in BASIC_LEGACY[code].iter().enumerate() {
             for column in 0..GLYPH {
@@ -54,7 +58,9 @@ mod tests {
             .map(|(x, y, _)| (x, y))
             .collect();
         assert!(marked.len() > 5, "'1' drew {} pixels", marked.len());
-        assert!(marked.iter().all(|&(x, y)| (2..10).contains(&x) && (1..9).contains(&y)));
+        assert!(marked
+            .iter()
+            .all(|&(x, y)| (2..10).contains(&x) && (1..9).contains(&y)));
         assert_eq!(text_width("ab", 2), 32);
         assert_eq!(fit("airplane", 3), "air");
     }
