@@ -197,6 +197,18 @@ impl<'a> Classifier<'a> {
         Ok((logits, grads.remove(0)))
     }
 
+    /// The cross-entropy of each image of `batch` (no graph recorded).
+    pub(crate) fn losses(&self, batch: &PixelBatch, labels: &[usize]) -> Result<Vec<f32>> {
+        let config = CrossEntropyConfig {
+            reduction: Reduction::None,
+            ..Default::default()
+        };
+        no_grad(|| {
+            let logits = self.logits(&batch.to_tensor()?)?;
+            Ok(cross_entropy(&logits, ClassTarget::Indices(labels), &config)?.to_vec())
+        })
+    }
+
     /// The model's parameters frozen for as long as the guard lives (Carlini–Wagner optimises its
     /// own variable through the model).
     pub(crate) fn freeze(&self) -> FrozenParameters {

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! A training step (adversarial training) holds normalised batches: it calls
-//! [`Classifier::pixels_from_normalized`], then [`fgsm_rs`] or [`pgd`] with the classifier in the
+//! [`Classifier::pixels_from_normalized`], then [`fgsm_rs`] (Wong et al.) or [`pgd`] with
+//! `until_fooled: false` (Madry et al.: every image takes every step) with the classifier in the
 //! mode it trains in, then [`Classifier::normalize`] on the result before its own forward pass.
 //! The attacks freeze the model's parameters while they run, so no parameter gradient is
 //! computed or accumulated.

@@ -16,11 +16,13 @@ use rand::Rng;
 /// defaults to `2.5·ε/steps` (0.01875 at ε = 0.3), the rule of Madry's lab that lets the attack
 /// cross the ball and scales with ε when ε is swept.
 ///
-/// An image counts as fooled if any iterate fooled it: if the last iterate doesn't but an
-/// earlier one did, the latest fooling iterate is returned (a valid adversarial example inside
-/// the ball; the loss found is never thrown away). Images misclassified to begin with are
-/// returned unchanged. Restarts attack again, from fresh random starts, only the images no
-/// earlier run fooled.
+/// With `until_fooled` (evaluation, the default) an image counts as fooled if any iterate fooled
+/// it: if the last iterate doesn't but an earlier one did, the latest fooling iterate is returned
+/// (a valid adversarial example inside the ball is never thrown away); images misclassified to
+/// begin with are returned unchanged; restarts attack again, from fresh random starts, only the
+/// images no earlier run fooled. Without it (adversarial training, as Madry et al. train) every
+/// image takes every step, the last iterate is returned and restarts keep each image's run of
+/// highest loss.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PgdConfig {
     pub norm: Norm,
@@ -33,6 +35,9 @@ pub struct PgdConfig {
     pub random_start: bool,
     /// Runs in all (1: no restart); more than 1 needs `random_start`.
     pub restarts: usize,
+    /// Evaluate (`true`: stop at the first misclassification) or train (`false`: maximise the
+    /// loss of every image); see above.
+    pub until_fooled: bool,
 }
 
 impl Default for PgdConfig {
@@ -51,6 +56,7 @@ impl PgdConfig {
             steps: 40,
             random_start: true,
             restarts: 1,
+            until_fooled: true,
         }
     }
 
@@ -77,6 +83,7 @@ impl PgdConfig {
             steps: steps as usize,
             random_start: false,
             restarts: 1,
+            until_fooled: true,
         }
     }
 
@@ -108,7 +115,8 @@ impl PgdConfig {
 }
 
 /// PGD adversarial examples of `images` (`[N, C, H, W]` pixels in [0, 1]) for their `labels`.
-/// Costs `1 + restarts·(steps + 1)` forward and `restarts·steps` backward passes at most.
+/// Costs `restarts·steps` forward and backward passes, and with `until_fooled` at most
+/// `1 + restarts` forward passes more (with `restarts > 1` and without it, `restarts`).
 ///
 /// # Errors
 /// A negative or non-finite ε, zero steps or restarts, a step size that is not positive,
@@ -122,9 +130,25 @@ pub fn pgd(
 ) -> Result<Tensor> {
     config.validate()?;
     let clean = PixelBatch::new("pgd", images, labels)?;
+    if config.until_fooled {
+        until_fooled(classifier, &clean, labels, config, rng)?.to_tensor()
+    } else {
+        highest_loss(classifier, &clean, labels, config, rng)?.to_tensor()
+    }
+}
+
+/// PGD for evaluation: each image until some iterate misclassifies it.
+fn until_fooled(
+    classifier: &Classifier,
+    clean: &PixelBatch,
+    labels: &[usize],
+    config: &PgdConfig,
+    rng: &mut impl Rng,
+) -> Result<PixelBatch> {
+    let len = clean.sample_len();
     let mut result = clean.clone();
     // A misclassified clean image is its own best adversarial example (δ = 0).
-    let initial = classifier.predict(images)?.classes;
+    let initial = classifier.predict(&clean.to_tensor()?)?.classes;
     let mut remaining: Vec<usize> = (0..clean.samples())
         .filter(|&i| initial[i] == labels[i])
         .collect();
@@ -134,33 +158,83 @@ pub fn pgd(
         }
         let part = clean.select(&remaining);
         let part_labels: Vec<usize> = remaining.iter().map(|&i| labels[i]).collect();
-        let (adversarial, fooled) = run_once(classifier, &part, &part_labels, config, rng)?;
-        result.scatter(&remaining, &adversarial);
+        let Run {
+            mut last,
+            fooling,
+            fooled_any,
+        } = run_once(classifier, &part, &part_labels, config, rng)?;
+        let last_predictions = classifier.predict(&last.to_tensor()?)?.classes;
+        let mut fooled = Vec::with_capacity(part_labels.len());
+        for (i, (&predicted, &label)) in last_predictions.iter().zip(&part_labels).enumerate() {
+            let last_fools = predicted != label;
+            if !last_fools && fooled_any[i] {
+                last.data[i * len..(i + 1) * len]
+                    .copy_from_slice(&fooling.data[i * len..(i + 1) * len]);
+            }
+            fooled.push(last_fools || fooled_any[i]);
+        }
+        result.scatter(&remaining, &last);
         remaining = remaining
             .into_iter()
             .zip(fooled)
             .filter_map(|(i, fooled)| (!fooled).then_some(i))
             .collect();
     }
-    result.to_tensor()
+    Ok(result)
 }
 
-/// One PGD run over `clean`: the adversarial images and which of them fool the model.
+/// PGD for adversarial training: every image takes every step; of several runs, each image's
+/// last iterate of highest loss.
+fn highest_loss(
+    classifier: &Classifier,
+    clean: &PixelBatch,
+    labels: &[usize],
+    config: &PgdConfig,
+    rng: &mut impl Rng,
+) -> Result<PixelBatch> {
+    let len = clean.sample_len();
+    let mut best = run_once(classifier, clean, labels, config, rng)?.last;
+    if config.restarts == 1 {
+        return Ok(best);
+    }
+    let mut best_loss = classifier.losses(&best, labels)?;
+    for _ in 1..config.restarts {
+        let last = run_once(classifier, clean, labels, config, rng)?.last;
+        for (i, loss) in classifier.losses(&last, labels)?.into_iter().enumerate() {
+            if loss > best_loss[i] {
+                best_loss[i] = loss;
+                best.data[i * len..(i + 1) * len]
+                    .copy_from_slice(&last.data[i * len..(i + 1) * len]);
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// What one PGD run over a batch reached.
+struct Run {
+    /// The last iterate.
+    last: PixelBatch,
+    /// For each image, the latest iterate that misclassified it (where `fooled_any`).
+    fooling: PixelBatch,
+    fooled_any: Vec<bool>,
+}
+
+/// `config.steps` PGD steps from the clean images or a random start.
 fn run_once(
     classifier: &Classifier,
     clean: &PixelBatch,
     labels: &[usize],
     config: &PgdConfig,
     rng: &mut impl Rng,
-) -> Result<(PixelBatch, Vec<bool>)> {
+) -> Result<Run> {
     let (norm, eps, len) = (config.norm, config.eps, clean.sample_len());
     let mut current = clean.clone();
     if config.random_start {
         current.data = random_start(&clean.data, norm, eps, len, rng);
     }
-    // The latest iterate that fooled each image, if any.
-    let mut found = clean.clone();
-    let mut found_any = vec![false; clean.samples()];
+    let mut fooling = clean.clone();
+    let mut fooled_any = vec![false; clean.samples()];
     for _ in 0..config.steps {
         let step = ascent_step(
             classifier,
@@ -172,23 +246,17 @@ fn run_once(
             eps,
         )?;
         for (i, _) in step.fooled_before.iter().enumerate().filter(|(_, f)| **f) {
-            found_any[i] = true;
-            found.data[i * len..(i + 1) * len]
+            fooled_any[i] = true;
+            fooling.data[i * len..(i + 1) * len]
                 .copy_from_slice(&current.data[i * len..(i + 1) * len]);
         }
         current = step.next;
     }
-    let last = classifier.predict(&current.to_tensor()?)?.classes;
-    let mut fooled = Vec::with_capacity(labels.len());
-    for (i, (&predicted, &label)) in last.iter().zip(labels).enumerate() {
-        let last_fools = predicted != label;
-        if !last_fools && found_any[i] {
-            current.data[i * len..(i + 1) * len]
-                .copy_from_slice(&found.data[i * len..(i + 1) * len]);
-        }
-        fooled.push(last_fools || found_any[i]);
-    }
-    Ok((current, fooled))
+    Ok(Run {
+        last: current,
+        fooling,
+        fooled_any,
+    })
 }
 
 #[cfg(test)]

@@ -99,37 +99,45 @@ fn bim_matches_pytorch_step_for_step() {
     let model = model_with_fixture_weights(&file);
     let classifier = classifier(&model);
     let (images, labels, bim) = (tensor(&file, "images"), labels(&file), case(&file, "bim"));
-    let config = PgdConfig {
+    let training = PgdConfig {
         eps: bim.f32("eps").unwrap(),
         alpha: bim.f32("alpha"),
         steps: bim.config["steps"].as_u64().unwrap() as usize,
         random_start: false,
+        until_fooled: false,
         ..PgdConfig::default()
     };
-    let adversarial = pgd(&classifier, images, &labels, &config, &mut seeded_rng(0)).unwrap();
     let expected = bim.tensor("adversarial").unwrap().to_vec();
-    // PGD returns its last iterate unless that one is classified correctly and an earlier one
-    // was not (then the latest fooling iterate): wherever PyTorch's last iterate fools the model,
-    // or convkit's doesn't, both must be the same images.
-    let ours = classifier.predict(&adversarial).unwrap().classes;
-    let theirs = classifier
-        .predict(&Tensor::from_vec(expected.clone(), images.dims()).unwrap())
-        .unwrap()
-        .classes;
+    // Every image takes every step and the last iterate comes back, as in PyTorch's loop.
+    let last = pgd(&classifier, images, &labels, &training, &mut seeded_rng(0)).unwrap();
+    assert_close("bim adversarial", &last.to_vec(), &expected, 1e-6, 0.0).unwrap();
+
+    // For evaluation the last iterate comes back too wherever it fools the model.
+    let evaluation = PgdConfig {
+        until_fooled: true,
+        ..training
+    };
+    let adversarial = pgd(
+        &classifier,
+        images,
+        &labels,
+        &evaluation,
+        &mut seeded_rng(0),
+    )
+    .unwrap();
+    let theirs = classifier.predict(&last).unwrap().classes;
     let mut compared = 0;
-    for i in 0..labels.len() {
-        if theirs[i] != labels[i] || ours[i] == labels[i] {
-            let range = i * 784..(i + 1) * 784;
-            assert_close(
-                &format!("bim adversarial image {i}"),
-                &adversarial.to_vec()[range.clone()],
-                &expected[range],
-                1e-6,
-                0.0,
-            )
-            .unwrap();
-            compared += 1;
-        }
+    for i in (0..labels.len()).filter(|&i| theirs[i] != labels[i]) {
+        let range = i * 784..(i + 1) * 784;
+        assert_close(
+            &format!("bim adversarial image {i} (evaluation)"),
+            &adversarial.to_vec()[range.clone()],
+            &expected[range],
+            1e-6,
+            0.0,
+        )
+        .unwrap();
+        compared += 1;
     }
-    assert_eq!(compared, labels.len(), "images left out of the comparison");
+    assert!(compared >= 4, "only {compared} images fooled by BIM");
 }

@@ -5,10 +5,12 @@ mod common;
 
 use common::{accuracy, classifier, mnist_pixels, trained_cnn};
 use convkit_attack::{
-    attack_batch, robust_accuracy, Attack, CarliniWagnerConfig, Norm, PgdConfig, ATTACK_NAMES,
+    attack_batch, pgd, robust_accuracy, Attack, CarliniWagnerConfig, Classifier, Norm, PgdConfig,
+    ATTACK_NAMES,
 };
 use convkit_data::Split;
 use convkit_nn::Module;
+use convkit_tensor::ops::loss::{cross_entropy, ClassTarget, CrossEntropyConfig, Reduction};
 use convkit_tensor::{seeded_rng, Tensor};
 
 /// The attack called `name` with settings light enough for the default suite.
@@ -248,4 +250,76 @@ fn attacks_leave_the_models_parameters_trainable_and_without_gradients() {
             assert!(t.grad().is_none(), "{name} left a gradient in {param}");
         }
     }
+}
+
+/// The cross-entropy of each image.
+fn losses(classifier: &Classifier, images: &Tensor, labels: &[usize]) -> Vec<f32> {
+    let logits = classifier.logits(images).unwrap();
+    let config = CrossEntropyConfig {
+        reduction: Reduction::None,
+        ..Default::default()
+    };
+    cross_entropy(&logits, ClassTarget::Indices(labels), &config)
+        .unwrap()
+        .to_vec()
+}
+
+#[test]
+fn pgd_for_training_climbs_every_images_loss_and_restarts_keep_the_highest() {
+    let model = trained_cnn();
+    let classifier = classifier(&model);
+    let (images, labels) = mnist_pixels(Split::Test, 100);
+    let clean_losses = losses(&classifier, &images, &labels);
+    let wrong: Vec<usize> = (0..labels.len())
+        .filter(|&i| classifier.predict(&images).unwrap().classes[i] != labels[i])
+        .collect();
+    assert!(!wrong.is_empty(), "the test needs a misclassified image");
+    let training = PgdConfig {
+        steps: 5,
+        until_fooled: false,
+        ..PgdConfig::linf(0.1)
+    };
+    let once = pgd(&classifier, &images, &labels, &training, &mut seeded_rng(8)).unwrap();
+    let once_losses = losses(&classifier, &once, &labels);
+    for i in 0..labels.len() {
+        assert!(
+            once_losses[i] > clean_losses[i],
+            "image {i}: {} → {}",
+            clean_losses[i],
+            once_losses[i]
+        );
+    }
+    // Evaluation leaves an image the model already gets wrong as it is; training attacks it.
+    let evaluation = PgdConfig {
+        until_fooled: true,
+        ..training
+    };
+    let kept = pgd(
+        &classifier,
+        &images,
+        &labels,
+        &evaluation,
+        &mut seeded_rng(8),
+    )
+    .unwrap();
+    let (kept, clean) = (kept.to_vec(), images.to_vec());
+    for &i in &wrong {
+        assert_eq!(kept[i * 784..(i + 1) * 784], clean[i * 784..(i + 1) * 784]);
+    }
+    // The same seed: the first of four runs is the single run, so no loss can fall.
+    let restarted = PgdConfig {
+        restarts: 4,
+        ..training
+    };
+    let best = pgd(
+        &classifier,
+        &images,
+        &labels,
+        &restarted,
+        &mut seeded_rng(8),
+    )
+    .unwrap();
+    let best_losses = losses(&classifier, &best, &labels);
+    assert!(best_losses.iter().zip(&once_losses).all(|(b, o)| b >= o));
+    assert!(best_losses.iter().zip(&once_losses).any(|(b, o)| b > o));
 }
