@@ -3,7 +3,7 @@
 //! binary search per image over the weight of the misclassification term. A minimal-perturbation
 //! attack: it has no ε; robustness at ε projects its result onto the ε-ball.
 use crate::classifier::Classifier;
-use crate::error::{check_count, check_positive, Error, Result};
+use crate::error::{check_count, check_non_negative, check_positive, Result};
 use crate::pixels::{argmax_rows, PixelBatch};
 use convkit_nn::optim::{Adam, AdamConfig, Optimizer};
 use convkit_tensor::Tensor;
@@ -44,13 +44,7 @@ impl CarliniWagnerConfig {
         check_count("cw", "iterations", self.max_iterations)?;
         check_positive("cw", "learning rate", self.learning_rate)?;
         check_positive("cw", "initial constant", self.initial_const)?;
-        if !(self.confidence.is_finite() && self.confidence >= 0.0) {
-            return Err(Error::InvalidSetting {
-                attack: "cw",
-                setting: "confidence",
-                msg: format!("must be a finite number ≥ 0, got {}", self.confidence),
-            });
-        }
+        check_non_negative("cw", "confidence", self.confidence)?;
         Ok(())
     }
 }
@@ -75,7 +69,7 @@ pub fn carlini_wagner_l2(
 ) -> Result<Tensor> {
     config.validate()?;
     let clean = PixelBatch::new("cw", images, labels)?;
-    let (n, len) = (clean.samples(), clean.sample_len());
+    let n = clean.samples();
     let _frozen = classifier.freeze();
     let clean_tensor = clean.to_tensor()?;
     // atanh of the image, squeezed by 1 − 10⁻⁶ so that pixels at 0 and 1 stay finite.
@@ -130,8 +124,7 @@ pub fn carlini_wagner_l2(
                 succeeded[i] = true;
                 if l2_values[i] < best_l2[i] {
                     best_l2[i] = l2_values[i];
-                    best.data[i * len..(i + 1) * len]
-                        .copy_from_slice(&candidate_values[i * len..(i + 1) * len]);
+                    best.copy_image(i, &candidate_values, i);
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! label changes. A minimal-perturbation attack: it has no ε; robustness at ε projects its
 //! perturbation onto the ε-ball ([`crate::attack_batch`]).
 use crate::classifier::{Classifier, Objective};
-use crate::error::{check_count, Error, Result};
+use crate::error::{check_count, check_non_negative, Result};
 use crate::pixels::{argmax_rows, clamp_unit, l2_norms, PixelBatch};
 use convkit_tensor::{no_grad, Tensor};
 
@@ -44,13 +44,7 @@ pub fn deepfool(
 ) -> Result<Tensor> {
     check_count("deepfool", "steps", config.steps)?;
     check_count("deepfool", "candidates", config.candidates)?;
-    if !(config.overshoot.is_finite() && config.overshoot >= 0.0) {
-        return Err(Error::InvalidSetting {
-            attack: "deepfool",
-            setting: "overshoot",
-            msg: format!("must be a finite number ≥ 0, got {}", config.overshoot),
-        });
-    }
+    check_non_negative("deepfool", "overshoot", config.overshoot)?;
     let clean = PixelBatch::new("deepfool", images, labels)?;
     let clean_logits = no_grad(|| classifier.logits(images))?;
     let classes = clean_logits.dims()[1];

@@ -82,6 +82,23 @@ pub(crate) fn check_positive(
     }
 }
 
+/// `value` when it is a finite number ≥ 0, else [`Error::InvalidSetting`] naming `setting`.
+pub(crate) fn check_non_negative(
+    attack: &'static str,
+    setting: &'static str,
+    value: f32,
+) -> Result<f32> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::InvalidSetting {
+            attack,
+            setting,
+            msg: format!("must be a finite number ≥ 0, got {value}"),
+        })
+    }
+}
+
 /// `value` when it is at least 1, else [`Error::InvalidSetting`] naming `setting`.
 pub(crate) fn check_count(
     attack: &'static str,

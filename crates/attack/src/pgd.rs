@@ -145,7 +145,6 @@ fn until_fooled(
     config: &PgdConfig,
     rng: &mut impl Rng,
 ) -> Result<PixelBatch> {
-    let len = clean.sample_len();
     let mut result = clean.clone();
     // A misclassified clean image is its own best adversarial example (δ = 0).
     let initial = classifier.predict(&clean.to_tensor()?)?.classes;
@@ -168,8 +167,7 @@ fn until_fooled(
         for (i, (&predicted, &label)) in last_predictions.iter().zip(&part_labels).enumerate() {
             let last_fools = predicted != label;
             if !last_fools && fooled_any[i] {
-                last.data[i * len..(i + 1) * len]
-                    .copy_from_slice(&fooling.data[i * len..(i + 1) * len]);
+                last.copy_image(i, &fooling.data, i);
             }
             fooled.push(last_fools || fooled_any[i]);
         }
@@ -192,7 +190,6 @@ fn highest_loss(
     config: &PgdConfig,
     rng: &mut impl Rng,
 ) -> Result<PixelBatch> {
-    let len = clean.sample_len();
     let mut best = run_once(classifier, clean, labels, config, rng)?.last;
     if config.restarts == 1 {
         return Ok(best);
@@ -203,8 +200,7 @@ fn highest_loss(
         for (i, loss) in classifier.losses(&last, labels)?.into_iter().enumerate() {
             if loss > best_loss[i] {
                 best_loss[i] = loss;
-                best.data[i * len..(i + 1) * len]
-                    .copy_from_slice(&last.data[i * len..(i + 1) * len]);
+                best.copy_image(i, &last.data, i);
             }
         }
     }
@@ -247,8 +243,7 @@ fn run_once(
         )?;
         for (i, _) in step.fooled_before.iter().enumerate().filter(|(_, f)| **f) {
             fooled_any[i] = true;
-            fooling.data[i * len..(i + 1) * len]
-                .copy_from_slice(&current.data[i * len..(i + 1) * len]);
+            fooling.copy_image(i, &current.data, i);
         }
         current = step.next;
     }

@@ -82,10 +82,15 @@ impl PixelBatch {
 
     /// Writes image `k` of `part` over image `indices[k]` of this batch.
     pub fn scatter(&mut self, indices: &[usize], part: &PixelBatch) {
-        let len = self.sample_len();
         for (k, &i) in indices.iter().enumerate() {
-            self.data[i * len..(i + 1) * len].copy_from_slice(&part.data[k * len..(k + 1) * len]);
+            self.copy_image(i, &part.data, k);
         }
+    }
+
+    /// Writes image `k` of `source` (a buffer of images of this batch's size) over image `i`.
+    pub fn copy_image(&mut self, i: usize, source: &[f32], k: usize) {
+        let len = self.sample_len();
+        self.data[i * len..(i + 1) * len].copy_from_slice(&source[k * len..(k + 1) * len]);
     }
 }
 

@@ -42,7 +42,6 @@ pub fn attack_batch(
         check_eps("attack", e)?;
     }
     let clean = PixelBatch::new("attack", images, labels)?;
-    let len = clean.sample_len();
     let clean_predictions = classifier.predict(images)?.classes;
     let misclassified: Vec<usize> = (0..labels.len())
         .filter(|&i| clean_predictions[i] != labels[i])
@@ -62,11 +61,14 @@ pub fn attack_batch(
             None => attack.run(classifier, images, labels, e, rng)?,
         };
         if !misclassified.is_empty() {
-            let mut data = adversarial.to_vec();
-            for &i in &misclassified {
-                data[i * len..(i + 1) * len].copy_from_slice(&clean.data[i * len..(i + 1) * len]);
-            }
-            adversarial = Tensor::from_vec(data, clean.dims.clone())?;
+            let mut kept = PixelBatch {
+                data: adversarial.to_vec(),
+                dims: clean.dims.clone(),
+            };
+            misclassified
+                .iter()
+                .for_each(|&i| kept.copy_image(i, &clean.data, i));
+            adversarial = kept.to_tensor()?;
         }
         check_perturbation(images, &adversarial, attack.norm(), e).map_err(|msg| {
             Error::BrokenInvariant {
