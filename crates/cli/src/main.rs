@@ -48,6 +48,9 @@ enum Command {
     Import(commands::weights::ImportArgs),
     /// Write a checkpoint's weights as a PyTorch state_dict (safetensors) for load_state_dict.
     Export(commands::weights::ExportArgs),
+    /// Robust accuracy of a checkpoint under adversarial attacks over a list of ε, with a curve,
+    /// example grid, CSV and gradient-masking checks.
+    Attack(Box<commands::attack::AttackArgs>),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary(args) => commands::summary::run(args),
         Command::Import(args) => commands::weights::run_import(args),
         Command::Export(args) => commands::weights::run_export(args),
+        Command::Attack(args) => commands::attack::run(*args),
     }
 }
 

@@ -1,4 +1,5 @@
 //! One module per subcommand: its arguments and its `run`.
+pub mod attack;
 pub mod augment;
 pub mod bench;
 pub mod eval;
