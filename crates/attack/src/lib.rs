@@ -34,6 +34,7 @@ mod pgd;
 mod pixels;
 mod robustness;
 mod step;
+mod training;
 
 pub use attack::{Attack, ATTACK_NAMES};
 pub use carlini_wagner::{carlini_wagner_l2, CarliniWagnerConfig};
@@ -47,3 +48,4 @@ pub use pixels::Norm;
 pub use robustness::{
     attack_batch, check_perturbation, robust_accuracy, AttackedBatch, RobustnessCurve,
 };
+pub use training::{AdversarialStep, RobustAccuracy};

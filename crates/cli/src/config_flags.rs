@@ -20,7 +20,9 @@ pub fn names<T: DeserializeOwned + Clone + Send + Sync + 'static>(
 
 /// The flag that sets a configuration field, for fields whose flag is not the field's last part
 /// with dashes.
-const SPECIAL: [(&str, &str); 5] = [
+const SPECIAL: [(&str, &str); 7] = [
+    ("adversarial", "--adversarial"),
+    ("adversarial.steps", "--steps"),
     ("optimizer.name", "--optimizer"),
     ("schedule.kind", "--schedule"),
     ("schedule.interval", "--schedule-interval"),
@@ -36,7 +38,13 @@ pub fn flag_of(field: &str) -> String {
     SPECIAL.iter().find(|(f, _)| *f == field).map_or_else(
         || {
             let last = field.rsplit('.').next().unwrap_or(field);
-            format!("--{}", last.replace('_', "-"))
+            // The [adversarial] section's flags carry an `adv-` prefix.
+            let prefix = if field.starts_with("adversarial.") {
+                "adv-"
+            } else {
+                ""
+            };
+            format!("--{prefix}{}", last.replace('_', "-"))
         },
         |(_, flag)| flag.to_string(),
     )
@@ -62,5 +70,7 @@ mod tests {
         assert_eq!(flag_of("optimizer.lr"), "--lr");
         assert_eq!(flag_of("clip.norm"), "--clip-grad-norm");
         assert_eq!(flag_of("epochs"), "--epochs");
+        assert_eq!(flag_of("adversarial.eps"), "--adv-eps");
+        assert_eq!(flag_of("adversarial.steps"), "--steps");
     }
 }

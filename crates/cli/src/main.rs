@@ -1,4 +1,5 @@
 //! `convkit`: train, evaluate and use convolutional networks from the command line.
+mod adversarial_args;
 mod allocator;
 mod commands;
 mod config_flags;

@@ -1,9 +1,11 @@
 //! The flags that describe a run (`convkit train`, `lr-find`, search trials): each sets one field of a `TrainConfig`, over `--config FILE.toml` when
 //! given; flags left out keep the configuration's value (its default, or the dataset's recipe).
+use crate::adversarial_args::AdversarialArgs;
 use crate::config_flags::{cli_error, names, DATASETS};
 use crate::data_args::DataArgs;
 use crate::optim_args::{set, OptimArgs};
 use clap::Args;
+use convkit_attack::{AdversarialStep, RobustAccuracy};
 use convkit_train::{recipe, DatasetName, TrainConfig, Trainer};
 use std::path::PathBuf;
 
@@ -33,6 +35,8 @@ pub struct RunArgs {
     pub optim: OptimArgs,
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub adversarial: AdversarialArgs,
     /// Seed for initialisation, shuffling and dropout: the same seed and thread count give the
     /// same run [default: 42].
     #[arg(long)]
@@ -82,6 +86,7 @@ impl RunArgs {
         );
         self.optim.apply(config);
         self.data.apply(config);
+        self.adversarial.apply(config);
     }
 
     /// The configuration of a fresh run: `--config` (or the defaults), the flags over it, then
@@ -111,6 +116,21 @@ impl RunArgs {
     /// # Errors
     /// An invalid configuration (named by its flag), missing data.
     pub fn fresh_trainer(&self) -> anyhow::Result<Trainer> {
-        Trainer::new(self.fresh_config()?).map_err(cli_error)
+        let mut trainer = Trainer::new(self.fresh_config()?).map_err(cli_error)?;
+        install_step(&mut trainer);
+        Ok(trainer)
+    }
+}
+
+/// Installs the training step (and its callback) that `trainer`'s configuration asks for beyond
+/// the standard one: adversarial training.
+pub fn install_step(trainer: &mut Trainer) {
+    let config = trainer.config();
+    if let Some(adversarial) = config.adversarial.clone() {
+        let seed = config.seed;
+        let step = AdversarialStep::new(&adversarial, &trainer.data().normalize, seed);
+        trainer
+            .set_step(step)
+            .add_callback(RobustAccuracy::new(&adversarial, seed));
     }
 }

@@ -116,6 +116,26 @@ fn resuming_a_model_with_dropout_is_exact() {
 }
 
 #[test]
+fn resuming_adversarial_training_is_exact() {
+    // The random starts of epoch k are drawn from (seed, k): the resumed epoch draws the same.
+    let printed = check_resume_is_exact(
+        120,
+        3,
+        &[
+            "--adversarial",
+            "fgsm-rs",
+            "--adv-eps",
+            "0.1",
+            "--adv-eval-steps",
+            "3",
+            "--adv-eval-images",
+            "6",
+        ],
+    );
+    assert!(printed.contains("robust accuracy"), "{printed}");
+}
+
+#[test]
 fn resume_refuses_other_options_and_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

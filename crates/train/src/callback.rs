@@ -68,6 +68,7 @@ pub enum EvalSplit {
 /// An evaluation after an epoch.
 pub struct EvaluationEnd<'a> {
     pub epoch: usize,
+    pub model: &'a dyn Module,
     pub split: EvalSplit,
     pub report: &'a EvalReport,
     /// The images evaluated (with [`EvalReport::mistakes`] indexing into them).

@@ -40,6 +40,7 @@ impl Run<'_> {
     fn train_batches(&mut self, epoch: usize) -> Result<std::result::Result<TrainedEpoch, String>> {
         let start = Instant::now();
         let batches = self.loader.num_batches();
+        self.step.begin_epoch(epoch, self.config.epochs);
         let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
         for (index, batch) in self.loader.epoch(epoch as u64 - 1).enumerate() {
             let step = index + 1;

@@ -26,6 +26,9 @@ pub enum Error {
     /// Checkpoints that cannot be evaluated together.
     #[error("{0}")]
     Ensemble(String),
+    /// A replacement training step failed (its own error, as text).
+    #[error("training step: {0}")]
+    Step(String),
     /// A callback asked for the run to end with an error.
     #[error("{0}")]
     Callback(String),

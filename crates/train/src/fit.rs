@@ -39,6 +39,12 @@ impl Trainer {
     /// A failing layer, a diverging loss, a file that cannot be written, a callback's error.
     /// Every checkpoint written before the error stays valid.
     pub fn fit(&mut self) -> Result<FitOutcome> {
+        if self.config.adversarial.is_some() && self.step.is_standard() {
+            return Err(Error::config(
+                "adversarial",
+                "adversarial training needs its step: trainer.set_step(convkit_attack::AdversarialStep::new(..)) (the convkit command line does this)",
+            ));
+        }
         let resumed = self.resumed.take();
         let config = &self.config;
         let loader = self.data.train_loader(config)?;

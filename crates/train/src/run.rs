@@ -51,6 +51,7 @@ impl Run<'_> {
         let report = evaluate(self.model, set.clone(), data.normalize.clone(), EVAL_BATCH)?;
         let event = EvaluationEnd {
             epoch,
+            model: self.model,
             split,
             report: &report,
             dataset: set,

@@ -57,12 +57,27 @@ pub trait TrainStep {
     /// # Errors
     /// A failing layer or loss.
     fn forward_backward(&mut self, model: &dyn Module, batch: &StepBatch) -> Result<StepOutput>;
+
+    /// Called before the first batch of epoch `epoch` (1-based) of `epochs`, including the first
+    /// epoch of a resumed run: a step with randomness or a schedule of its own derives them here
+    /// from the epoch, so that resumed runs repeat exactly.
+    fn begin_epoch(&mut self, _epoch: usize, _epochs: usize) {}
+
+    /// Whether this is the plain [`StandardStep`] (a configuration that asks for another step
+    /// is refused while it is installed).
+    fn is_standard(&self) -> bool {
+        false
+    }
 }
 
 /// The ordinary step: cross-entropy against the labels (or the soft targets of mixup).
 pub struct StandardStep;
 
 impl TrainStep for StandardStep {
+    fn is_standard(&self) -> bool {
+        true
+    }
+
     fn forward_backward(&mut self, model: &dyn Module, batch: &StepBatch) -> Result<StepOutput> {
         let logits = model.forward(&batch.images, Mode::Train)?;
         let loss = training_loss(&logits, batch)?;

@@ -265,3 +265,12 @@ fn progress_lines_are_written_at_intervals_off_a_terminal() {
     trainer.fit().unwrap();
     assert!(quiet.0.lock().unwrap().is_empty());
 }
+
+#[test]
+fn an_adversarial_configuration_needs_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_run(dir.path(), 1);
+    config.adversarial = Some(convkit_train::config::AdversarialConfig::default());
+    let err = Trainer::new(config).unwrap().fit().unwrap_err().to_string();
+    assert!(err.contains("AdversarialStep"), "{err}");
+}

@@ -5,7 +5,7 @@
 //! best first, and writes them to search.csv in the search folder, beside each trial's run folder.
 use crate::config_flags::{cli_error, names, DATASETS};
 use crate::search_space::{SearchSpace, Trial};
-use crate::train_args::RunArgs;
+use crate::train_args::{install_step, RunArgs};
 use anyhow::{bail, Context};
 use clap::{Args, Parser};
 use convkit_train::run_dir::new_run_dir;
@@ -110,7 +110,10 @@ fn trial_config(base: &TrainConfig, trial: &Trial, extra: &RunArgs, number: usiz
 /// Trains one quiet trial; its last validation (loss, accuracy) and training loss.
 fn run_trial(config: TrainConfig) -> Result<((f64, f64), f64), String> {
     let outcome = Trainer::new(config)
-        .and_then(|mut trainer| trainer.fit())
+        .and_then(|mut trainer| {
+            install_step(&mut trainer);
+            trainer.fit()
+        })
         .map_err(|e| format!("{:#}", cli_error(e)))?;
     let last = outcome.last();
     let validation = last.validation.expect("trials hold out validation");

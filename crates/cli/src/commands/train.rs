@@ -1,7 +1,7 @@
 //! `convkit train`: flags into a `TrainConfig` (see [`crate::train_args`]), then the library's
 //! `fit` with the console, progress and optional callbacks.
 use crate::config_flags::cli_error;
-use crate::train_args::RunArgs;
+use crate::train_args::{install_step, RunArgs};
 use anyhow::bail;
 use clap::Args;
 use convkit_train::callback::RunEndReason;
@@ -42,7 +42,9 @@ impl TrainArgs {
             let saved = SavedRun::load(path).map_err(cli_error)?;
             let mut config = saved.state.config.clone();
             self.run.apply(&mut config);
-            return Trainer::resume(saved, config).map_err(cli_error);
+            let mut trainer = Trainer::resume(saved, config).map_err(cli_error)?;
+            install_step(&mut trainer);
+            return Ok(trainer);
         }
         let mut trainer = self.run.fresh_trainer()?;
         if auto {

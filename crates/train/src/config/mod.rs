@@ -1,12 +1,14 @@
 //! [`TrainConfig`]: everything a training run is, as one plain serde struct with defaults,
 //! validation that names the field, and TOML in and out. Options left `None` are filled by the
 //! dataset's recipe ([`crate::recipe`]) or take the documented default when the run starts.
+mod adversarial;
 mod data;
 mod diff;
 mod optim;
 mod schedule;
 mod toml_io;
 
+pub use adversarial::{AdversarialConfig, AdversarialMethod};
 pub use data::DataConfig;
 pub use diff::differences;
 pub use optim::{ClipConfig, OptimizerConfig, OptimizerName, ParamGroupConfig};
@@ -63,6 +65,8 @@ pub struct TrainConfig {
     pub schedule: ScheduleConfig,
     pub clip: ClipConfig,
     pub checkpoint: CheckpointPolicy,
+    /// Train on adversarial examples (needs `convkit_attack::AdversarialStep` as the step).
+    pub adversarial: Option<AdversarialConfig>,
 }
 
 /// Which checkpoints a run writes besides `last.safetensors` (written after every epoch: it holds
@@ -103,6 +107,7 @@ impl Default for TrainConfig {
             schedule: ScheduleConfig::default(),
             clip: ClipConfig::default(),
             checkpoint: CheckpointPolicy::default(),
+            adversarial: None,
         }
     }
 }
@@ -151,6 +156,9 @@ impl TrainConfig {
         self.data.validate()?;
         self.optimizer.validate()?;
         self.schedule.validate(self.snapshots.is_some())?;
+        if let Some(adversarial) = &self.adversarial {
+            adversarial.validate()?;
+        }
         self.clip.validate()
     }
 }
