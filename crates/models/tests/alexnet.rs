@@ -102,6 +102,9 @@ fn torchvision_form_sizes() {
 #[test]
 fn course_form_overfits_one_batch() {
     // Dropout on a batch of 4 is too noisy to reach a tenth of the loss in 60 steps; 8 is enough.
+    // The loss is measured in eval mode: one train-mode loss after training is a single dropout
+    // draw, and on CPUs without AVX-512 (other summation order) the draw at step 60 came out at
+    // 0.18 of the start although the training losses were near 0.07.
     let spec = spec(3, 67, 4);
     let model = alexnet(&spec, &mut seeded_rng(1)).unwrap();
     let config = AdamConfig {
@@ -109,7 +112,7 @@ fn course_form_overfits_one_batch() {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    assert_overfits(&model, &mut opt, &spec, (8, 60), Mode::Train);
+    assert_overfits(&model, &mut opt, &spec, (8, 60), Mode::Eval);
 }
 
 #[test]
