@@ -41,6 +41,9 @@ fn integrated_gradients_are_complete_and_converge() {
     }
 }
 
+/// A saliency method as the test uses it: the map of `class` for `image`, flattened.
+type Method = fn(&dyn Module, &Tensor, usize) -> Vec<f32>;
+
 fn gradient_map(model: &dyn Module, image: &Tensor, class: usize) -> Vec<f32> {
     vanilla_gradient(model, image, Some(class))
         .unwrap()
@@ -65,7 +68,7 @@ fn cam_map(model: &dyn Module, image: &Tensor, class: usize) -> Vec<f32> {
 /// Mean Spearman correlation of the maps of `method` under `model` with `reference` maps, over
 /// `images` (a constant map counts as uncorrelated).
 fn mean_correlation(
-    method: fn(&dyn Module, &Tensor, usize) -> Vec<f32>,
+    method: Method,
     model: &dyn Module,
     images: &[(Tensor, usize)],
     reference: &[Vec<f32>],
@@ -98,7 +101,7 @@ fn parameter_randomisation_sanity_check() {
         .collect();
     let random = lenet5(&mnist_spec(), &mut seeded_rng(99)).unwrap();
     let layers = ["fc2", "fc1", "conv2", "conv1"];
-    let methods: [(&str, fn(&dyn Module, &Tensor, usize) -> Vec<f32>); 3] = [
+    let methods: [(&str, Method); 3] = [
         ("gradient", gradient_map),
         ("grad-cam", cam_map),
         ("guided backprop", guided_map),
