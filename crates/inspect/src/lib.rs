@@ -7,6 +7,8 @@
 //! - [`probe`]: a layer's output for an input ([`probe::layer_output`], [`probe::feature_maps`]).
 //! - [`saliency`]: vanilla gradient, SmoothGrad, integrated gradients (with the completeness gap),
 //!   guided backpropagation, Grad-CAM, Grad-CAM++ and occlusion.
+//! - [`filters`]: a conv layer's filters as a picture (colour, per input channel, or averaged).
+//! - [`render`]: colour maps, de-normalised images, overlays, captioned grids, colour bars, PNG.
 //! - [`stats`]: Spearman's rank correlation, for comparing maps.
 //!
 //! ```
@@ -23,7 +25,9 @@
 //! assert!(grad_cam(&model, &image, "fc1", None).is_err()); // no spatial output
 //! ```
 mod error;
+pub mod filters;
 pub mod probe;
+pub mod render;
 pub mod saliency;
 pub mod stats;
 
