@@ -55,6 +55,8 @@ enum Command {
     Import(commands::weights::ImportArgs),
     /// Write a checkpoint's weights as a PyTorch state_dict (safetensors) for load_state_dict.
     Export(commands::weights::ExportArgs),
+    /// Look inside a trained model: filters, activations, saliency maps.
+    Inspect(commands::inspect::InspectArgs),
 }
 
 /// The ids of the options that `matches` got from the command line (not from defaults).
@@ -89,6 +91,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<()> {
         Command::Summary(args) => commands::summary::run(args),
         Command::Import(args) => commands::weights::run_import(args),
         Command::Export(args) => commands::weights::run_export(args),
+        Command::Inspect(args) => commands::inspect::run(args),
     }
 }
 

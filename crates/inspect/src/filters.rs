@@ -35,12 +35,12 @@ pub enum FilterView {
 }
 
 impl FilterView {
-    /// Colour for 3-channel filters, per channel for 1 channel, the mean for deeper layers.
+    /// Colour for 3-channel filters, else the mean (for 1 input channel: the filters themselves).
     pub fn default_for(weight: &Tensor) -> FilterView {
-        match weight.dims()[1] {
-            3 => FilterView::Rgb,
-            1 => FilterView::Channels,
-            _ => FilterView::Mean,
+        if weight.dims()[1] == 3 {
+            FilterView::Rgb
+        } else {
+            FilterView::Mean
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reaching a layer by its `state_dict` name and reading what it computes, and the checks every
 //! inspection makes on its inputs.
 use crate::error::{Error, Result};
+use convkit_nn::trace::trace;
 use convkit_nn::{ForwardPass, Mode, Module, ModuleCall};
 use convkit_tensor::{no_grad, Tensor};
 
@@ -50,6 +51,20 @@ pub fn channels_by_mean(maps: &Tensor) -> Vec<usize> {
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| means[b].total_cmp(&means[a]).then(a.cmp(&b)));
     order
+}
+
+/// The name of the last module (a layer, not a container) whose output for `input` is a
+/// `[N, C, H, W]` map: Grad-CAM's usual layer. `None` when no layer gives one.
+///
+/// # Errors
+/// The model's own error.
+pub fn last_spatial_layer(model: &dyn Module, input: &Tensor) -> Result<Option<String>> {
+    let (_, records) = no_grad(|| trace(model, input, Mode::Eval))?;
+    Ok(records
+        .into_iter()
+        .rev()
+        .find(|r| r.is_leaf && r.output.rank() == 4)
+        .map(|r| r.name))
 }
 
 /// One `[C, H, W]` image as a batch of one, `[1, C, H, W]`.

@@ -3,6 +3,7 @@ pub mod augment;
 pub mod bench;
 pub mod eval;
 pub mod init_stats;
+pub mod inspect;
 pub mod predict;
 pub mod search;
 pub mod summary;
