@@ -9,6 +9,9 @@
 //!   guided backpropagation, Grad-CAM, Grad-CAM++ and occlusion.
 //! - [`filters`]: a conv layer's filters as a picture (colour, per input channel, or averaged).
 //! - [`render`]: colour maps, de-normalised images, overlays, captioned grids, colour bars, PNG.
+//! - [`dataset`]: dataset images as the model sees them; logits and features over many images.
+//! - [`tsne`]: 2-D Barnes-Hut t-SNE of features; [`neighbors`]: nearest neighbours (L2, cosine).
+//! - [`top_losses`]: the images with the largest losses and the most confused class pairs.
 //! - [`stats`]: Spearman's rank correlation, for comparing maps.
 //!
 //! ```
@@ -24,11 +27,16 @@
 //! assert_eq!(cam.values.dims(), [14, 14]);
 //! assert!(grad_cam(&model, &image, "fc1", None).is_err()); // no spatial output
 //! ```
+pub mod dataset;
 mod error;
 pub mod filters;
+pub mod neighbors;
+mod pca;
 pub mod probe;
 pub mod render;
 pub mod saliency;
 pub mod stats;
+pub mod top_losses;
+pub mod tsne;
 
 pub use error::{Error, Result};
