@@ -53,7 +53,7 @@ pub fn tsne(data: &Tensor, config: &TsneConfig) -> Result<Tensor> {
         });
     };
     let k = (3.0 * config.perplexity).floor() as usize;
-    if n < 4 || !(config.perplexity > 0.0) || k == 0 || k > n - 1 {
+    if n < 4 || config.perplexity.is_nan() || k == 0 || k > n - 1 {
         return Err(Error::config(
             "t-SNE",
             format!(
@@ -131,7 +131,7 @@ impl Affinities {
                 triplets.push((j, i, p));
             }
         }
-        triplets.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        triplets.sort_by_key(|t| (t.0, t.1));
         let mut rows = vec![Vec::new(); n];
         for (i, j, p) in triplets {
             let p = p / (2 * n) as f32;
