@@ -140,3 +140,49 @@ fn bad_requests_fail_with_clear_errors() {
     );
     fails_with(&["saliency"], "give an image: --image FILE, or --index I");
 }
+
+#[test]
+fn embed_neighbors_and_errors_on_a_few_hundred_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let run = inspect(
+        &[
+            "embed",
+            "--limit",
+            "300",
+            "--iterations",
+            "300",
+            "--perplexity",
+            "20",
+        ],
+        out,
+    );
+    ok(&run);
+    assert!(stdout(&run).contains("features of 300 test images: 500 values each"));
+    assert!(is_png(&out.join("embed-tsne.png")));
+    let raw = convkit_nn::io::read_safetensors(&out.join("embed.safetensors")).unwrap();
+    let dims: Vec<Vec<usize>> = raw.tensors.iter().map(|(_, t)| t.dims().to_vec()).collect();
+    assert_eq!(dims, [vec![300, 500], vec![300], vec![300, 2]]);
+
+    ok(&inspect(
+        &[
+            "neighbors",
+            "--index",
+            "0,5",
+            "--k",
+            "4",
+            "--limit",
+            "500",
+            "--metric",
+            "cosine",
+        ],
+        out,
+    ));
+    assert!(is_png(&out.join("neighbors.png")));
+
+    let run = inspect(&["errors", "--limit", "300", "--top", "8"], out);
+    ok(&run);
+    assert!(stdout(&run).contains("test images misclassified"));
+    assert!(stdout(&run).contains("most confused"));
+    assert!(is_png(&out.join("errors.png")));
+}

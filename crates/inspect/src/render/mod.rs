@@ -2,10 +2,12 @@
 //! captioned grids with a colour scale, PNG files.
 mod colormap;
 mod grid;
+mod scatter;
 mod text;
 
 pub use colormap::Colormap;
 pub use grid::{colorbar, hstack, Grid};
+pub use scatter::{class_color, scatter};
 pub use text::{draw_text, text_width, GLYPH};
 
 use crate::error::{Error, Result};

@@ -1,12 +1,16 @@
 //! `convkit inspect ...`: look inside a trained model — filters, activations, saliency maps —
 //! writing pictures (PNG) and the raw maps (safetensors). A thin layer over `convkit-inspect`.
 mod activations;
+mod embed;
+mod errors;
 mod filters;
+mod neighbors;
 mod saliency;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use convkit_data::{Dataset, Normalize, Split};
+use convkit_inspect::dataset::{normalized_batch, outputs_and_features, FeatureLayer};
 use convkit_models::ModelSpec;
 use convkit_nn::Module;
 use convkit_tensor::Tensor;
@@ -28,6 +32,13 @@ enum InspectCommand {
     /// A saliency map (gradient, SmoothGrad, integrated gradients, guided backprop, Grad-CAM,
     /// Grad-CAM++, occlusion) over the image, for a class (default: the predicted one).
     Saliency(saliency::SaliencyArgs),
+    /// Penultimate-layer features of test images to a file, and their 2-D t-SNE coloured by class.
+    Embed(embed::EmbedArgs),
+    /// The nearest training images of test images in feature space, next to those in pixel space.
+    Neighbors(neighbors::NeighborsArgs),
+    /// The test images with the largest losses (predicted, true, probability), and the most
+    /// confused pairs of classes.
+    Errors(errors::ErrorsArgs),
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
@@ -35,6 +46,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         InspectCommand::Filters(a) => filters::run(a),
         InspectCommand::Activations(a) => activations::run(a),
         InspectCommand::Saliency(a) => saliency::run(a),
+        InspectCommand::Embed(a) => embed::run(a),
+        InspectCommand::Neighbors(a) => neighbors::run(a),
+        InspectCommand::Errors(a) => errors::run(a),
     }
 }
 
@@ -60,8 +74,81 @@ pub(crate) fn load_model(path: &Path) -> anyhow::Result<Inspected> {
 }
 
 /// The one place that loads a dataset by name for `inspect`.
-pub(crate) fn load_dataset(name: &str, data_dir: Option<&Path>) -> anyhow::Result<Dataset> {
-    crate::datasets::DatasetName::parse(name)?.load(data_dir, Split::Test)
+pub(crate) fn load_dataset(
+    name: &str,
+    data_dir: Option<&Path>,
+    split: Split,
+) -> anyhow::Result<Dataset> {
+    crate::datasets::DatasetName::parse(name)?.load(data_dir, split)
+}
+
+/// A dataset to run the model over: which one, where, how many images.
+#[derive(Args, Debug)]
+pub(crate) struct DatasetSource {
+    /// Dataset (default: the one the checkpoint was trained on).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Directory of the dataset (default: the dataset's usual place).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Use the first this many images of the test set.
+    #[arg(long, default_value_t = 2000)]
+    pub limit: usize,
+}
+
+/// A split of a dataset with the model's logits and features over its first images.
+pub(crate) struct Evaluated {
+    pub data: Dataset,
+    pub labels: Vec<usize>,
+    pub logits: Tensor,
+    pub features: Tensor,
+}
+
+impl DatasetSource {
+    pub(crate) fn name<'a>(&'a self, inspected: &'a Inspected) -> &'a str {
+        self.dataset.as_deref().unwrap_or(&inspected.dataset)
+    }
+
+    /// Runs the model over the first `limit` images of `split`, reading features at `layer`.
+    pub(crate) fn evaluate(
+        &self,
+        inspected: &Inspected,
+        split: Split,
+        limit: usize,
+        layer: Option<&str>,
+    ) -> anyhow::Result<Evaluated> {
+        let data = load_dataset(self.name(inspected), self.data_dir.as_deref(), split)?;
+        if data.channels() != inspected.spec.in_channels {
+            anyhow::bail!(
+                "the {} images have {} channel(s) but the model takes {}",
+                self.name(inspected),
+                data.channels(),
+                inspected.spec.in_channels
+            );
+        }
+        let indices: Vec<usize> = (0..data.len().min(limit)).collect();
+        let (images, labels) = normalized_batch(&data, &indices, &inspected.normalize)?;
+        let layer = layer.map_or(FeatureLayer::Penultimate, FeatureLayer::Named);
+        let (logits, features) =
+            outputs_and_features(inspected.model.as_ref(), &images, layer, 256)?;
+        Ok(Evaluated {
+            data,
+            labels,
+            logits,
+            features,
+        })
+    }
+}
+
+/// Image `i` of a dataset in 8-bit colour, as stored.
+pub(crate) fn stored_image(data: &Dataset, i: usize) -> image::RgbImage {
+    let (c, h, w) = (data.channels(), data.height(), data.width());
+    let pixels = data.get(i).expect("index below the dataset's length").image;
+    image::RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let p = y as usize * w + x as usize;
+        let at = |ch: usize| pixels[(ch.min(c - 1)) * h * w + p];
+        image::Rgb([at(0), at(1), at(2)])
+    })
 }
 
 /// Where the image to inspect comes from: a file, or a test-set image by index.
@@ -118,7 +205,7 @@ impl ImageSource {
             .index
             .context("give an image: --image FILE, or --index I (with --dataset NAME)")?;
         let name = self.dataset.as_deref().unwrap_or(&inspected.dataset);
-        let data = load_dataset(name, self.data_dir.as_deref())?;
+        let data = load_dataset(name, self.data_dir.as_deref(), Split::Test)?;
         let sample = data.get(index).with_context(|| {
             format!(
                 "--index {index} is out of range: the {name} test set has {} images",
