@@ -142,7 +142,7 @@ fn bad_requests_fail_with_clear_errors() {
 }
 
 #[test]
-fn embed_neighbors_and_errors_on_a_few_hundred_images() {
+fn embed_neighbors_maximize_and_errors_on_a_few_hundred_images() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
     let run = inspect(
@@ -179,6 +179,12 @@ fn embed_neighbors_and_errors_on_a_few_hundred_images() {
         out,
     ));
     assert!(is_png(&out.join("neighbors.png")));
+
+    ok(&inspect(&["maximize", "--targets", "3,8", "--steps", "20"], out));
+    assert!(is_png(&out.join("maximize-classes.png")));
+    let run = inspect(&["maximize", "--layer", "fc2", "--targets", "12"], out);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains("channel 12 is out of range: layer 'fc2' has 10 channels"));
 
     let run = inspect(&["errors", "--limit", "300", "--top", "8"], out);
     ok(&run);

@@ -9,6 +9,7 @@
 //!   guided backpropagation, Grad-CAM, Grad-CAM++ and occlusion.
 //! - [`filters`]: a conv layer's filters as a picture (colour, per input channel, or averaged).
 //! - [`render`]: colour maps, de-normalised images, overlays, captioned grids, colour bars, PNG.
+//! - [`maximize`]: activation maximisation for classes or channels (jitter, L2, TV, blur).
 //! - [`dataset`]: dataset images as the model sees them; logits and features over many images.
 //! - [`tsne`]: 2-D Barnes-Hut t-SNE of features; [`neighbors`]: nearest neighbours (L2, cosine).
 //! - [`top_losses`]: the images with the largest losses and the most confused class pairs.
@@ -30,6 +31,7 @@
 pub mod dataset;
 mod error;
 pub mod filters;
+pub mod maximize;
 pub mod neighbors;
 mod pca;
 pub mod probe;

@@ -4,6 +4,7 @@ mod activations;
 mod embed;
 mod errors;
 mod filters;
+mod maximize;
 mod neighbors;
 mod saliency;
 
@@ -32,6 +33,9 @@ enum InspectCommand {
     /// A saliency map (gradient, SmoothGrad, integrated gradients, guided backprop, Grad-CAM,
     /// Grad-CAM++, occlusion) over the image, for a class (default: the predicted one).
     Saliency(saliency::SaliencyArgs),
+    /// Activation maximisation: images that maximise class scores or a layer's channels
+    /// (gradient ascent with jitter, L2, total variation and blur).
+    Maximize(maximize::MaximizeArgs),
     /// Penultimate-layer features of test images to a file, and their 2-D t-SNE coloured by class.
     Embed(embed::EmbedArgs),
     /// The nearest training images of test images in feature space, next to those in pixel space.
@@ -46,6 +50,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
         InspectCommand::Filters(a) => filters::run(a),
         InspectCommand::Activations(a) => activations::run(a),
         InspectCommand::Saliency(a) => saliency::run(a),
+        InspectCommand::Maximize(a) => maximize::run(a),
         InspectCommand::Embed(a) => embed::run(a),
         InspectCommand::Neighbors(a) => neighbors::run(a),
         InspectCommand::Errors(a) => errors::run(a),

@@ -1,16 +1,18 @@
-//! Correctness of the saliency methods on a LeNet-5 trained for a few seconds on MNIST:
-//! integrated gradients add up (completeness), and the maps pass — or, for guided
-//! backpropagation, visibly fail — Adebayo et al.'s model parameter randomisation test.
+//! The inspection methods on a LeNet-5 trained for a few seconds on MNIST: integrated gradients
+//! add up (completeness); the maps pass — or, for guided backpropagation, visibly fail — Adebayo
+//! et al.'s model parameter randomisation test; activation maximisation reaches its targets.
 mod common;
 
 use common::{accuracy, mnist, mnist_image, mnist_spec, trained_lenet5};
 use convkit_data::{Split, MNIST_MEAN, MNIST_STD};
+use convkit_inspect::maximize::{maximize, MaximizeConfig, Target};
+use convkit_inspect::probe::feature_maps;
 use convkit_inspect::saliency::{
     grad_cam, guided_backprop, integrated_gradients, vanilla_gradient,
 };
 use convkit_inspect::stats::spearman;
 use convkit_models::lenet5;
-use convkit_nn::Module;
+use convkit_nn::{Mode, Module};
 use convkit_tensor::{seeded_rng, Tensor};
 
 #[test]
@@ -148,4 +150,80 @@ fn parameter_randomisation_sanity_check() {
         .iter()
         .zip(gradient_cascade)
         .all(|(g, v)| g > v));
+}
+
+#[test]
+fn activation_maximisation_reaches_classes_and_channels() {
+    let model = trained_lenet5();
+    let normalize = convkit_data::Mnist::normalize();
+    let config = MaximizeConfig {
+        steps: 100,
+        ..Default::default()
+    };
+    let classes: Vec<usize> = (0..10).collect();
+    let images = maximize(
+        &model,
+        [1, 28, 28],
+        Target::Classes,
+        &classes,
+        &normalize,
+        &config,
+    )
+    .unwrap();
+    assert_eq!(images.dims(), [10, 1, 28, 28]);
+    let probs = model
+        .forward(&images, Mode::Eval)
+        .unwrap()
+        .softmax(1)
+        .unwrap();
+    for c in classes {
+        let p = probs.get(&[c, c]).unwrap();
+        assert!(p > 0.9, "class {c}: probability {p} of its own image");
+    }
+    // Pixels stay within [0, 1] before normalisation.
+    let (lo, hi) = (-MNIST_MEAN / MNIST_STD, (1.0 - MNIST_MEAN) / MNIST_STD);
+    assert!(images
+        .to_vec()
+        .iter()
+        .all(|&v| v >= lo - 1e-6 && v <= hi + 1e-6));
+
+    let channel = 7;
+    let image = maximize(
+        &model,
+        [1, 28, 28],
+        Target::Channels("relu2"),
+        &[channel],
+        &normalize,
+        &config,
+    )
+    .unwrap()
+    .reshape(&[1, 28, 28])
+    .unwrap();
+    let mean_of = |x: &Tensor| {
+        let maps = feature_maps(&model, x, "relu2").unwrap();
+        let plane = maps.numel() / maps.dims()[0];
+        maps.to_vec()[channel * plane..(channel + 1) * plane]
+            .iter()
+            .sum::<f32>()
+            / plane as f32
+    };
+    let (test_image, _) = mnist_image(&mnist(Split::Test), 0);
+    let (reached, digit) = (mean_of(&image), mean_of(&test_image));
+    assert!(
+        reached > 2.0 * digit,
+        "channel {channel}: {reached} vs {digit} on a digit"
+    );
+    let err = maximize(
+        &model,
+        [1, 28, 28],
+        Target::Classes,
+        &[10],
+        &normalize,
+        &config,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "class 10 is out of range: the model has 10 classes (0..10)"
+    );
 }
