@@ -105,8 +105,12 @@ pub fn filter_picture(weight: &Tensor, view: FilterView, zoom: u32) -> Result<Rg
             grid
         }
         FilterView::Mean => {
-            let mut grid =
-                Grid::new(columns, zoom).with_title("filters averaged over input channels");
+            let title = if inputs == 1 {
+                "filters"
+            } else {
+                "filters averaged over input channels"
+            };
+            let mut grid = Grid::new(columns, zoom).with_title(title);
             for o in 0..out {
                 let mean = (0..kernel)
                     .map(|p| (0..inputs).map(|i| filter(o, i)[p]).sum::<f32>() / inputs as f32)

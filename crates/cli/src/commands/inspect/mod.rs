@@ -224,16 +224,9 @@ impl ImageSource {
                 spec.in_channels
             );
         }
-        let norm = &inspected.normalize;
-        let plane = data.height() * data.width();
-        let pixels = sample
-            .image
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| (p as f32 / 255.0 - norm.mean[i / plane]) / norm.std[i / plane])
-            .collect();
+        let (batch, _) = normalized_batch(&data, &[index], &inspected.normalize)?;
         Ok(InputImage {
-            tensor: Tensor::from_vec(pixels, [data.channels(), data.height(), data.width()])?,
+            tensor: batch.reshape(&batch.dims()[1..])?,
             label: Some(sample.label),
             name: format!("{name}-{index}"),
         })
