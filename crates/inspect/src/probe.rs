@@ -54,7 +54,8 @@ pub fn channels_by_mean(maps: &Tensor) -> Vec<usize> {
 }
 
 /// The name of the last module (a layer, not a container) whose output for `input` is a
-/// `[N, C, H, W]` map: Grad-CAM's usual layer. `None` when no layer gives one.
+/// `[N, C, H, W]` map larger than 1×1 (a global pool's output is not a map): Grad-CAM's usual
+/// layer. `None` when no layer gives one.
 ///
 /// # Errors
 /// The model's own error.
@@ -63,7 +64,7 @@ pub fn last_spatial_layer(model: &dyn Module, input: &Tensor) -> Result<Option<S
     Ok(records
         .into_iter()
         .rev()
-        .find(|r| r.is_leaf && r.output.rank() == 4)
+        .find(|r| r.is_leaf && r.output.rank() == 4 && r.output.dims()[2] * r.output.dims()[3] > 1)
         .map(|r| r.name))
 }
 
