@@ -180,7 +180,10 @@ fn embed_neighbors_maximize_and_errors_on_a_few_hundred_images() {
     ));
     assert!(is_png(&out.join("neighbors.png")));
 
-    ok(&inspect(&["maximize", "--targets", "3,8", "--steps", "20"], out));
+    ok(&inspect(
+        &["maximize", "--targets", "3,8", "--steps", "20"],
+        out,
+    ));
     assert!(is_png(&out.join("maximize-classes.png")));
     let run = inspect(&["maximize", "--layer", "fc2", "--targets", "12"], out);
     assert!(!run.status.success());

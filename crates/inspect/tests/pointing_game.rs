@@ -5,14 +5,14 @@
 //! `cargo test --release -p convkit-inspect --test pointing_game -- --ignored --nocapture`.
 mod common;
 
-use common::mnist;
+use common::{mnist, train_on};
 use convkit_data::{Dataset, Split, MNIST_MEAN, MNIST_STD};
 use convkit_inspect::saliency::{grad_cam, occlusion, upsample_bilinear, OcclusionConfig};
 use convkit_nn::layers::{
     AdaptiveAvgPool2d, BatchNorm2d, BatchNormConfig, Conv2d, Conv2dConfig, Flatten, FlattenConfig,
     Linear, LinearConfig, MaxPool2d, MaxPool2dConfig, ReLU, Sequential,
 };
-use convkit_nn::optim::{Adam, AdamConfig, Optimizer};
+use convkit_nn::optim::{Adam, AdamConfig};
 use convkit_nn::{Mode, Module};
 use convkit_tensor::{seeded_rng, Tensor};
 use rand::Rng;
@@ -137,17 +137,8 @@ fn grad_cam_and_occlusion_point_at_the_digit() {
         ..Default::default()
     };
     let mut opt = Adam::new(model.parameters(), config).unwrap();
-    for chunk in training.chunks(64).chain(training.chunks(64)) {
-        let (x, y) = batch(chunk);
-        let loss = model
-            .forward(&x, Mode::Train)
-            .unwrap()
-            .cross_entropy(&y)
-            .unwrap();
-        opt.zero_grad();
-        loss.backward().unwrap();
-        opt.step().unwrap();
-    }
+    let two_epochs = training.chunks(64).chain(training.chunks(64)).map(batch);
+    train_on(&model, &mut opt, two_epochs);
     let testing: Vec<Placed> = (0..200).map(|i| place(&test, i, &mut rng)).collect();
     let (x, y) = batch(&testing);
     let predicted = model.forward(&x, Mode::Eval).unwrap().argmax(1).unwrap();

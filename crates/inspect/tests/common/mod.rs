@@ -71,8 +71,18 @@ pub fn train_lenet5(steps: usize) -> Sequential {
     let mut opt = Sgd::new(model.parameters(), config).unwrap();
     let mut order: Vec<usize> = (0..train.len()).collect();
     order.shuffle(&mut seeded_rng(8));
-    for batch in order.chunks(64).take(steps) {
-        let (x, y) = mnist_batch(&train, batch);
+    let batches = order.chunks(64).take(steps).map(|b| mnist_batch(&train, b));
+    train_on(&model, &mut opt, batches);
+    model
+}
+
+/// One optimiser step on the cross-entropy of each batch of images and labels, in train mode.
+pub fn train_on(
+    model: &dyn Module,
+    opt: &mut dyn Optimizer,
+    batches: impl Iterator<Item = (Tensor, Vec<usize>)>,
+) {
+    for (x, y) in batches {
         let loss = model
             .forward(&x, Mode::Train)
             .unwrap()
@@ -82,7 +92,6 @@ pub fn train_lenet5(steps: usize) -> Sequential {
         loss.backward().unwrap();
         opt.step().unwrap();
     }
-    model
 }
 
 /// The fraction of `n` test images the model classifies correctly.
