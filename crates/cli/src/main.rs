@@ -52,6 +52,8 @@ enum Command {
     /// Robust accuracy of a checkpoint under adversarial attacks over a list of ε, with a curve,
     /// example grid, CSV and gradient-masking checks.
     Attack(Box<commands::attack::AttackArgs>),
+    /// Look inside a trained model: filters, activations, saliency maps.
+    Inspect(commands::inspect::InspectArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -73,6 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => commands::weights::run_import(args),
         Command::Export(args) => commands::weights::run_export(args),
         Command::Attack(args) => commands::attack::run(*args),
+        Command::Inspect(args) => commands::inspect::run(args),
     }
 }
 

@@ -8,8 +8,8 @@
 //! - `alexnet-torchvision`, torchvision's `alexnet()` exactly (64/192/384/256/256 channels, no LRN,
 //!   adaptive 6×6 average pool), 61,100,840 parameters at 1000 classes; smallest input 63×63.
 use crate::error::Result;
+use crate::feature_classifier::{FeatureClassifier, Pooling};
 use crate::parts::{conv, dropout, linear, max_pool, named, spatial_out, Step};
-use crate::pooled_classifier::PooledClassifier;
 use crate::registry::ModelSpec;
 use convkit_nn::layers::{AdaptiveAvgPool2d, Flatten, LocalResponseNorm, ReLU, Sequential};
 use convkit_nn::Module;
@@ -97,7 +97,7 @@ pub fn alexnet(spec: &ModelSpec, rng: &mut impl Rng) -> Result<Sequential> {
 ///
 /// # Errors
 /// An input smaller than 63×63 ([`crate::Error::Unsupported`]), or zero channels or classes.
-pub fn alexnet_torchvision(spec: &ModelSpec, rng: &mut impl Rng) -> Result<PooledClassifier> {
+pub fn alexnet_torchvision(spec: &ModelSpec, rng: &mut impl Rng) -> Result<FeatureClassifier> {
     spatial_out("alexnet-torchvision", spec, &steps(2))?;
     let pool = || max_pool(3, 2, 0, false);
     let features: Vec<Box<dyn Module>> = vec![
@@ -124,10 +124,10 @@ pub fn alexnet_torchvision(spec: &ModelSpec, rng: &mut impl Rng) -> Result<Poole
         Box::new(ReLU),
         Box::new(linear(4096, spec.num_classes, rng)?),
     ];
-    Ok(PooledClassifier::new(
+    Ok(FeatureClassifier::new(
         "AlexNet",
         Sequential::new(features),
-        AdaptiveAvgPool2d::new((6, 6))?,
-        Sequential::new(classifier),
+        Pooling::Adaptive(AdaptiveAvgPool2d::new((6, 6))?),
+        Box::new(Sequential::new(classifier)),
     ))
 }

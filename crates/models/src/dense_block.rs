@@ -1,13 +1,11 @@
 //! DenseNet's building blocks as torchvision names them: `_DenseLayer`, `_DenseBlock` and
 //! `_Transition`.
 use crate::conv_bn::{bn, conv};
-use crate::custom_block::{visit_children, Children};
 use crate::error::Result;
-use crate::parts::{describe_children, named, Layers};
+use crate::parts::{named, Layers};
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{AvgPool2d, AvgPool2dConfig, BatchNorm2d, Conv2d, ReLU, Sequential};
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
+use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -39,8 +37,17 @@ impl DenseLayer {
             conv2: conv(inner, growth_rate, 3, 1, 1, FAN, rng)?,
         })
     }
+}
 
-    fn children(&self) -> Children<'_> {
+impl Module for DenseLayer {
+    /// The children in registration order, which is also the order they run in.
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        self.children()
+            .into_iter()
+            .try_fold(x.clone(), |x, (name, child)| pass.call(name, child, &x))
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
         vec![
             ("norm1", &self.norm1),
             ("relu1", &ReLU),
@@ -50,22 +57,9 @@ impl DenseLayer {
             ("conv2", &self.conv2),
         ]
     }
-}
 
-impl Module for DenseLayer {
-    /// The children in registration order, which is also the order they run in.
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        self.children()
-            .into_iter()
-            .try_fold(x.clone(), |x, (name, child)| call(name, child, &x, mode))
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("_DenseLayer", &self.children())
+    fn type_name(&self) -> &str {
+        "_DenseLayer"
     }
 }
 
@@ -99,31 +93,27 @@ impl DenseBlock {
             .collect::<Result<_>>()?;
         Ok(DenseBlock { layers })
     }
+}
 
-    fn children(&self) -> Children<'_> {
+impl Module for DenseBlock {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let mut features = vec![x.clone()];
+        for (name, layer) in &self.layers {
+            let input = Tensor::concat(&features, 1)?;
+            features.push(pass.call(name, layer, &input)?);
+        }
+        Ok(Tensor::concat(&features, 1)?)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
         self.layers
             .iter()
             .map(|(n, l)| (n.as_str(), l as &dyn Module))
             .collect()
     }
-}
 
-impl Module for DenseBlock {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let mut features = vec![x.clone()];
-        for (name, layer) in &self.layers {
-            let input = Tensor::concat(&features, 1)?;
-            features.push(call(name, layer, &input, mode)?);
-        }
-        Ok(Tensor::concat(&features, 1)?)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("_DenseBlock", &self.children())
+    fn type_name(&self) -> &str {
+        "_DenseBlock"
     }
 }
 

@@ -2,7 +2,7 @@
 use crate::conv_bn::{bn, conv};
 use crate::dense_block::{transition, DenseBlock};
 use crate::error::{Error, Result};
-use crate::feature_classifier::FeatureClassifier;
+use crate::feature_classifier::{FeatureClassifier, Pooling};
 use crate::parts::{linear, max_pool, spatial_out, Step};
 use crate::registry::ModelSpec;
 use crate::resnet::check_positive;
@@ -116,7 +116,7 @@ pub fn densenet(config: &DenseNetConfig, spec: &ModelSpec, rng: &mut impl Rng) -
     Ok(FeatureClassifier::new(
         "DenseNet",
         features,
-        true,
+        Pooling::Global { relu_first: true },
         Box::new(classifier),
     ))
 }

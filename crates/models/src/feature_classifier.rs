@@ -1,25 +1,34 @@
-//! The layout torchvision's DenseNet and MobileNets share: a convolutional trunk named `features`,
-//! global average pooling (a function, so no module of its own) and a head named `classifier`.
-use crate::custom_block::{visit_children, Children};
-use crate::parts::describe_children;
-use convkit_nn::layers::Sequential;
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
+//! The torchvision layout of AlexNet, VGG, DenseNet and the MobileNets: a convolutional trunk named
+//! `features`, a pooling down to a fixed size, a flatten in `forward`, then a head named
+//! `classifier`.
+use convkit_nn::layers::{AdaptiveAvgPool2d, Sequential};
+use convkit_nn::{ForwardPass, Module, Result};
 use convkit_tensor::ops::pool::global_avg_pool2d;
 use convkit_tensor::Tensor;
 
-/// `features` → (ReLU, for DenseNet) → global average pooling → flatten → `classifier`, printed as
-/// the PyTorch class it stands for (`DenseNet`, `MobileNetV2`).
+/// How the features are pooled before the flatten.
+pub(crate) enum Pooling {
+    /// A global average as a function, no module of its own (DenseNet, the MobileNets), after a
+    /// ReLU when `relu_first` (DenseNet's `F.relu`).
+    Global { relu_first: bool },
+    /// An adaptive average pool to a fixed size, registered as `avgpool` (AlexNet, VGG), so the
+    /// head's input size does not depend on the image size.
+    Adaptive(AdaptiveAvgPool2d),
+}
+
+/// `features → pooling → flatten → classifier`, printed as the PyTorch class it stands for
+/// (`AlexNet`, `VGG`, `DenseNet`, `MobileNetV2`). The `state_dict` names are `features.*` and
+/// `classifier.*` (the pools hold no tensors).
 ///
 /// # Shapes
 /// input `[N, in_channels, H, W]` → logits `[N, num_classes]`.
 ///
 /// # Errors
-/// An input with the wrong channel count or too small for the trunk.
+/// `forward`: an input the features cannot take (wrong channel count, too small).
 pub struct FeatureClassifier {
     type_name: &'static str,
     features: Sequential,
-    relu_before_pool: bool,
+    pooling: Pooling,
     classifier: Box<dyn Module>,
 }
 
@@ -27,40 +36,51 @@ impl FeatureClassifier {
     pub(crate) fn new(
         type_name: &'static str,
         features: Sequential,
-        relu_before_pool: bool,
+        pooling: Pooling,
         classifier: Box<dyn Module>,
     ) -> FeatureClassifier {
         FeatureClassifier {
             type_name,
             features,
-            relu_before_pool,
+            pooling,
             classifier,
         }
     }
 
-    fn children(&self) -> Children<'_> {
-        vec![
-            ("features", &self.features),
-            ("classifier", self.classifier.as_ref()),
-        ]
+    /// The convolutional trunk, `features`.
+    pub fn features(&self) -> &Sequential {
+        &self.features
+    }
+
+    /// The head, `classifier`.
+    pub fn classifier(&self) -> &dyn Module {
+        self.classifier.as_ref()
     }
 }
 
 impl Module for FeatureClassifier {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let mut x = call("features", &self.features, x, mode)?;
-        if self.relu_before_pool {
-            x = x.relu();
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let x = pass.call("features", &self.features, x)?;
+        let x = match &self.pooling {
+            Pooling::Global { relu_first } => {
+                let x = if *relu_first { x.relu() } else { x };
+                global_avg_pool2d(&x)?
+            }
+            Pooling::Adaptive(avgpool) => pass.call("avgpool", avgpool, &x)?,
+        };
+        pass.call("classifier", self.classifier.as_ref(), &x.flatten(1)?)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        let mut children: Vec<(&str, &dyn Module)> = vec![("features", &self.features)];
+        if let Pooling::Adaptive(avgpool) = &self.pooling {
+            children.push(("avgpool", avgpool));
         }
-        let x = global_avg_pool2d(&x)?.flatten(1)?;
-        call("classifier", self.classifier.as_ref(), &x, mode)
+        children.push(("classifier", self.classifier.as_ref()));
+        children
     }
 
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children(self.type_name, &self.children())
+    fn type_name(&self) -> &str {
+        self.type_name
     }
 }

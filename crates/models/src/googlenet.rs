@@ -5,14 +5,13 @@
 //! max-pools round up (`ceil_mode=True`). The pools' ceil mode lets a 32×32 input through
 //! (32 → 16 → 8 → 4 → 2 → 1); the smallest input is 15×15.
 use crate::error::Result;
-use crate::parts::{conv, describe_children, dropout, linear, max_pool, spatial_out, Step};
+use crate::parts::{conv, dropout, linear, max_pool, spatial_out, Step};
 use crate::registry::ModelSpec;
 use convkit_nn::init;
 use convkit_nn::layers::{
     AdaptiveAvgPool2d, BatchNorm2d, BatchNormConfig, Conv2d, Dropout, Linear, Sequential,
 };
-use convkit_nn::trace::call;
-use convkit_nn::{join_name, Mode, Module, TensorKind};
+use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::{ConvRng, Tensor};
 use rand::Rng;
 
@@ -59,18 +58,13 @@ impl BasicConv2d {
 }
 
 impl Module for BasicConv2d {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let x = call("conv", &self.conv, x, mode)?;
-        Ok(call("bn", &self.bn, &x, mode)?.relu())
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let x = pass.call("conv", &self.conv, x)?;
+        Ok(pass.call("bn", &self.bn, &x)?.relu())
     }
 
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        self.conv.visit(&join_name(prefix, "conv"), visitor);
-        self.bn.visit(&join_name(prefix, "bn"), visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("BasicConv2d", &[("conv", &self.conv), ("bn", &self.bn)])
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![("conv", &self.conv), ("bn", &self.bn)]
     }
 }
 
@@ -140,35 +134,25 @@ impl Inception {
             ]),
         })
     }
+}
 
-    fn branches(&self) -> [(&'static str, &dyn Module); 4] {
-        [
+impl Module for Inception {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let outputs = self
+            .children()
+            .into_iter()
+            .map(|(name, branch)| pass.call(name, branch, x))
+            .collect::<convkit_nn::Result<Vec<_>>>()?;
+        Ok(Tensor::concat(&outputs, 1)?)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![
             ("branch1", &self.branch1),
             ("branch2", &self.branch2),
             ("branch3", &self.branch3),
             ("branch4", &self.branch4),
         ]
-    }
-}
-
-impl Module for Inception {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let outputs = self
-            .branches()
-            .iter()
-            .map(|(name, branch)| call(name, *branch, x, mode))
-            .collect::<convkit_nn::Result<Vec<_>>>()?;
-        Ok(Tensor::concat(&outputs, 1)?)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        for (name, branch) in self.branches() {
-            branch.visit(&join_name(prefix, name), visitor);
-        }
-    }
-
-    fn describe(&self) -> String {
-        describe_children("Inception", &self.branches())
     }
 }
 
@@ -201,28 +185,21 @@ pub struct GoogLeNet {
 }
 
 impl Module for GoogLeNet {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
         let x = self
             .trunk
             .iter()
-            .try_fold(x.clone(), |x, (name, m)| call(name, m.as_ref(), &x, mode))?;
-        let x = call("dropout", &self.dropout, &x.flatten(1)?, mode)?;
-        call("fc", &self.fc, &x, mode)
+            .try_fold(x.clone(), |x, (name, m)| pass.call(name, m.as_ref(), &x))?;
+        let x = pass.call("dropout", &self.dropout, &x.flatten(1)?)?;
+        pass.call("fc", &self.fc, &x)
     }
 
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        for (name, child) in &self.trunk {
-            child.visit(&join_name(prefix, name), visitor);
-        }
-        self.fc.visit(&join_name(prefix, "fc"), visitor);
-    }
-
-    fn describe(&self) -> String {
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
         let mut children: Vec<(&str, &dyn Module)> =
             self.trunk.iter().map(|(n, m)| (*n, m.as_ref())).collect();
         children.push(("dropout", &self.dropout));
         children.push(("fc", &self.fc));
-        describe_children("GoogLeNet", &children)
+        children
     }
 }
 

@@ -5,7 +5,6 @@
 mod alexnet;
 mod cifar_resnet;
 mod conv_bn;
-mod custom_block;
 mod dense_block;
 mod densenet;
 mod error;
@@ -17,7 +16,6 @@ mod mobilenet_v1;
 mod mobilenet_v2;
 mod nin;
 mod parts;
-mod pooled_classifier;
 mod registry;
 mod resnet;
 mod resnet_blocks;
@@ -41,7 +39,6 @@ pub use mobilenet_v2::{
     make_divisible, mobilenet_v2, InvertedResidual, MobileNetV2, MobileNetV2Config,
 };
 pub use nin::{nin, NinConfig};
-pub use pooled_classifier::PooledClassifier;
 pub use registry::{build_model, model_names, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
 pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};

@@ -2,7 +2,7 @@
 //! depthwise separable blocks, with the paper's width multiplier α.
 use crate::conv_bn::{bn, conv, conv_bn};
 use crate::error::{Error, Result};
-use crate::feature_classifier::FeatureClassifier;
+use crate::feature_classifier::{FeatureClassifier, Pooling};
 use crate::parts::{linear, named, spatial_out, Layers, Step};
 use crate::registry::ModelSpec;
 use convkit_nn::init::FanMode;
@@ -84,7 +84,7 @@ pub fn mobilenet_v1(alpha: f64, spec: &ModelSpec, rng: &mut impl Rng) -> Result<
     Ok(FeatureClassifier::new(
         "MobileNetV1",
         Sequential::new(features),
-        false,
+        Pooling::Global { relu_first: false },
         Box::new(linear(c, spec.num_classes, rng)?),
     ))
 }

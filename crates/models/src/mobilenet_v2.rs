@@ -1,14 +1,12 @@
 //! MobileNetV2 (Sandler et al. 2018) as torchvision builds it: `mobilenet-v2`.
 use crate::conv_bn::{bn, conv, conv_bn};
-use crate::custom_block::{visit_children, Children};
 use crate::error::{Error, Result};
-use crate::feature_classifier::FeatureClassifier;
-use crate::parts::{describe_children, dropout, linear, named, spatial_out, Layers, Step};
+use crate::feature_classifier::{FeatureClassifier, Pooling};
+use crate::parts::{dropout, linear, named, spatial_out, Layers, Step};
 use crate::registry::ModelSpec;
 use convkit_nn::init::{normal, zeros, FanMode};
 use convkit_nn::layers::{ReLU6, Sequential};
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
+use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::{ConvRng, Tensor};
 use rand::Rng;
 
@@ -108,15 +106,11 @@ impl InvertedResidual {
             use_res_connect: stride == 1 && c_in == c_out,
         })
     }
-
-    fn children(&self) -> Children<'_> {
-        vec![("conv", &self.conv)]
-    }
 }
 
 impl Module for InvertedResidual {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let out = call("conv", &self.conv, x, mode)?;
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let out = pass.call("conv", &self.conv, x)?;
         if self.use_res_connect {
             Ok(x.add(&out)?)
         } else {
@@ -124,12 +118,8 @@ impl Module for InvertedResidual {
         }
     }
 
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("InvertedResidual", &self.children())
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![("conv", &self.conv)]
     }
 }
 
@@ -193,7 +183,7 @@ pub fn mobilenet_v2(
     Ok(FeatureClassifier::new(
         "MobileNetV2",
         Sequential::new(features),
-        false,
+        Pooling::Global { relu_first: false },
         Box::new(named(classifier)?),
     ))
 }

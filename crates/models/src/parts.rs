@@ -149,18 +149,6 @@ pub(crate) fn spatial_out(
     }
 }
 
-/// PyTorch's `print(module)` of a custom module: `Type(` then one `(name): child` line per child,
-/// nested descriptions indented by two spaces, then `)`.
-pub(crate) fn describe_children(type_name: &str, children: &[(&str, &dyn Module)]) -> String {
-    let mut out = format!("{type_name}(\n");
-    for (name, child) in children {
-        let body = child.describe().replace('\n', "\n  ");
-        out.push_str(&format!("  ({name}): {body}\n"));
-    }
-    out.push(')');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

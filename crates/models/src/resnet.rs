@@ -2,15 +2,13 @@
 //! `resnet50`, `resnet101`, `resnet152` (bottlenecks, stride on the 3×3 convolution: "v1.5"), and
 //! the [`ResNet`] model type the CIFAR ResNets share.
 use crate::conv_bn::{bn, conv};
-use crate::custom_block::{visit_children, Children};
 use crate::error::{Error, Result};
-use crate::parts::{describe_children, linear, max_pool, spatial_out, Step};
+use crate::parts::{linear, max_pool, spatial_out, Step};
 use crate::registry::ModelSpec;
 use crate::resnet_blocks::{BasicBlock, BlockSpec, Bottleneck, ShortcutKind, BOTTLENECK_EXPANSION};
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{AdaptiveAvgPool2d, Linear, ReLU, Sequential};
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
+use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::{ConvRng, Tensor};
 use rand::Rng;
 
@@ -136,37 +134,29 @@ impl ResNet {
             fc,
         })
     }
+}
 
-    fn children(&self) -> Children<'_> {
+impl Module for ResNet {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let mut x = x.clone();
+        for (name, layer) in &self.stem {
+            x = pass.call(name, layer.as_ref(), &x)?;
+        }
+        for (name, stage) in &self.stages {
+            x = pass.call(name, stage, &x)?;
+        }
+        let x = pass.call("avgpool", &self.avgpool, &x)?.flatten(1)?;
+        pass.call("fc", &self.fc, &x)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
         let stem = self.stem.iter().map(|(n, m)| (*n, m.as_ref()));
         let stages = self
             .stages
             .iter()
             .map(|(n, s)| (n.as_str(), s as &dyn Module));
-        let head: Children<'_> = vec![("avgpool", &self.avgpool), ("fc", &self.fc)];
+        let head: [(&str, &dyn Module); 2] = [("avgpool", &self.avgpool), ("fc", &self.fc)];
         stem.chain(stages).chain(head).collect()
-    }
-}
-
-impl Module for ResNet {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let mut x = x.clone();
-        for (name, layer) in &self.stem {
-            x = call(name, layer.as_ref(), &x, mode)?;
-        }
-        for (name, stage) in &self.stages {
-            x = call(name, stage, &x, mode)?;
-        }
-        let x = call("avgpool", &self.avgpool, &x, mode)?.flatten(1)?;
-        call("fc", &self.fc, &x, mode)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("ResNet", &self.children())
     }
 }
 

@@ -1,13 +1,10 @@
 //! The residual blocks of the ResNet families (torchvision's `BasicBlock` and `Bottleneck`, reused
 //! by the CIFAR ResNets and their plain counterparts) and their shortcut connections.
 use crate::conv_bn::{bn, conv, conv_bn};
-use crate::custom_block::{visit_children, Children};
 use crate::error::Result;
-use crate::parts::describe_children;
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{BatchNorm2d, Conv2d, ReLU};
-use convkit_nn::trace::call;
-use convkit_nn::{Mode, Module, TensorKind};
+use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::ops::pool::{max_pool2d, Pool2dConfig};
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -60,11 +57,16 @@ impl Shortcut {
     }
 
     /// `residual + shortcut(x)` (just `residual` without a shortcut).
-    fn apply(&self, x: &Tensor, residual: Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
+    fn apply(
+        &self,
+        x: &Tensor,
+        residual: Tensor,
+        pass: &mut ForwardPass<'_>,
+    ) -> convkit_nn::Result<Tensor> {
         Ok(match self {
             Shortcut::None => residual,
             Shortcut::Identity => residual.add(x)?,
-            Shortcut::Downsample(d) => residual.add(&call("downsample", d.as_ref(), x, mode)?)?,
+            Shortcut::Downsample(d) => residual.add(&pass.call("downsample", d.as_ref(), x)?)?,
         })
     }
 
@@ -93,7 +95,7 @@ pub struct ZeroPadShortcut {
 }
 
 impl Module for ZeroPadShortcut {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> convkit_nn::Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
         let s = self.stride;
         let sub = max_pool2d(x, &Pool2dConfig::new((1, 1), (s, s), (0, 0)))?;
         let &[n, c, h, w] = sub.dims() else {
@@ -109,8 +111,6 @@ impl Module for ZeroPadShortcut {
         let zeros = Tensor::zeros([n, self.c_out - c, h, w]);
         Ok(Tensor::concat(&[sub, zeros], 1)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!(
@@ -157,9 +157,21 @@ impl BasicBlock {
             shortcut: Shortcut::new(s.shortcut, s.c_in, s.c_out, s.stride, s.fan, rng)?,
         })
     }
+}
 
-    fn children(&self) -> Children<'_> {
-        let mut c: Children<'_> = vec![
+impl Module for BasicBlock {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let out = pass.call("conv1", &self.conv1, x)?;
+        let out = pass.call("bn1", &self.bn1, &out)?;
+        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.call("conv2", &self.conv2, &out)?;
+        let out = pass.call("bn2", &self.bn2, &out)?;
+        let out = self.shortcut.apply(x, out, pass)?;
+        pass.call("relu", &ReLU, &out)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        let mut c: Vec<(&str, &dyn Module)> = vec![
             ("conv1", &self.conv1),
             ("bn1", &self.bn1),
             ("relu", &ReLU),
@@ -168,26 +180,6 @@ impl BasicBlock {
         ];
         c.extend(self.shortcut.child());
         c
-    }
-}
-
-impl Module for BasicBlock {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let out = call("conv1", &self.conv1, x, mode)?;
-        let out = call("bn1", &self.bn1, &out, mode)?;
-        let out = call("relu", &ReLU, &out, mode)?;
-        let out = call("conv2", &self.conv2, &out, mode)?;
-        let out = call("bn2", &self.bn2, &out, mode)?;
-        let out = self.shortcut.apply(x, out, mode)?;
-        call("relu", &ReLU, &out, mode)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("BasicBlock", &self.children())
     }
 }
 
@@ -226,9 +218,24 @@ impl Bottleneck {
             shortcut: Shortcut::new(s.shortcut, s.c_in, s.c_out, s.stride, s.fan, rng)?,
         })
     }
+}
 
-    fn children(&self) -> Children<'_> {
-        let mut c: Children<'_> = vec![
+impl Module for Bottleneck {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
+        let out = pass.call("conv1", &self.conv1, x)?;
+        let out = pass.call("bn1", &self.bn1, &out)?;
+        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.call("conv2", &self.conv2, &out)?;
+        let out = pass.call("bn2", &self.bn2, &out)?;
+        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.call("conv3", &self.conv3, &out)?;
+        let out = pass.call("bn3", &self.bn3, &out)?;
+        let out = self.shortcut.apply(x, out, pass)?;
+        pass.call("relu", &ReLU, &out)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        let mut c: Vec<(&str, &dyn Module)> = vec![
             ("conv1", &self.conv1),
             ("bn1", &self.bn1),
             ("conv2", &self.conv2),
@@ -239,28 +246,5 @@ impl Bottleneck {
         ];
         c.extend(self.shortcut.child());
         c
-    }
-}
-
-impl Module for Bottleneck {
-    fn forward(&self, x: &Tensor, mode: Mode) -> convkit_nn::Result<Tensor> {
-        let out = call("conv1", &self.conv1, x, mode)?;
-        let out = call("bn1", &self.bn1, &out, mode)?;
-        let out = call("relu", &ReLU, &out, mode)?;
-        let out = call("conv2", &self.conv2, &out, mode)?;
-        let out = call("bn2", &self.bn2, &out, mode)?;
-        let out = call("relu", &ReLU, &out, mode)?;
-        let out = call("conv3", &self.conv3, &out, mode)?;
-        let out = call("bn3", &self.bn3, &out, mode)?;
-        let out = self.shortcut.apply(x, out, mode)?;
-        call("relu", &ReLU, &out, mode)
-    }
-
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        visit_children(&self.children(), prefix, visitor);
-    }
-
-    fn describe(&self) -> String {
-        describe_children("Bottleneck", &self.children())
     }
 }

@@ -6,8 +6,8 @@
 //! 143,667,240 (vgg19); the BatchNorm forms add 2 per conv channel. Five 2×2 pools need at least a
 //! 32×32 input (which leaves 1×1, spread to 7×7 by the adaptive pool, as torchvision does).
 use crate::error::{Error, Result};
+use crate::feature_classifier::{FeatureClassifier, Pooling};
 use crate::parts::{conv, dropout, max_pool, spatial_out, Step};
-use crate::pooled_classifier::PooledClassifier;
 use crate::registry::ModelSpec;
 use convkit_nn::init::{self, FanMode, Nonlinearity};
 use convkit_nn::layers::{
@@ -102,7 +102,7 @@ pub fn vgg(
     batch_norm: bool,
     spec: &ModelSpec,
     rng: &mut impl Rng,
-) -> Result<PooledClassifier> {
+) -> Result<FeatureClassifier> {
     spatial_out(config.model_name(batch_norm), spec, &[Step::plain(2, 2); 5])?;
     let mut features: Vec<Box<dyn Module>> = Vec::new();
     let mut c_in = spec.in_channels;
@@ -139,11 +139,11 @@ pub fn vgg(
         Box::new(dropout(0.5, rng)?),
         Box::new(fc(4096, spec.num_classes, rng)?),
     ];
-    Ok(PooledClassifier::new(
+    Ok(FeatureClassifier::new(
         "VGG",
         Sequential::new(features),
-        AdaptiveAvgPool2d::new((7, 7))?,
-        Sequential::new(classifier),
+        Pooling::Adaptive(AdaptiveAvgPool2d::new((7, 7))?),
+        Box::new(Sequential::new(classifier)),
     ))
 }
 

@@ -1,4 +1,5 @@
 //! AlexNet, the course's form and torchvision's: geometry, parameters, names, overfitting one batch.
+mod traced;
 mod zoo_common;
 
 use convkit_models::{alexnet, alexnet_torchvision, build_model};
@@ -88,6 +89,7 @@ fn torchvision_form_sizes() {
     let spec63 = spec(3, 63, 5);
     let model = alexnet_torchvision(&spec63, &mut seeded_rng(0)).unwrap();
     assert_eq!(output_dims(&model, 2, &spec63), [2, 5]);
+    traced::assert_every_layer_traced(&model, &spec63);
     let err = alexnet_torchvision(&spec(3, 32, 10), &mut seeded_rng(0))
         .err()
         .unwrap();

@@ -1,5 +1,6 @@
 //! GoogLeNet (torchvision's, no auxiliary classifiers): parameters, state_dict names, geometry at
 //! 32×32 and 224×224, the smallest input, overfitting one batch.
+mod traced;
 mod zoo_common;
 
 use convkit_models::{build_model, googlenet};
@@ -66,6 +67,7 @@ fn torchvision_parameters_and_names() {
 fn geometry_at_32() {
     let spec = spec(3, 32, 10);
     let model = googlenet(&spec, &mut seeded_rng(0)).unwrap();
+    traced::assert_every_layer_traced(&model, &spec);
     let (y, records) = trace(&model, &batch(2, &spec), Mode::Eval).unwrap();
     assert_eq!(y.dims(), [2, 10]);
     let dims = |name: &str| {

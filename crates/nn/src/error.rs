@@ -28,6 +28,9 @@ pub enum Error {
         target: String,
         problems: Vec<StateProblem>,
     },
+    /// A module name (`layer3.1.conv2`) that the model does not have; lists the ones it has.
+    #[error("the model has no module named '{name}'; its modules are: {}", known.join(", "))]
+    UnknownModule { name: String, known: Vec<String> },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

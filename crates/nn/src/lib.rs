@@ -16,8 +16,10 @@
 //!   parameter groups, gradient clipping, named state for checkpoints.
 //! - [`schedule`]: learning-rate schedules (`torch.optim.lr_scheduler`), stepped per batch or epoch.
 //! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
-//! - [`trace`]: [`trace::call`] runs a child module (containers use it), [`trace::trace`] records
-//!   every call's name and shapes for `convkit summary`.
+//! - [`ForwardPass`]: one forward pass through the module tree; containers run their children
+//!   through [`ForwardPass::call`], where [`ForwardHook`]s see (and may replace) every named call.
+//!   [`trace::trace`] records every call's name and shapes for `convkit summary`;
+//!   [`backward_hooks`] reads and changes the gradient at chosen module outputs.
 //! - [`rng_scope`]: per-epoch seeding of the dropout layers, so a resumed run draws the same masks.
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
@@ -42,9 +44,11 @@
 //! loss.backward().unwrap();
 //! opt.step().unwrap();
 //! ```
+pub mod backward_hooks;
 pub mod checkpoint;
 mod error;
 pub mod fold;
+mod forward_pass;
 pub mod init;
 pub mod init_stats;
 pub mod io;
@@ -59,4 +63,5 @@ pub mod torch;
 pub mod trace;
 
 pub use error::{Error, Result, StateProblem};
+pub use forward_pass::{ForwardHook, ForwardPass, ModuleCall};
 pub use module::{join_name, Mode, Module, TensorKind};

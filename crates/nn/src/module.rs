@@ -1,5 +1,6 @@
 //! The `Module` trait every layer and container implements, and how parameters are named.
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use convkit_tensor::Tensor;
 
 /// Whether a forward pass trains (batch statistics, dropout on) or evaluates (running statistics,
@@ -24,30 +25,104 @@ pub enum TensorKind {
     Buffer,
 }
 
-/// A layer or a container of layers.
+/// A layer or a container of layers: a tree of named modules, like PyTorch's `nn.Module`.
 ///
-/// Tensors are named by dotted paths exactly as in PyTorch's `state_dict`: a container passes
-/// `prefix.child` down to each child (`features.3.weight`, `bn1.running_mean`), so checkpoints map one
-/// to one onto PyTorch's.
+/// Tensors are named by dotted paths exactly as in PyTorch's `state_dict`: a container's tensors
+/// are its children's under `child.` (`features.3.weight`, `bn1.running_mean`), so checkpoints map
+/// one to one onto PyTorch's.
+///
+/// An implementation writes [`Module::forward_in`] and, for a container, [`Module::children`];
+/// visiting tensors, describing, finding a module by name and tracing derive from the children.
+/// A layer that holds tensors writes [`Module::visit`] and [`Module::describe`].
 pub trait Module: Send + Sync {
-    /// Runs the layer on `x`.
+    /// Runs the module on `x` within a forward pass. A layer computes its output (reading
+    /// `pass.mode()`); a container runs each child through [`ForwardPass::call`] under the name
+    /// it has in [`Module::children`], so that hooks and traces see the call.
     ///
     /// # Errors
-    /// When `x` has a shape the layer cannot take; the message names the op and the shapes.
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor>;
+    /// When `x` has a shape the module cannot take; the message names the op and the shapes.
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor>;
+
+    /// Runs the module on `x` in a pass of its own, without hooks.
+    ///
+    /// # Errors
+    /// When `x` has a shape the module cannot take; the message names the op and the shapes.
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.forward_in(x, &mut ForwardPass::new(mode))
+    }
+
+    /// The direct children with their name segments, in registration order (PyTorch's
+    /// `named_children`). None for a layer.
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        Vec::new()
+    }
 
     /// Calls `visitor` with the full name, the tensor and its kind for every parameter and buffer,
-    /// in registration order, names prefixed by `prefix` (empty at the root).
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind));
+    /// in registration order, names prefixed by `prefix` (empty at the root). By default: every
+    /// child's tensors under `prefix.child`.
+    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        for (name, child) in self.children() {
+            child.visit(&join_name(prefix, name), visitor);
+        }
+    }
+
+    /// The type name `describe` prints (`ResNet`, `BasicBlock`); by default the Rust type's.
+    fn type_name(&self) -> &str {
+        short_type_name(std::any::type_name::<Self>())
+    }
 
     /// A one-line (containers: multi-line) description in PyTorch's `print(module)` format, e.g.
-    /// `Conv2d(1, 20, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))`.
-    fn describe(&self) -> String;
+    /// `Conv2d(1, 20, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))`. By default:
+    /// `Type(` then one `(name): child` line per child, nested ones indented, then `)`.
+    fn describe(&self) -> String {
+        let children = self.children();
+        if children.is_empty() {
+            return format!("{}()", self.type_name());
+        }
+        let mut out = format!("{}(\n", self.type_name());
+        for (name, child) in children {
+            let body = child.describe().replace('\n', "\n  ");
+            out.push_str(&format!("  ({name}): {body}\n"));
+        }
+        out.push(')');
+        out
+    }
 
     /// Multiply-adds of one call that took `input` and gave `output` (conv and linear layers count
     /// theirs; element-wise layers, norms and pools count 0, as the published model tables do).
     fn macs(&self, _input: &[usize], _output: &[usize]) -> u64 {
         0
+    }
+
+    /// Every module below this one with its dotted name, parents before children (PyTorch's
+    /// `named_modules`, without the root itself).
+    fn named_modules(&self) -> Vec<(String, &dyn Module)> {
+        let mut out = Vec::new();
+        for (name, child) in self.children() {
+            out.push((name.to_string(), child));
+            for (sub, module) in child.named_modules() {
+                out.push((join_name(name, &sub), module));
+            }
+        }
+        out
+    }
+
+    /// The module at a dotted name (`layer1.0.conv1`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownModule`] listing the names there are.
+    fn module(&self, name: &str) -> Result<&dyn Module> {
+        let unknown = || Error::UnknownModule {
+            name: name.to_string(),
+            known: self.named_modules().into_iter().map(|(n, _)| n).collect(),
+        };
+        let mut found: Option<&dyn Module> = None;
+        for segment in name.split('.') {
+            let children = found.map_or_else(|| self.children(), |m| m.children());
+            let child = children.into_iter().find(|(n, _)| *n == segment);
+            found = Some(child.ok_or_else(unknown)?.1);
+        }
+        found.ok_or_else(unknown)
     }
 
     /// Trainable parameters with their `state_dict` names.
@@ -80,6 +155,13 @@ pub trait Module: Send + Sync {
         });
         out
     }
+}
+
+/// `BasicBlock` from `convkit_models::resnet_blocks::BasicBlock`, `DropConnect` from
+/// `...::DropConnect<...::Linear>`.
+fn short_type_name(full: &str) -> &str {
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// `prefix.name`, or `name` at the root: how child and tensor names are built.
@@ -137,6 +219,75 @@ pub(crate) fn py_bool(b: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::{Linear, LinearConfig, ReLU, Sequential};
+    use convkit_tensor::seeded_rng;
+
+    /// `features: Sequential(0: Linear, 1: ReLU), head: Linear`.
+    fn tree() -> Sequential {
+        let mut rng = seeded_rng(0);
+        let features = Sequential::new(vec![
+            Box::new(Linear::new(4, 3, LinearConfig::default(), &mut rng).unwrap()),
+            Box::new(ReLU),
+        ]);
+        let head = Linear::new(3, 2, LinearConfig::default(), &mut rng).unwrap();
+        Sequential::named(vec![
+            ("features".into(), Box::new(features) as Box<dyn Module>),
+            ("head".into(), Box::new(head)),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn the_tree_gives_names_lookup_and_tensors() {
+        let model = tree();
+        let names: Vec<_> = model.named_modules().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["features", "features.0", "features.1", "head"]);
+        assert_eq!(
+            model.module("features.0").unwrap().describe(),
+            "Linear(in_features=4, out_features=3, bias=True)"
+        );
+        assert_eq!(model.module("head").unwrap().num_parameters(), 8);
+        let tensors: Vec<_> = model.named_tensors().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            tensors,
+            [
+                "features.0.weight",
+                "features.0.bias",
+                "head.weight",
+                "head.bias"
+            ]
+        );
+        for bad in ["features.2", "feature", "", "head.weight"] {
+            let err = model.module(bad).err().unwrap().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "the model has no module named '{bad}'; its modules are: \
+                     features, features.0, features.1, head"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_description_lists_the_children() {
+        struct Block(Sequential);
+        impl Module for Block {
+            fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+                pass.call("inner", &self.0, x)
+            }
+            fn children(&self) -> Vec<(&str, &dyn Module)> {
+                vec![("inner", &self.0)]
+            }
+        }
+        let block = Block(Sequential::new(vec![Box::new(ReLU)]));
+        assert_eq!(
+            block.describe(),
+            "Block(\n  (inner): Sequential(\n    (0): ReLU()\n  )\n)"
+        );
+        assert_eq!(Sequential::default().describe(), "Sequential()");
+        assert_eq!(block.module("inner.0").unwrap().describe(), "ReLU()");
+    }
 
     #[test]
     fn python_float_repr() {
@@ -147,5 +298,10 @@ mod tests {
         assert_eq!(py_float(2.5e-7), "2.5e-07");
         assert_eq!(join_name("", "weight"), "weight");
         assert_eq!(join_name("features.3", "bias"), "features.3.bias");
+        assert_eq!(short_type_name("a::b::BasicBlock"), "BasicBlock");
+        assert_eq!(
+            short_type_name("a::DropConnect<a::b::Linear>"),
+            "DropConnect"
+        );
     }
 }

@@ -1,10 +1,9 @@
-//! Recording what every layer of a model does in one forward pass, PyTorch's forward hooks in the
-//! form `convkit summary` needs: containers run their children through [`call`], which, while a
-//! [`trace`] is active, records each child's dotted name, input and output shapes.
+//! Recording what every module of a model does in one forward pass, in the form `convkit summary`
+//! needs: a [`ForwardHook`] that writes down each call's dotted name, input and output shapes.
 use crate::error::Result;
-use crate::module::{join_name, Mode, Module};
+use crate::forward_pass::{ForwardHook, ForwardPass, ModuleCall};
+use crate::module::{Mode, Module};
 use convkit_tensor::Tensor;
-use std::cell::RefCell;
 
 /// One module call seen during a traced forward pass.
 #[derive(Clone, Debug)]
@@ -15,7 +14,7 @@ pub struct LayerRecord {
     pub description: String,
     /// Nesting depth: 0 for the root's children.
     pub depth: usize,
-    /// True when no module call happened inside this one (a layer, not a container).
+    /// True for a module without children (a layer, not a container).
     pub is_leaf: bool,
     pub input_dims: Vec<usize>,
     /// The output itself, so that callers can follow the graph behind it (receptive field).
@@ -26,72 +25,56 @@ pub struct LayerRecord {
     pub macs: u64,
 }
 
+/// The hook behind [`trace`]: one slot per call, taken when the call starts, so that a container
+/// comes before its children as in a printed model.
 #[derive(Default)]
-struct TraceState {
-    path: Vec<String>,
-    records: Vec<LayerRecord>,
+struct Recorder {
+    slots: Vec<Option<LayerRecord>>,
+    /// Slots of the calls still running, innermost last.
+    open: Vec<usize>,
 }
 
-thread_local! {
-    static TRACE: RefCell<Option<TraceState>> = const { RefCell::new(None) };
-}
+impl ForwardHook for Recorder {
+    fn before(&mut self, _name: &str, _module: &dyn Module, _input: &Tensor) -> Result<()> {
+        self.open.push(self.slots.len());
+        self.slots.push(None);
+        Ok(())
+    }
 
-/// Runs `child` (named `name` inside its parent) on `x`. Every container calls its children through
-/// this function, so that a [`trace`] sees each call under its full dotted name.
-///
-/// # Errors
-/// The child's error.
-pub fn call(name: &str, child: &dyn Module, x: &Tensor, mode: Mode) -> Result<Tensor> {
-    let tracing = TRACE.with(|t| {
-        let mut t = t.borrow_mut();
-        let state = t.as_mut()?;
-        let full = join_name(state.path.last().map_or("", String::as_str), name);
-        state.path.push(full);
-        Some(state.records.len())
-    });
-    let Some(records_before) = tracing else {
-        return child.forward(x, mode);
-    };
-    let result = child.forward(x, mode);
-    TRACE.with(|t| {
-        let mut t = t.borrow_mut();
-        let state = t.as_mut().expect("trace active for the whole call");
-        let full = state.path.pop().expect("pushed above");
-        if let Ok(output) = &result {
-            let is_leaf = state.records.len() == records_before;
-            let record = LayerRecord {
-                description: child.describe().lines().next().unwrap_or("").to_string(),
-                depth: state.path.len(),
-                is_leaf,
-                input_dims: x.dims().to_vec(),
-                output: output.clone(),
-                parameters: child.num_parameters(),
-                macs: if is_leaf {
-                    child.macs(x.dims(), output.dims())
-                } else {
-                    0
-                },
-                name: full,
-            };
-            // Parents come before their children, as in a printed model.
-            state.records.insert(records_before, record);
-        }
-    });
-    result
+    fn after(&mut self, call: &ModuleCall<'_>) -> Result<Option<Tensor>> {
+        let slot = self.open.pop().expect("before() opened this call");
+        let module = call.module;
+        let is_leaf = module.children().is_empty();
+        let (input, output) = (call.input.dims(), call.output.dims());
+        self.slots[slot] = Some(LayerRecord {
+            name: call.name.to_string(),
+            description: module.describe().lines().next().unwrap_or("").to_string(),
+            depth: call.depth,
+            is_leaf,
+            input_dims: input.to_vec(),
+            output: call.output.clone(),
+            parameters: module.num_parameters(),
+            macs: if is_leaf {
+                module.macs(input, output)
+            } else {
+                0
+            },
+        });
+        Ok(None)
+    }
 }
 
 /// Runs `model` on `x` and returns its output with a record of every module call, in the order the
-/// calls started (a container before its children). Traces do not nest.
+/// calls started (a container before its children).
 ///
 /// # Errors
 /// The model's error.
 pub fn trace(model: &dyn Module, x: &Tensor, mode: Mode) -> Result<(Tensor, Vec<LayerRecord>)> {
-    TRACE.with(|t| *t.borrow_mut() = Some(TraceState::default()));
-    let result = model.forward(x, mode);
-    let state = TRACE
-        .with(|t| t.borrow_mut().take())
-        .expect("trace state set above");
-    Ok((result?, state.records))
+    let mut recorder = Recorder::default();
+    let y = ForwardPass::new(mode)
+        .with_hook(&mut recorder)
+        .run(model, x)?;
+    Ok((y, recorder.slots.into_iter().flatten().collect()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod augment;
 pub mod bench;
 pub mod eval;
 pub mod init_stats;
+pub mod inspect;
 pub mod lr_find;
 pub mod predict;
 pub mod search;

@@ -3,7 +3,8 @@
 #![allow(non_upper_case_globals)] // the constants carry PyTorch's layer names
 
 use crate::error::Result;
-use crate::module::{py_float, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_float, Module};
 use convkit_tensor::{Activation, GeluApproximation, Tensor};
 
 /// A point-wise activation as a layer (PyTorch's `nn.ReLU`, `nn.ELU`, `nn.GELU`, ...). No
@@ -66,11 +67,9 @@ pub const Sigmoid: ActivationLayer = ActivationLayer(Activation::Sigmoid);
 pub const Tanh: ActivationLayer = ActivationLayer(Activation::Tanh);
 
 impl Module for ActivationLayer {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(x.activation(self.0))
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     /// PyTorch's repr: `ReLU()`, `ELU(alpha=1.0)`, `GELU(approximate='tanh')`, ...
     fn describe(&self) -> String {
@@ -128,15 +127,13 @@ impl Softmax {
 }
 
 impl Module for Softmax {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(if self.log {
             x.log_softmax(self.dim)?
         } else {
             x.softmax(self.dim)?
         })
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         let name = if self.log { "LogSoftmax" } else { "Softmax" };
@@ -148,6 +145,7 @@ impl Module for Softmax {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn layers_apply_their_activation_and_describe_like_pytorch() {

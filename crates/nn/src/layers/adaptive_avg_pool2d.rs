@@ -1,6 +1,7 @@
 //! `AdaptiveAvgPool2d`: average pooling to a fixed output size.
 use crate::error::{Error, Result};
-use crate::module::{py_size, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_size, Module};
 use convkit_tensor::ops::adaptive_pool::adaptive_avg_pool2d;
 use convkit_tensor::ops::pool::global_avg_pool2d;
 use convkit_tensor::Tensor;
@@ -31,15 +32,13 @@ impl AdaptiveAvgPool2d {
 }
 
 impl Module for AdaptiveAvgPool2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(if self.output_size == (1, 1) {
             global_avg_pool2d(x)?
         } else {
             adaptive_avg_pool2d(x, self.output_size)?
         })
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!(
@@ -53,6 +52,7 @@ impl Module for AdaptiveAvgPool2d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
 
     #[test]
     fn plane_means_and_overlapping_bins() {

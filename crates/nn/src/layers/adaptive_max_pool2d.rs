@@ -1,6 +1,7 @@
 //! `AdaptiveMaxPool2d`: max pooling to a fixed output size; `(1, 1)` is global max pooling.
 use crate::error::{Error, Result};
-use crate::module::{py_size, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_size, Module};
 use convkit_tensor::ops::adaptive_pool::{adaptive_max_pool2d, adaptive_max_pool2d_with_indices};
 use convkit_tensor::ops::unpool::PoolIndices;
 use convkit_tensor::Tensor;
@@ -47,11 +48,9 @@ impl AdaptiveMaxPool2d {
 }
 
 impl Module for AdaptiveMaxPool2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(adaptive_max_pool2d(x, self.output_size)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!(
@@ -65,6 +64,7 @@ impl Module for AdaptiveMaxPool2d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
 
     #[test]
     fn bin_maxima_and_global_max() {

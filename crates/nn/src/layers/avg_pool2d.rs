@@ -1,7 +1,8 @@
 //! `AvgPool2d`: the mean of each window.
 use super::pool_op_config;
 use crate::error::Result;
-use crate::module::{py_size, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_size, Module};
 use convkit_tensor::ops::pool::{avg_pool2d, Pool2dConfig};
 use convkit_tensor::Tensor;
 
@@ -63,11 +64,9 @@ impl AvgPool2d {
 }
 
 impl Module for AvgPool2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(avg_pool2d(x, &self.config)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         let c = &self.config;
@@ -84,6 +83,7 @@ impl Module for AvgPool2d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
 
     #[test]
     fn window_means_with_and_without_padding_in_the_divisor() {

@@ -1,7 +1,8 @@
 //! `BatchNorm1d` and `BatchNorm2d`: one generic layer, differing only in the input ranks they take.
 use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use crate::init;
-use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
 use convkit_tensor::{batch_norm, Error as TensorError, Tensor};
 
 /// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
@@ -154,7 +155,8 @@ impl<const D: usize> BatchNormNd<D> {
 }
 
 impl<const D: usize> Module for BatchNormNd<D> {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         self.check_rank(x)?;
         let training = mode.is_train() || self.running.is_none();
         let config = convkit_tensor::BatchNormConfig {
@@ -210,6 +212,7 @@ impl<const D: usize> Module for BatchNormNd<D> {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     /// Channel 0 holds 1, 3 (mean 2, biased var 1, unbiased 2); channel 1 holds 0, 4 (mean 2, var 4 / 8).
     fn batch() -> Tensor {

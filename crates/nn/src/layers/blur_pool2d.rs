@@ -1,6 +1,7 @@
 //! `BlurPool2d`: anti-aliased downsampling (blur with a binomial filter, then subsample).
 use crate::error::{Error, Result};
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::ops::blur_pool::blur_pool2d;
 use convkit_tensor::Tensor;
 
@@ -63,7 +64,7 @@ impl BlurPool2d {
 }
 
 impl Module for BlurPool2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         if x.rank() != 4 || x.dims()[1] != self.channels {
             return Err(Error::config(
                 "BlurPool2d",
@@ -78,8 +79,6 @@ impl Module for BlurPool2d {
         )?)
     }
 
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
-
     fn describe(&self) -> String {
         format!(
             "BlurPool2d({}, filt_size={}, stride={}, padding={})",
@@ -92,6 +91,7 @@ impl Module for BlurPool2d {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn constant_interior_is_kept_and_a_shifted_edge_changes_smoothly() {

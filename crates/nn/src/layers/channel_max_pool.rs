@@ -1,6 +1,7 @@
 //! `ChannelMaxPool`: max pooling across channels (channel maxout).
 use crate::error::{Error, Result};
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::ops::pool::channel_max_pool;
 use convkit_tensor::Tensor;
 
@@ -30,11 +31,9 @@ impl ChannelMaxPool {
 }
 
 impl Module for ChannelMaxPool {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(channel_max_pool(x, self.pool_size)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!("ChannelMaxPool(pool_size={})", self.pool_size)
@@ -45,6 +44,7 @@ impl Module for ChannelMaxPool {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn max_over_channel_groups() {

@@ -1,7 +1,8 @@
 //! `Conv1d`: 1-D convolution over `[N, C, L]` sequences.
 use super::conv_params::{describe, ConvParams, ConvShape};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{Module, TensorKind};
 use convkit_tensor::ops::conv::{conv1d, Conv1dConfig as ConvOpConfig};
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -117,7 +118,7 @@ impl Conv1d {
 }
 
 impl Module for Conv1d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(conv1d(x, self.weight(), self.bias(), &self.config.op())?)
     }
 
@@ -146,6 +147,7 @@ impl Module for Conv1d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

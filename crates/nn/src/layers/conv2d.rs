@@ -1,7 +1,8 @@
 //! `Conv2d`: 2-D convolution over `[N, C, H, W]` images.
 use super::conv_params::{describe, ConvParams, ConvShape};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{Module, TensorKind};
 use convkit_tensor::ops::conv::{conv2d, Conv2dConfig as ConvOpConfig};
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -127,7 +128,7 @@ fn op_config(c: &Conv2dConfig) -> ConvOpConfig {
 }
 
 impl Module for Conv2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         self.forward_with_weight(x, self.weight())
     }
 
@@ -161,6 +162,7 @@ impl Module for Conv2d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     fn conv(cin: usize, cout: usize, k: usize, config: Conv2dConfig) -> Conv2d {

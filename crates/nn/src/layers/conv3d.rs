@@ -1,7 +1,8 @@
 //! `Conv3d`: 3-D convolution over `[N, C, D, H, W]` volumes.
 use super::conv_params::{describe, ConvParams, ConvShape};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{Module, TensorKind};
 use convkit_tensor::ops::conv::{conv3d, Conv3dConfig as ConvOpConfig};
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -127,7 +128,7 @@ impl Conv3d {
 }
 
 impl Module for Conv3d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(conv3d(x, self.weight(), self.bias(), &self.config.op())?)
     }
 
@@ -159,6 +160,7 @@ impl Module for Conv3d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

@@ -1,7 +1,8 @@
 //! `ConvTranspose2d`: transposed 2-D convolution (learnable upsampling) over `[N, C, H, W]`.
 use super::conv_params::{describe, ConvParams, ConvShape};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{Module, TensorKind};
 use convkit_tensor::ops::conv::{conv_transpose2d, ConvTranspose2dConfig as ConvOpConfig};
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -131,7 +132,7 @@ impl ConvTranspose2d {
 }
 
 impl Module for ConvTranspose2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(conv_transpose2d(
             x,
             self.weight(),
@@ -170,6 +171,7 @@ impl Module for ConvTranspose2d {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

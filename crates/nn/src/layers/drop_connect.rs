@@ -2,7 +2,8 @@
 use super::dropout::{DropState, DropoutConfig};
 use super::{Conv2d, Linear};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{Module, TensorKind};
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -60,9 +61,10 @@ impl<L: WeightedLayer> DropConnect<L> {
 }
 
 impl<L: WeightedLayer> Module for DropConnect<L> {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         if !mode.is_train() {
-            return self.inner.forward(x, mode);
+            return self.inner.forward_in(x, pass);
         }
         let weight = self
             .state
@@ -87,6 +89,7 @@ impl<L: WeightedLayer> Module for DropConnect<L> {
 mod tests {
     use super::*;
     use crate::layers::{Conv2dConfig, LinearConfig};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

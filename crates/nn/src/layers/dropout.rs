@@ -1,6 +1,7 @@
 //! `Dropout`: inverted dropout with its own seeded RNG, and the state every dropout-like layer shares.
 use crate::error::{Error, Result};
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use crate::rng_scope;
 use convkit_tensor::{seeded_rng, ConvRng, Tensor};
 use rand::Rng;
@@ -43,11 +44,10 @@ impl Dropout {
 }
 
 impl Module for Dropout {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         self.state.run(|p, rng| x.dropout(p, mode.is_train(), rng))
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!("Dropout(p={}, inplace=False)", self.state.p)
@@ -104,6 +104,7 @@ impl DropState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Mode;
 
     #[test]
     fn train_drops_and_rescales_eval_passes_through() {

@@ -1,7 +1,8 @@
 //! `Dropout2d`: drops whole channels.
 use super::dropout::{DropState, DropoutConfig};
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -27,12 +28,11 @@ impl Dropout2d {
 }
 
 impl Module for Dropout2d {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         self.state
             .run(|p, rng| x.dropout2d(p, mode.is_train(), rng))
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!("Dropout2d(p={}, inplace=False)", self.state.p)
@@ -42,6 +42,7 @@ impl Module for Dropout2d {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

@@ -1,6 +1,7 @@
 //! `Flatten`: merges trailing dims into one.
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::Tensor;
 
 /// Settings of [`Flatten`] (PyTorch's keyword arguments and defaults; `end_dim` is always the last).
@@ -36,11 +37,9 @@ impl Flatten {
 }
 
 impl Module for Flatten {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(x.flatten(self.config.start_dim)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!("Flatten(start_dim={}, end_dim=-1)", self.config.start_dim)
@@ -51,6 +50,7 @@ impl Module for Flatten {
 mod tests {
     use super::*;
     use crate::layers::testing::ramp;
+    use crate::Mode;
 
     #[test]
     fn merges_trailing_dims() {

@@ -1,7 +1,8 @@
 //! `GroupNorm`: normalisation over groups of channels of each sample.
 use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use crate::init;
-use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
 use convkit_tensor::{group_norm, Tensor};
 
 /// Settings of [`GroupNorm`] besides the group and channel counts (PyTorch's defaults).
@@ -76,7 +77,7 @@ impl GroupNorm {
 }
 
 impl Module for GroupNorm {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         if x.rank() < 2 || x.dims()[1] != self.num_channels {
             return Err(Error::config(
                 "GroupNorm",
@@ -115,6 +116,7 @@ impl Module for GroupNorm {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn groups_of_channels_share_statistics() {

@@ -1,7 +1,8 @@
 //! `InstanceNorm2d`: normalisation of each channel of each image by its own statistics.
 use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use crate::init;
-use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
 use convkit_tensor::{instance_norm, InstanceNormConfig as OpConfig, Tensor};
 
 /// Settings of [`InstanceNorm2d`] besides `num_features`; PyTorch's defaults (no affine, no
@@ -86,7 +87,8 @@ impl InstanceNorm2d {
 }
 
 impl Module for InstanceNorm2d {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         if x.rank() != 4 || x.dims()[1] != self.num_features {
             return Err(Error::config(
                 "InstanceNorm2d",
@@ -151,6 +153,7 @@ impl Module for InstanceNorm2d {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn per_instance_statistics_and_running_averages() {

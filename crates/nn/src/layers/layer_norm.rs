@@ -1,7 +1,8 @@
 //! `LayerNorm`: normalisation of each sample over its last dims.
 use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use crate::init;
-use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
 use convkit_tensor::{layer_norm, Tensor};
 
 /// Settings of [`LayerNorm`] besides `normalized_shape` (PyTorch's keyword arguments and defaults).
@@ -70,7 +71,7 @@ impl LayerNorm {
 }
 
 impl Module for LayerNorm {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(layer_norm(
             x,
             &self.normalized_shape,
@@ -108,6 +109,7 @@ impl Module for LayerNorm {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn normalises_each_sample_over_the_last_dims() {

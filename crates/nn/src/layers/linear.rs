@@ -1,7 +1,8 @@
 //! `Linear`: a fully-connected layer, `y = x·Wᵀ + b`.
 use crate::error::{Error, Result};
+use crate::forward_pass::ForwardPass;
 use crate::init::default_layer_init;
-use crate::module::{join_name, parameter, py_bool, Mode, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, Module, TensorKind};
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -93,7 +94,7 @@ impl Linear {
 }
 
 impl Module for Linear {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         self.forward_with_weight(x, &self.weight)
     }
 
@@ -126,6 +127,7 @@ impl Module for Linear {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

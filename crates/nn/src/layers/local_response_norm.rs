@@ -1,6 +1,7 @@
 //! `LocalResponseNorm`: AlexNet's normalisation across neighbouring channels.
 use crate::error::{Error, Result};
-use crate::module::{py_float, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_float, Module};
 use convkit_tensor::{local_response_norm, LrnParams, Tensor};
 
 /// Local response normalisation, PyTorch's `nn.LocalResponseNorm(size, alpha, beta, k)`:
@@ -31,11 +32,9 @@ impl LocalResponseNorm {
 }
 
 impl Module for LocalResponseNorm {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(local_response_norm(x, &self.params)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         let p = &self.params;
@@ -53,6 +52,7 @@ impl Module for LocalResponseNorm {
 mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
+    use crate::Mode;
 
     #[test]
     fn hand_computed_window() {

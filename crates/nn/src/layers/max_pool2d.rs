@@ -1,7 +1,8 @@
 //! `MaxPool2d`: the maximum of each window.
 use super::pool_op_config;
 use crate::error::Result;
-use crate::module::{py_bool, py_size, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{py_bool, py_size, Module};
 use convkit_tensor::ops::pool::{max_pool2d, max_pool2d_with_indices, Pool2dConfig};
 use convkit_tensor::ops::unpool::PoolIndices;
 use convkit_tensor::Tensor;
@@ -53,11 +54,9 @@ impl MaxPool2d {
 }
 
 impl Module for MaxPool2d {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(max_pool2d(x, &self.config)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         let c = &self.config;
@@ -75,6 +74,7 @@ impl Module for MaxPool2d {
 mod tests {
     use super::*;
     use crate::layers::testing::{assert_close, ramp};
+    use crate::Mode;
 
     #[test]
     fn course_notes_example() {

@@ -1,6 +1,7 @@
 //! `Maxout`: the maximum over groups of channels (Goodfellow et al. 2013).
 use crate::error::{Error, Result};
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::Tensor;
 
 /// Maxout over `pieces` linear pieces: put it after a `Linear` or `Conv2d` with `pieces·C` outputs;
@@ -27,11 +28,9 @@ impl Maxout {
 }
 
 impl Module for Maxout {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(x.maxout(self.pieces)?)
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         format!("Maxout(pieces={})", self.pieces)
@@ -42,6 +41,7 @@ impl Module for Maxout {
 mod tests {
     use super::*;
     use crate::layers::{Linear, LinearConfig, Sequential};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

@@ -1,6 +1,7 @@
 //! `PReLU`: ReLU with a learnable negative slope.
 use crate::error::{Error, Result};
-use crate::module::{join_name, parameter, Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::{join_name, parameter, Module, TensorKind};
 use convkit_tensor::Tensor;
 
 /// Settings of [`PReLU`] (PyTorch's arguments and defaults).
@@ -51,7 +52,7 @@ impl PReLU {
 }
 
 impl Module for PReLU {
-    fn forward(&self, x: &Tensor, _mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         Ok(x.prelu(&self.weight)?)
     }
 
@@ -71,6 +72,7 @@ impl Module for PReLU {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Mode;
 
     #[test]
     fn learns_per_channel_slopes() {

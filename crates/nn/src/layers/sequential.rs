@@ -1,7 +1,7 @@
 //! `Sequential`: a chain of modules applied in order.
 use crate::error::{Error, Result};
-use crate::module::{join_name, Mode, Module, TensorKind};
-use crate::trace::call;
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::Tensor;
 
 /// Applies its children in order, PyTorch's `nn.Sequential`. Children are named `"0"`, `"1"`, ...
@@ -70,40 +70,20 @@ impl Sequential {
     pub fn is_empty(&self) -> bool {
         self.children.is_empty()
     }
-
-    /// The children with their names, in order.
-    pub fn children(&self) -> impl Iterator<Item = (&str, &dyn Module)> {
-        self.children
-            .iter()
-            .map(|(name, m)| (name.as_str(), m.as_ref()))
-    }
 }
 
 impl Module for Sequential {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
         self.children
             .iter()
-            .try_fold(x.clone(), |x, (name, m)| call(name, m.as_ref(), &x, mode))
+            .try_fold(x.clone(), |x, (name, m)| pass.call(name, m.as_ref(), &x))
     }
 
-    fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        for (name, child) in &self.children {
-            child.visit(&join_name(prefix, name), visitor);
-        }
-    }
-
-    /// PyTorch's multi-line format, nested children indented by two spaces per level.
-    fn describe(&self) -> String {
-        if self.children.is_empty() {
-            return "Sequential()".to_string();
-        }
-        let mut out = String::from("Sequential(\n");
-        for (name, child) in &self.children {
-            let body = child.describe().replace('\n', "\n  ");
-            out.push_str(&format!("  ({name}): {body}\n"));
-        }
-        out.push(')');
-        out
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        self.children
+            .iter()
+            .map(|(name, m)| (name.as_str(), m.as_ref()))
+            .collect()
     }
 }
 
@@ -112,6 +92,7 @@ mod tests {
     use super::*;
     use crate::layers::testing::assert_close;
     use crate::layers::{BatchNorm1d, BatchNormConfig, Linear, LinearConfig, ReLU};
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     fn nested() -> Sequential {

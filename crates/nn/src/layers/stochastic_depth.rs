@@ -1,7 +1,8 @@
 //! `StochasticDepth`: drops a residual branch per sample.
 use super::dropout::DropState;
 use crate::error::Result;
-use crate::module::{Mode, Module, TensorKind};
+use crate::forward_pass::ForwardPass;
+use crate::module::Module;
 use convkit_tensor::ops::dropout::StochasticDepthMode;
 use convkit_tensor::Tensor;
 use rand::Rng;
@@ -32,12 +33,11 @@ impl StochasticDepth {
 }
 
 impl Module for StochasticDepth {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+    fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
+        let mode = pass.mode();
         self.state
             .run(|p, rng| x.stochastic_depth(p, self.mode, mode.is_train(), rng))
     }
-
-    fn visit(&self, _prefix: &str, _visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
 
     fn describe(&self) -> String {
         let mode = match self.mode {
@@ -51,6 +51,7 @@ impl Module for StochasticDepth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Mode;
     use convkit_tensor::seeded_rng;
 
     #[test]

@@ -1,0 +1,142 @@
+//! One forward pass through a module tree, and the hooks that watch it: PyTorch's
+//! `register_forward_pre_hook` / `register_forward_hook` without state hidden in the modules.
+//!
+//! A container runs each child through [`ForwardPass::call`] under the child's name; the pass knows
+//! the dotted name of every call (`layer1.0.conv1`) and shows each to its hooks, which may replace
+//! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
+use crate::error::Result;
+use crate::module::{join_name, Mode, Module};
+use convkit_tensor::Tensor;
+
+/// One finished module call, as a [`ForwardHook`] sees it.
+pub struct ModuleCall<'a> {
+    /// The dotted name, as in the `state_dict` (`layer1.0.conv1`).
+    pub name: &'a str,
+    /// Nesting depth: 0 for the root's children.
+    pub depth: usize,
+    pub module: &'a dyn Module,
+    pub input: &'a Tensor,
+    pub output: &'a Tensor,
+}
+
+/// Watches the module calls of a forward pass.
+pub trait ForwardHook {
+    /// Before the module `name` runs on `input` (PyTorch's forward pre-hook). Does nothing by default.
+    ///
+    /// # Errors
+    /// The hook's own; it ends the forward pass.
+    fn before(&mut self, _name: &str, _module: &dyn Module, _input: &Tensor) -> Result<()> {
+        Ok(())
+    }
+
+    /// After the module ran: `Some(t)` replaces its output for the rest of the network, `None`
+    /// keeps it (PyTorch's forward hook).
+    ///
+    /// # Errors
+    /// The hook's own; it ends the forward pass.
+    fn after(&mut self, call: &ModuleCall<'_>) -> Result<Option<Tensor>>;
+}
+
+/// A closure is a hook that only looks after calls.
+impl<F: FnMut(&ModuleCall<'_>) -> Result<Option<Tensor>>> ForwardHook for F {
+    fn after(&mut self, call: &ModuleCall<'_>) -> Result<Option<Tensor>> {
+        self(call)
+    }
+}
+
+/// The state of one forward pass: its [`Mode`], the dotted name of the module running now, and
+/// the hooks (called in the order they were added).
+///
+/// ```
+/// use convkit_nn::layers::{Linear, LinearConfig, ReLU, Sequential};
+/// use convkit_nn::{ForwardPass, Mode, ModuleCall};
+/// use convkit_tensor::{seeded_rng, Tensor};
+/// let mut rng = seeded_rng(0);
+/// let model = Sequential::new(vec![
+///     Box::new(Linear::new(4, 3, LinearConfig::default(), &mut rng).unwrap()),
+///     Box::new(ReLU),
+/// ]);
+/// let mut seen = Vec::new();
+/// let mut hook = |call: &ModuleCall| {
+///     seen.push((call.name.to_string(), call.output.dims().to_vec()));
+///     Ok(None)
+/// };
+/// let x = Tensor::zeros([2, 4]);
+/// ForwardPass::new(Mode::Eval).with_hook(&mut hook).run(&model, &x).unwrap();
+/// assert_eq!(seen, [("0".to_string(), vec![2, 3]), ("1".to_string(), vec![2, 3])]);
+/// ```
+pub struct ForwardPass<'h> {
+    mode: Mode,
+    /// Dotted name of the innermost running call ("" at the root).
+    path: String,
+    depth: usize,
+    hooks: Vec<&'h mut dyn ForwardHook>,
+}
+
+impl<'h> ForwardPass<'h> {
+    pub fn new(mode: Mode) -> ForwardPass<'h> {
+        ForwardPass {
+            mode,
+            path: String::new(),
+            depth: 0,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// Adds a hook that sees every module call of the pass.
+    pub fn with_hook(mut self, hook: &'h mut dyn ForwardHook) -> ForwardPass<'h> {
+        self.hooks.push(hook);
+        self
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Runs the root module of the pass on `x` (the root itself is not shown to the hooks).
+    ///
+    /// # Errors
+    /// The model's or a hook's error.
+    pub fn run(&mut self, model: &dyn Module, x: &Tensor) -> Result<Tensor> {
+        model.forward_in(x, self)
+    }
+
+    /// Runs `child`, named `name` inside the module running now, showing the call to the hooks.
+    /// Containers run every child through here.
+    ///
+    /// # Errors
+    /// The child's or a hook's error.
+    pub fn call(&mut self, name: &str, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
+        if self.hooks.is_empty() {
+            return child.forward_in(x, self);
+        }
+        let parent_len = self.path.len();
+        self.path = join_name(&self.path, name);
+        let result = self.call_hooked(child, x);
+        self.path.truncate(parent_len);
+        result
+    }
+
+    fn call_hooked(&mut self, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
+        for hook in &mut self.hooks {
+            hook.before(&self.path, child, x)?;
+        }
+        self.depth += 1;
+        let output = child.forward_in(x, self);
+        self.depth -= 1;
+        let mut output = output?;
+        for hook in &mut self.hooks {
+            let call = ModuleCall {
+                name: &self.path,
+                depth: self.depth,
+                module: child,
+                input: x,
+                output: &output,
+            };
+            if let Some(replacement) = hook.after(&call)? {
+                output = replacement;
+            }
+        }
+        Ok(output)
+    }
+}
