@@ -39,6 +39,7 @@ mod loader;
 mod mnist;
 mod normalize;
 mod prepare;
+mod shard;
 mod split;
 #[cfg(test)]
 mod testing;
@@ -47,6 +48,7 @@ pub mod transforms;
 pub use cifar::{Cifar10, Cifar100, Cifar100Labels};
 pub use dataset::{Dataset, Sample};
 pub use error::{Error, Result};
+pub use shard::Shard;
 pub use fashion_mnist::{FashionMnist, FASHION_MNIST_SYSTEM_DIR};
 pub use image_folder::{ImageFolder, ImageFolderConfig, OnCorrupt};
 pub use loader::{Batch, Batches, DataLoader, LoaderConfig};

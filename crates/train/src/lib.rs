@@ -3,7 +3,8 @@
 //! epoch by epoch, reporting through [`Callback`]s, writing checkpoints that hold the weights under
 //! PyTorch names and the state to [`resume`](Trainer::resume) from. The per-batch step
 //! ([`TrainStep`]) and a hook between backward and the optimiser step ([`GradientHook`]) are
-//! replaceable, so that adversarial and distributed training plug in without edits to the loop.
+//! replaceable, so that adversarial and distributed training plug in without edits to the loop;
+//! [`Replicas`] makes a run one rank of a data-parallel job.
 //!
 //! ```no_run
 //! use convkit_train::callbacks::Console;
@@ -28,6 +29,7 @@ pub mod eval;
 mod fit;
 pub mod metrics;
 pub mod recipe;
+pub mod replicas;
 mod run;
 mod run_data;
 pub mod run_dir;
@@ -41,6 +43,7 @@ pub use config::TrainConfig;
 pub use datasets::DatasetName;
 pub use error::{Error, Result};
 pub use fit::FitOutcome;
+pub use replicas::Replicas;
 pub use run_data::RunData;
 pub use step::{GradientHook, StandardStep, StepBatch, StepOutput, TrainStep};
 pub use tensors::batch_images;
