@@ -74,6 +74,19 @@ pub struct TrainArgs {
     /// histograms.
     #[arg(long)]
     pub tensorboard: bool,
+    /// Under mpiexec: normalise batch norm by the statistics of the global batch (SyncBatchNorm)
+    /// instead of each rank's part of it. One process needs nothing more.
+    #[arg(long)]
+    pub sync_bn: bool,
+    /// Under mpiexec: end the job when an exchange between the ranks gets no answer for this
+    /// many seconds (a rank died or hangs). Rank 0 evaluates alone while the others wait, so
+    /// leave room for an evaluation.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub mpi_timeout: f64,
+    /// Under mpiexec: after every step, compare a hash of each rank's weights and buffers with
+    /// rank 0's and end the job if one differs (a check of the data-parallel machinery).
+    #[arg(long)]
+    pub check_replicas: bool,
 }
 
 impl TrainArgs {
@@ -99,8 +112,8 @@ impl TrainArgs {
     }
 
     /// The trainer these flags ask for: a resumed run, or a fresh one with the dataset's recipe
-    /// for the options left unset (printed).
-    pub fn trainer(&self) -> anyhow::Result<Trainer> {
+    /// for the options left unset (printed when `announce`).
+    pub fn trainer(&self, announce: bool) -> anyhow::Result<Trainer> {
         if let Some(path) = &self.resume {
             let saved = SavedRun::load(path).map_err(cli_error)?;
             let mut config = saved.state.config.clone();
@@ -113,7 +126,7 @@ impl TrainArgs {
         };
         self.apply(&mut config);
         let set = recipe::apply(&mut config);
-        if !set.is_empty() {
+        if announce && !set.is_empty() {
             println!(
                 "{} recipe for the options not given: {}",
                 config.data.dataset.as_str(),

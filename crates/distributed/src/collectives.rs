@@ -190,20 +190,35 @@ impl Collectives {
         }
     }
 
-    /// What the watchdog says: what timed out, and which ranks on this host are gone.
-    fn timeout_message(&self, what: &str) -> String {
-        let this_host = &self.peers.get(self.rank).map(|p| p.host.clone()).unwrap_or_default();
-        let gone: Vec<String> = self
+    /// Every rank's process: `rank 0: pid 812 on node1, rank 1: pid 813 on node2` (so that a
+    /// launcher's report of a dead process id can be read as a rank).
+    pub fn describe_ranks(&self) -> String {
+        let ranks: Vec<String> = self
             .peers
             .iter()
             .enumerate()
-            .filter(|(rank, p)| *rank != self.rank && &p.host == this_host && !process_alive(p.pid))
-            .map(|(rank, p)| format!("rank {rank} (pid {} on {}) is gone", p.pid, p.host))
+            .map(|(rank, p)| format!("rank {rank}: pid {} on {}", p.pid, p.host))
             .collect();
-        let who = if gone.is_empty() {
+        ranks.join(", ")
+    }
+
+    /// What the watchdog says: what timed out, and which ranks on this host are gone or stopped.
+    fn timeout_message(&self, what: &str) -> String {
+        let this_host = self.peers.get(self.rank).map(|p| p.host.as_str());
+        let stuck: Vec<String> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(rank, p)| *rank != self.rank && Some(p.host.as_str()) == this_host)
+            .filter_map(|(rank, p)| {
+                let state = process_state(p.pid)?;
+                Some(format!("rank {rank} (pid {} on {}) {state}", p.pid, p.host))
+            })
+            .collect();
+        let who = if stuck.is_empty() {
             "another rank has died or hangs".to_string()
         } else {
-            gone.join(", ")
+            stuck.join(", ")
         };
         format!(
             "{what} got no answer within {} s (the watchdog timeout): {who}; ending the job",
@@ -212,14 +227,16 @@ impl Collectives {
     }
 }
 
-/// Whether process `pid` on this host still runs (a zombie does not).
-fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_none_or(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
+/// What is wrong with process `pid` on this host, if anything: gone, or stopped.
+fn process_state(pid: u32) -> Option<&'static str> {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Some("is gone");
+    };
+    // The state follows the parenthesised command name.
+    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+    match state {
+        'Z' | 'X' => Some("is gone"),
+        'T' | 't' => Some("is stopped"),
+        _ => None,
     }
 }
-

@@ -20,6 +20,8 @@ mod data_parallel;
 #[cfg(feature = "mpi")]
 mod error;
 #[cfg(feature = "mpi")]
+mod replica_check;
+#[cfg(feature = "mpi")]
 mod report;
 
 #[cfg(feature = "mpi")]
@@ -28,5 +30,7 @@ pub use collectives::{Collectives, CommStats, MpiJob};
 pub use data_parallel::{make_data_parallel, DataParallelConfig};
 #[cfg(feature = "mpi")]
 pub use error::{Error, Result};
+#[cfg(feature = "mpi")]
+pub use replica_check::ReplicaCheck;
 #[cfg(feature = "mpi")]
 pub use report::CommReport;
