@@ -11,6 +11,7 @@ use mpi::request::{Request, Scope};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
+use std::io::Write;
 use std::sync::Mutex;
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
@@ -165,7 +166,10 @@ impl Collectives {
 
     /// Ends the whole job: prints `message` naming this rank and aborts every rank.
     pub fn abort(&self, message: &str) -> ! {
-        eprintln!("error: rank {} of {}: {message}", self.rank, self.size);
+        let line = format!("error: rank {} of {}: {message}\n", self.rank, self.size);
+        // One write, then a moment for the launcher to forward it before it tears the job down.
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        thread::sleep(Duration::from_millis(200));
         self.world.abort(1)
     }
 

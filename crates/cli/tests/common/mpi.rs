@@ -23,18 +23,21 @@ impl Setup {
     }
 
     /// `convkit --threads 1 train` arguments: `model` on the folder, 200 images in steps of a
-    /// global batch of 64 (64, 64, 64, 8), one epoch (convkit's default) unless `extra` says
+    /// global batch of 64 (64, 64, 64, 8) and one epoch (convkit's default) unless `extra` says
     /// otherwise, into `out`.
     pub fn train_args(&self, model: &str, out: &str, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = [
             "--threads", "1", "train", "--config", path(&self.config), "--dataset", "folder",
             "--data-dir", path(&self.data), "--model", model, "--train-limit", "200",
-            "--batch-size", "64", "--seed", "3", "--out-dir",
+            "--seed", "3", "--out-dir",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         args.push(path(&self.dir.path().join(out)).to_string());
+        if !extra.contains(&"--batch-size") {
+            args.extend(["--batch-size".to_string(), "64".to_string()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         args
     }
