@@ -75,7 +75,10 @@ fn refuse_mpi_launch_without_support(command: &Command) -> anyhow::Result<()> {
         return Ok(());
     };
     if !cfg!(feature = "mpi") {
-        anyhow::bail!("{}", convkit_distributed::launch::built_without_mpi(&launch));
+        anyhow::bail!(
+            "{}",
+            convkit_distributed::launch::built_without_mpi(&launch)
+        );
     }
     if !matches!(command, Command::Train(_)) {
         anyhow::bail!(

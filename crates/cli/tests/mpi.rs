@@ -19,7 +19,10 @@ fn a_binary_without_mpi_refuses_to_run_as_a_rank() {
     assert!(!out.status.success(), "{}", stdout(&out));
     let message = stderr(&out);
     assert!(message.contains("rank 1 of 2"), "{message}");
-    assert!(message.contains("cargo build --release -p convkit --features mpi"), "{message}");
+    assert!(
+        message.contains("cargo build --release -p convkit --features mpi"),
+        "{message}"
+    );
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "nothing written"
@@ -45,10 +48,17 @@ mod with_mpi {
         for ranks in [2, 3] {
             let out = format!("ranks{ranks}");
             let printed = stdout(&mpiexec(ranks, &setup.train_args("lenet5", &out, &[])));
-            assert!(printed.contains(&format!("data-parallel on {ranks} ranks")), "{printed}");
+            assert!(
+                printed.contains(&format!("data-parallel on {ranks} ranks")),
+                "{printed}"
+            );
             let run = setup.run_folder(&out);
-            let (worst, name) = worst_difference(&run.join("last.safetensors"), &reference, ATOL, RTOL);
-            assert!(worst <= 1.0, "{ranks} ranks: {name} differs {worst}× the tolerance");
+            let (worst, name) =
+                worst_difference(&run.join("last.safetensors"), &reference, ATOL, RTOL);
+            assert!(
+                worst <= 1.0,
+                "{ranks} ranks: {name} differs {worst}× the tolerance"
+            );
             // Rank 0 alone wrote the run folder: one folder, the usual files.
             for file in ["config.toml", "metrics.csv", "best.safetensors"] {
                 assert!(run.join(file).is_file(), "{file}");
@@ -70,7 +80,10 @@ mod with_mpi {
         };
         // The documented difference: each rank normalises by the statistics of its 32 images.
         let (worst, name) = difference("per-rank");
-        assert!(worst > 100.0, "per-rank statistics should differ: {name} {worst}");
+        assert!(
+            worst > 100.0,
+            "per-rank statistics should differ: {name} {worst}"
+        );
         for out in ["synced", "synced3"] {
             let (worst, name) = difference(out);
             assert!(worst <= 1.0, "{out}: {name} differs {worst}× the tolerance");

@@ -18,7 +18,14 @@ fn start_long_job(setup: &Setup, out: &str) -> (Child, mpsc::Receiver<String>) {
     let args = setup.train_args(
         "smallcnn",
         out,
-        &["--epochs", "50", "--batch-size", "16", "--mpi-timeout", TIMEOUT],
+        &[
+            "--epochs",
+            "50",
+            "--batch-size",
+            "16",
+            "--mpi-timeout",
+            TIMEOUT,
+        ],
     );
     // Stdin closed (mpiexec forwards it to rank 0); stderr read by `finish`, through a file so
     // that a full pipe cannot block the job.
@@ -58,7 +65,9 @@ fn wait_for(job: &(Child, mpsc::Receiver<String>), needle: &str, seen: &mut Vec<
 
 /// The process id of `rank` in the table rank 0 prints at the start.
 fn pid_of(table: &str, rank: usize) -> i32 {
-    let at = table.find(&format!("rank {rank}: pid ")).expect("the rank table");
+    let at = table
+        .find(&format!("rank {rank}: pid "))
+        .expect("the rank table");
     let rest = &table[at + format!("rank {rank}: pid ").len()..];
     rest.split(' ').next().unwrap().parse().unwrap()
 }
@@ -84,7 +93,10 @@ fn finish(
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > limit {
             child.kill().ok();
-            panic!("the job still runs {limit:?} after the failure:\n{}", seen.join("\n"));
+            panic!(
+                "the job still runs {limit:?} after the failure:\n{}",
+                seen.join("\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -114,7 +126,10 @@ fn a_rank_killed_mid_epoch_ends_the_job_and_the_last_checkpoint_survives() {
     assert!(table.contains(&format!("rank 1: pid {victim} ")), "{table}");
     assert!(took < Duration::from_secs(30), "took {took:?}");
     let last = setup.run_folder("killed").join("last.safetensors");
-    let epoch = convkit_nn::checkpoint::Checkpoint::load(&last).unwrap().meta().epoch;
+    let epoch = convkit_nn::checkpoint::Checkpoint::load(&last)
+        .unwrap()
+        .meta()
+        .epoch;
     assert!(epoch >= 2, "epoch {epoch}");
 }
 
@@ -129,16 +144,22 @@ fn a_rank_that_stops_answering_is_caught_by_the_watchdog() {
     signal(victim, "-STOP");
     let (out, took) = finish(&setup, "stopped", job, seen, Duration::from_secs(60));
     // Hydra has killed it by now; in case it has not, let it run into its end.
-    let _ = std::process::Command::new("kill").args(["-CONT", &victim.to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &victim.to_string()])
+        .status();
     let printed = all_output(&out);
     assert!(!out.status.success(), "{printed}");
     assert!(
-        printed.contains("error: rank 0 of 2: ") && printed.contains(&format!(
-            "got no answer within {TIMEOUT} s (the watchdog timeout): rank 1 (pid {victim} on "
-        )),
+        printed.contains("error: rank 0 of 2: ")
+            && printed.contains(&format!(
+                "got no answer within {TIMEOUT} s (the watchdog timeout): rank 1 (pid {victim} on "
+            )),
         "{printed}"
     );
-    assert!(printed.contains(") is stopped; ending the job"), "{printed}");
+    assert!(
+        printed.contains(") is stopped; ending the job"),
+        "{printed}"
+    );
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
 
@@ -151,12 +172,24 @@ fn a_rank_that_fails_ends_the_job_with_its_error() {
     let missing = setup.dir.path().join("missing");
     bad[at] = path(&missing).to_string();
     // MPMD: rank 0 as usual, rank 1 without its data.
-    let mut launch: Vec<String> = vec!["-n".into(), "1".into(), env!("CARGO_BIN_EXE_convkit").into()];
+    let mut launch: Vec<String> = vec![
+        "-n".into(),
+        "1".into(),
+        env!("CARGO_BIN_EXE_convkit").into(),
+    ];
     launch.extend(good);
-    launch.extend([":".into(), "-n".into(), "1".into(), env!("CARGO_BIN_EXE_convkit").into()]);
+    launch.extend([
+        ":".into(),
+        "-n".into(),
+        "1".into(),
+        env!("CARGO_BIN_EXE_convkit").into(),
+    ]);
     launch.extend(bad);
     let start = Instant::now();
-    let out = std::process::Command::new("mpiexec").args(&launch).output().unwrap();
+    let out = std::process::Command::new("mpiexec")
+        .args(&launch)
+        .output()
+        .unwrap();
     let printed = all_output(&out);
     assert!(!out.status.success(), "{printed}");
     assert!(printed.contains("error: rank 1 of 2: "), "{printed}");

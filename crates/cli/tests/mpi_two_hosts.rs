@@ -19,11 +19,18 @@ struct TwoHosts {
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -35,14 +42,20 @@ impl TwoHosts {
         let subnet = id % 250 + 1;
         let addresses = [format!("10.231.{subnet}.1"), format!("10.231.{subnet}.2")];
         ip(&["netns", "add", &names[0]])?;
-        let hosts = TwoHosts { names, links, addresses };
+        let hosts = TwoHosts {
+            names,
+            links,
+            addresses,
+        };
         ip(&["netns", "add", &hosts.names[1]])?;
         let links = &hosts.links;
-        ip(&["link", "add", &links[0], "type", "veth", "peer", "name", &links[1]])?;
-        for k in 0..2 {
-            let (ns, link) = (&hosts.names[k], &links[k]);
+        ip(&[
+            "link", "add", &links[0], "type", "veth", "peer", "name", &links[1],
+        ])?;
+        let ends = hosts.names.iter().zip(links).zip(&hosts.addresses);
+        for ((ns, link), address) in ends {
             ip(&["link", "set", link, "netns", ns])?;
-            let cidr = format!("{}/24", hosts.addresses[k]);
+            let cidr = format!("{address}/24");
             ip(&["-n", ns, "addr", "add", &cidr, "dev", link])?;
             ip(&["-n", ns, "link", "set", link, "up"])?;
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
@@ -55,13 +68,21 @@ impl TwoHosts {
     fn launcher(&self, dir: &Path) -> String {
         let script = dir.join("netns-launch");
         let cases: String = (0..2)
-            .map(|k| format!("{}) ns={}; shift; break;; ", self.addresses[k], self.names[k]))
+            .map(|k| {
+                format!(
+                    "{}) ns={}; shift; break;; ",
+                    self.addresses[k], self.names[k]
+                )
+            })
             .collect();
         let text = format!(
             "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in {cases}*) shift;; esac; done\nexec ip netns exec \"$ns\" sh -c \"$*\"\n"
         );
         std::fs::write(&script, text).unwrap();
-        Command::new("chmod").args(["+x", script.to_str().unwrap()]).status().unwrap();
+        Command::new("chmod")
+            .args(["+x", script.to_str().unwrap()])
+            .status()
+            .unwrap();
         script.to_str().unwrap().to_string()
     }
 
@@ -69,7 +90,10 @@ impl TwoHosts {
     fn bytes_sent(&self) -> u64 {
         let out = Command::new("ip")
             .args(["netns", "exec", &self.names[0], "cat"])
-            .arg(format!("/sys/class/net/{}/statistics/tx_bytes", self.links[0]))
+            .arg(format!(
+                "/sys/class/net/{}/statistics/tx_bytes",
+                self.links[0]
+            ))
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -97,7 +121,14 @@ fn two_ranks_in_two_network_namespaces_train_what_one_process_trains() {
     alone(&setup.train_args("smallcnn", "one", &[]));
     let launcher = hosts.launcher(setup.dir.path());
     let host_list = hosts.addresses.join(",");
-    let launch = ["-launcher", "ssh", "-launcher-exec", &launcher, "-hosts", &host_list];
+    let launch = [
+        "-launcher",
+        "ssh",
+        "-launcher-exec",
+        &launcher,
+        "-hosts",
+        &host_list,
+    ];
     let mut args = setup.train_args("smallcnn", "two-hosts", &["--sync-bn", "--check-replicas"]);
     args.extend(["--mpi-timeout".to_string(), "60".to_string()]);
     let command = mpiexec_command(2, &launch, &args);
@@ -113,7 +144,11 @@ fn two_ranks_in_two_network_namespaces_train_what_one_process_trains() {
     let before = hosts.bytes_sent();
     let out = in_namespace.output().unwrap();
     ok(&out);
-    assert!(stdout(&out).contains("replica check: all 2 ranks held bit-identical"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("replica check: all 2 ranks held bit-identical"),
+        "{}",
+        stdout(&out)
+    );
     // Four steps of 1.15 MB of gradients, and the weights at the start, crossed the link.
     let sent = hosts.bytes_sent() - before;
     assert!(sent > 4_000_000, "only {sent} bytes over the veth link");

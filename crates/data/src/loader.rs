@@ -215,7 +215,12 @@ impl DataLoader {
     /// The global batches of an epoch, as ranges of positions in its order.
     fn global_batches(&self) -> Vec<std::ops::Range<usize>> {
         let c = &self.config;
-        global_batches(self.dataset.len(), c.batch_size, c.drop_last, self.shard.ranks)
+        global_batches(
+            self.dataset.len(),
+            c.batch_size,
+            c.drop_last,
+            self.shard.ranks,
+        )
     }
 
     /// The order in which epoch `epoch` visits the dataset: a permutation of `0..len` if shuffling,
@@ -436,7 +441,11 @@ mod tests {
                         seen.extend(&global);
                     }
                     // The ranks visit the epoch in the single process's order, disjointly.
-                    assert_eq!(seen, whole.order(epoch), "n {n} batch {batch_size} ranks {ranks}");
+                    assert_eq!(
+                        seen,
+                        whole.order(epoch),
+                        "n {n} batch {batch_size} ranks {ranks}"
+                    );
                 }
             }
         }
@@ -456,7 +465,10 @@ mod tests {
             assert_eq!(joined, batch.indices);
         }
         let err = whole.with_shard(Shard { rank: 0, ranks: 9 }).unwrap_err();
-        assert!(err.to_string().contains("batch size of at least 9"), "{err}");
+        assert!(
+            err.to_string().contains("batch size of at least 9"),
+            "{err}"
+        );
     }
 
     #[test]

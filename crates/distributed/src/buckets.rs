@@ -18,13 +18,26 @@ pub struct Bucket {
 /// bucket reaches its byte limit (a parameter larger than a bucket gets one of its own).
 pub fn plan(sizes: &[usize], first_bytes: usize, bytes: usize) -> Vec<Bucket> {
     let mut buckets: Vec<Bucket> = Vec::new();
-    let mut open = Bucket { params: Vec::new(), len: 0 };
+    let mut open = Bucket {
+        params: Vec::new(),
+        len: 0,
+    };
     for (index, &size) in sizes.iter().enumerate().rev() {
         open.params.push(index);
         open.len += size;
-        let limit = if buckets.is_empty() { first_bytes } else { bytes };
+        let limit = if buckets.is_empty() {
+            first_bytes
+        } else {
+            bytes
+        };
         if open.len * std::mem::size_of::<f32>() >= limit {
-            buckets.push(std::mem::replace(&mut open, Bucket { params: Vec::new(), len: 0 }));
+            buckets.push(std::mem::replace(
+                &mut open,
+                Bucket {
+                    params: Vec::new(),
+                    len: 0,
+                },
+            ));
         }
     }
     if !open.params.is_empty() {
@@ -43,7 +56,10 @@ mod tests {
         let buckets = plan(&[3, 6, 2, 2, 7, 1], 16, 40);
         let params: Vec<Vec<usize>> = buckets.iter().map(|b| b.params.clone()).collect();
         assert_eq!(params, [vec![5, 4], vec![3, 2, 1], vec![0]]);
-        assert_eq!(buckets.iter().map(|b| b.len).collect::<Vec<_>>(), [8, 10, 3]);
+        assert_eq!(
+            buckets.iter().map(|b| b.len).collect::<Vec<_>>(),
+            [8, 10, 3]
+        );
         assert_eq!(plan(&[], 16, 40), Vec::<Bucket>::new());
         // Every parameter exactly once.
         let mut all: Vec<usize> = params.concat();

@@ -106,18 +106,24 @@ impl Collectives {
         let mut pids = vec![0u32; self.size];
         let pid = std::process::id();
         mpi::request::scope(|scope| {
-            let request = self.world.immediate_all_gather_into(scope, &pid, &mut pids[..]);
+            let request = self
+                .world
+                .immediate_all_gather_into(scope, &pid, &mut pids[..]);
             self.finish("the exchange of process ids at start", vec![request]);
         });
         mpi::request::scope(|scope| {
-            let request = self.world.immediate_all_gather_into(scope, &mine[..], &mut hosts[..]);
+            let request = self
+                .world
+                .immediate_all_gather_into(scope, &mine[..], &mut hosts[..]);
             self.finish("the exchange of host names at start", vec![request]);
         });
         pids.iter()
             .zip(hosts.chunks(HOST_BYTES))
             .map(|(&pid, name)| Peer {
                 pid,
-                host: String::from_utf8_lossy(name).trim_end_matches('\0').to_string(),
+                host: String::from_utf8_lossy(name)
+                    .trim_end_matches('\0')
+                    .to_string(),
             })
             .collect()
     }
@@ -127,7 +133,9 @@ impl Collectives {
         let send = values.to_vec();
         mpi::request::scope(|scope| {
             let sum = SystemOperation::sum();
-            let request = self.world.immediate_all_reduce_into(scope, &send[..], values, sum);
+            let request = self
+                .world
+                .immediate_all_reduce_into(scope, &send[..], values, sum);
             self.finish(what, vec![request]);
         });
     }

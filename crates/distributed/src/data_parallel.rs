@@ -11,9 +11,7 @@ use convkit_nn::sync_batch_norm::with_sync_batch_norm;
 use convkit_nn::Module;
 use convkit_tensor::{BatchStatsReducer, Tensor};
 use convkit_train::callback::{Callback, RunStart};
-use convkit_train::{
-    GradientHook, Replicas, Result, StepBatch, StepOutput, TrainStep, Trainer,
-};
+use convkit_train::{GradientHook, Replicas, Result, StepBatch, StepOutput, TrainStep, Trainer};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -77,7 +75,9 @@ impl Replicas for Ranks {
         self.0.comm.size()
     }
     fn all_sum(&self, values: &mut [f64]) -> Result<()> {
-        self.0.comm.all_sum_f64(values, "a sum of the run's figures");
+        self.0
+            .comm
+            .all_sum_f64(values, "a sum of the run's figures");
         Ok(())
     }
 }
@@ -123,7 +123,11 @@ impl Callback for BroadcastAtStart {
             .into_iter()
             .map(|(_, t)| t)
             .collect();
-        broadcast(&self.0.comm, &tensors, "the broadcast of the weights at start");
+        broadcast(
+            &self.0.comm,
+            &tensors,
+            "the broadcast of the weights at start",
+        );
         *self.0.buffers.borrow_mut() = event.model.buffers().into_iter().map(|(_, t)| t).collect();
         Ok(())
     }
@@ -165,7 +169,9 @@ impl GradientHook for GradientAllReduce {
             .map(|(k, bucket)| pack(bucket, params, images, k == 0))
             .collect();
         self.shared.comm.all_sum_buckets(&mut flat);
-        let total = *flat[0].last().expect("the first bucket ends with the images");
+        let total = *flat[0]
+            .last()
+            .expect("the first bucket ends with the images");
         for (bucket, values) in self.buckets.iter().zip(&flat) {
             unpack(bucket, params, values, total)?;
         }

@@ -67,9 +67,16 @@ mod tests {
         assert_eq!(detect_in(env(&[])), None);
         assert_eq!(
             detect_in(env(&[("PMI_SIZE", "4"), ("PMI_RANK", "2")])),
-            Some(Launch { rank: 2, size: 4, variable: "PMI_SIZE" })
+            Some(Launch {
+                rank: 2,
+                size: 4,
+                variable: "PMI_SIZE"
+            })
         );
-        let ompi = detect_in(env(&[("OMPI_COMM_WORLD_SIZE", "2"), ("OMPI_COMM_WORLD_RANK", "1")]));
+        let ompi = detect_in(env(&[
+            ("OMPI_COMM_WORLD_SIZE", "2"),
+            ("OMPI_COMM_WORLD_RANK", "1"),
+        ]));
         assert_eq!(ompi.map(|l| (l.rank, l.size)), Some((1, 2)));
         let hydra_local = detect_in(env(&[("MPI_LOCALNRANKS", "3"), ("MPI_LOCALRANKID", "0")]));
         assert_eq!(hydra_local.map(|l| l.size), Some(3));
@@ -78,7 +85,11 @@ mod tests {
 
     #[test]
     fn the_refusal_says_how_to_build_with_mpi() {
-        let message = built_without_mpi(&Launch { rank: 1, size: 2, variable: "PMI_SIZE" });
+        let message = built_without_mpi(&Launch {
+            rank: 1,
+            size: 2,
+            variable: "PMI_SIZE",
+        });
         assert!(message.contains("rank 1 of 2"), "{message}");
         assert!(message.contains("--features mpi"), "{message}");
         assert!(message.contains("libmpich-dev"), "{message}");

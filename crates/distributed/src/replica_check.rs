@@ -36,7 +36,12 @@ impl ReplicaCheck {
 
 impl Callback for ReplicaCheck {
     fn on_run_start(&mut self, event: &RunStart) -> Result<()> {
-        self.tensors = event.model.named_tensors().into_iter().map(|(_, t)| t).collect();
+        self.tensors = event
+            .model
+            .named_tensors()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
         Ok(())
     }
 
@@ -47,7 +52,8 @@ impl Callback for ReplicaCheck {
         if self.comm.rank() != 0 {
             primary = [0.0; 2];
         }
-        self.comm.all_sum_f64(&mut primary, "the comparison of the weights' hashes");
+        self.comm
+            .all_sum_f64(&mut primary, "the comparison of the weights' hashes");
         let theirs = ((primary[0] as u64) << 32) | primary[1] as u64;
         if theirs != mine {
             return Err(Error::Callback(format!(

@@ -242,7 +242,11 @@ impl Tensor {
         if grad.len() != self.numel() {
             return Err(Error::shape(
                 "set_grad",
-                format!("{} values for a tensor of shape {}", grad.len(), self.shape()),
+                format!(
+                    "{} values for a tensor of shape {}",
+                    grad.len(),
+                    self.shape()
+                ),
             ));
         }
         *self.0.grad.lock().expect("grad lock poisoned") = Some(grad);

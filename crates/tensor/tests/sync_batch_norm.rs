@@ -28,7 +28,11 @@ impl BatchStatsReducer for ThreadReplicas {
         if round.arrived == 0 {
             round.sum = vec![0.0; values.len()];
         }
-        round.sum.iter_mut().zip(&*values).for_each(|(s, v)| *s += v);
+        round
+            .sum
+            .iter_mut()
+            .zip(&*values)
+            .for_each(|(s, v)| *s += v);
         round.arrived += 1;
         let this_round = round.finished;
         if round.arrived == self.replicas {
@@ -102,7 +106,11 @@ fn replicas_together_compute_the_whole_batch() {
     let per_image = c * h * w;
     let mut rng = seeded_rng(11);
     let x = Tensor::randn([n, c, h, w], &mut rng).to_vec();
-    let x: Vec<f32> = x.iter().enumerate().map(|(i, v)| v * 2.0 + (i % 3) as f32).collect();
+    let x: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 2.0 + (i % 3) as f32)
+        .collect();
     let g = Tensor::randn([n, c, h, w], &mut rng).to_vec();
     let whole = forward_backward(x.clone(), [n, c, h, w], g.clone(), None);
     // Three replicas with 3, 1 and 3 images: a replica alone may even hold one image.
@@ -132,7 +140,11 @@ fn replicas_together_compute_the_whole_batch() {
             .iter()
             .zip(&results)
             .flat_map(|(part, r)| {
-                let share = if weighted { part.len() as f32 / n as f32 } else { 1.0 };
+                let share = if weighted {
+                    part.len() as f32 / n as f32
+                } else {
+                    1.0
+                };
                 r[k].iter().map(move |v| v * share).collect::<Vec<_>>()
             })
             .collect()
@@ -180,8 +192,19 @@ fn a_single_value_per_channel_across_the_replicas_is_an_error() {
         done: Condvar::new(),
     });
     let x = Tensor::zeros([1, 2, 1, 1]);
-    let err = sync_batch_norm(&x, None, None, None, None, BatchNormConfig::default(), &alone)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("more than one value per channel across the replicas"), "{err}");
+    let err = sync_batch_norm(
+        &x,
+        None,
+        None,
+        None,
+        None,
+        BatchNormConfig::default(),
+        &alone,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("more than one value per channel across the replicas"),
+        "{err}"
+    );
 }

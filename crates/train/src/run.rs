@@ -50,7 +50,11 @@ impl Run<'_> {
 
     /// Evaluates the validation and test sets after `epoch`: on the primary rank, which hands the
     /// figures to the other ranks (they hold the same weights and buffers).
-    pub(crate) fn evaluate_epoch(&mut self, epoch: usize, data: &RunData) -> Result<EpochEvaluation> {
+    pub(crate) fn evaluate_epoch(
+        &mut self,
+        epoch: usize,
+        data: &RunData,
+    ) -> Result<EpochEvaluation> {
         let (mut validation, mut test) = (None, None);
         if self.is_primary() {
             validation = self.evaluate(epoch, EvalSplit::Validation, &data.validation, data)?;
@@ -62,7 +66,9 @@ impl Run<'_> {
         let pair = |p: Option<(f64, f64)>| p.map_or([0.0; 2], |(l, a)| [l, a]);
         let mut values = [pair(validation), pair(test)].concat();
         from_primary(self.replicas, &mut values)?;
-        let has = |set: &Option<Arc<Dataset>>, k: usize| set.is_some().then(|| (values[k], values[k + 1]));
+        let has = |set: &Option<Arc<Dataset>>, k: usize| {
+            set.is_some().then(|| (values[k], values[k + 1]))
+        };
         Ok((has(&data.validation, 0), has(&data.test, 2)))
     }
 

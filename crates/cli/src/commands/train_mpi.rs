@@ -14,7 +14,10 @@ use std::time::Duration;
 /// Trains as one rank of the job `launch` describes.
 pub fn run(args: &TrainArgs, launch: Launch) -> anyhow::Result<()> {
     if !(args.mpi_timeout.is_finite() && args.mpi_timeout > 0.0) {
-        bail!("--mpi-timeout must be a positive number of seconds, got {}", args.mpi_timeout);
+        bail!(
+            "--mpi-timeout must be a positive number of seconds, got {}",
+            args.mpi_timeout
+        );
     }
     let job = MpiJob::init(Duration::from_secs_f64(args.mpi_timeout))?;
     let comm = &job.collectives;
@@ -29,7 +32,11 @@ pub fn run(args: &TrainArgs, launch: Launch) -> anyhow::Result<()> {
     }
     if primary {
         let threads = rayon::current_num_threads();
-        println!("data-parallel on {} ranks × {threads} threads ({})", comm.size(), comm.describe_ranks());
+        println!(
+            "data-parallel on {} ranks × {threads} threads ({})",
+            comm.size(),
+            comm.describe_ranks()
+        );
     }
     let mut trainer = match args.trainer(primary) {
         Ok(trainer) => trainer,

@@ -27,9 +27,22 @@ impl Setup {
     /// otherwise, into `out`.
     pub fn train_args(&self, model: &str, out: &str, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = [
-            "--threads", "1", "train", "--config", path(&self.config), "--dataset", "folder",
-            "--data-dir", path(&self.data), "--model", model, "--train-limit", "200",
-            "--seed", "3", "--out-dir",
+            "--threads",
+            "1",
+            "train",
+            "--config",
+            path(&self.config),
+            "--dataset",
+            "folder",
+            "--data-dir",
+            path(&self.data),
+            "--model",
+            model,
+            "--train-limit",
+            "200",
+            "--seed",
+            "3",
+            "--out-dir",
         ]
         .iter()
         .map(|s| s.to_string())

@@ -208,7 +208,11 @@ fn batch_norm_with(
         let (mean, var, total) = channel_stats(&data, dims, sync.map(|r| r.as_ref()));
         count = total;
         if count <= 1 {
-            let across = if sync.is_some() { " across the replicas" } else { "" };
+            let across = if sync.is_some() {
+                " across the replicas"
+            } else {
+                ""
+            };
             return Err(Error::shape(
                 "batch_norm",
                 format!(
