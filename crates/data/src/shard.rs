@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(global_batches(10, 4, false, 3), [0..4, 4..10]);
         assert_eq!(global_batches(10, 4, true, 3), [0..4, 4..8]);
         assert_eq!(global_batches(8, 4, false, 4), [0..4, 4..8]);
-        assert_eq!(global_batches(3, 4, false, 2), vec![Range { start: 0, end: 3 }]);
+        assert_eq!(
+            global_batches(3, 4, false, 2),
+            vec![Range { start: 0, end: 3 }]
+        );
         assert_eq!(global_batches(0, 4, false, 2), Vec::<Range<usize>>::new());
     }
 
