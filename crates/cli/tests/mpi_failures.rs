@@ -109,16 +109,29 @@ fn finish(
     (output, took)
 }
 
+/// Starts a long job into `out`, sends `sig` to rank 1 once rank 0 has printed `after`, and
+/// waits for the job's end: its output, how long it took after the signal, rank 0's table of
+/// ranks, and rank 1's process id.
+fn signal_rank_1(
+    setup: &Setup,
+    out: &str,
+    after: &str,
+    sig: &str,
+) -> (Output, Duration, String, i32) {
+    let job = start_long_job(setup, out);
+    let mut seen = Vec::new();
+    let table = wait_for(&job, "data-parallel on 2 ranks", &mut seen);
+    wait_for(&job, after, &mut seen);
+    let victim = pid_of(&table, 1);
+    signal(victim, sig);
+    let (output, took) = finish(setup, out, job, seen, Duration::from_secs(60));
+    (output, took, table, victim)
+}
+
 #[test]
 fn a_rank_killed_mid_epoch_ends_the_job_and_the_last_checkpoint_survives() {
     let setup = Setup::new();
-    let job = start_long_job(&setup, "killed");
-    let mut seen = Vec::new();
-    let table = wait_for(&job, "data-parallel on 2 ranks", &mut seen);
-    wait_for(&job, "epoch 2/50", &mut seen);
-    let victim = pid_of(&table, 1);
-    signal(victim, "-KILL");
-    let (out, took) = finish(&setup, "killed", job, seen, Duration::from_secs(60));
+    let (out, took, table, victim) = signal_rank_1(&setup, "killed", "epoch 2/50", "-KILL");
     let printed = all_output(&out);
     assert!(!out.status.success(), "{printed}");
     // The launcher names the process id; rank 0's table says which rank that is.
@@ -136,13 +149,7 @@ fn a_rank_killed_mid_epoch_ends_the_job_and_the_last_checkpoint_survives() {
 #[test]
 fn a_rank_that_stops_answering_is_caught_by_the_watchdog() {
     let setup = Setup::new();
-    let job = start_long_job(&setup, "stopped");
-    let mut seen = Vec::new();
-    let table = wait_for(&job, "data-parallel on 2 ranks", &mut seen);
-    wait_for(&job, "epoch 1/50", &mut seen);
-    let victim = pid_of(&table, 1);
-    signal(victim, "-STOP");
-    let (out, took) = finish(&setup, "stopped", job, seen, Duration::from_secs(60));
+    let (out, took, _, victim) = signal_rank_1(&setup, "stopped", "epoch 1/50", "-STOP");
     // Hydra has killed it by now; in case it has not, let it run into its end.
     let _ = std::process::Command::new("kill")
         .args(["-CONT", &victim.to_string()])
