@@ -57,6 +57,7 @@ enum Command {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    refuse_mpi_launch_without_support(&cli.command)?;
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -77,6 +78,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Attack(args) => commands::attack::run(*args),
         Command::Inspect(args) => commands::inspect::run(args),
     }
+}
+
+/// Started by mpiexec as one of several ranks, only a `train` built with MPI support can work
+/// together; anything else would run the same command once per rank (writing the same folders).
+fn refuse_mpi_launch_without_support(command: &Command) -> anyhow::Result<()> {
+    let Some(launch) = convkit_distributed::launch::detect().filter(|l| l.size > 1) else {
+        return Ok(());
+    };
+    if !cfg!(feature = "mpi") {
+        anyhow::bail!(
+            "{}",
+            convkit_distributed::launch::built_without_mpi(&launch)
+        );
+    }
+    if !matches!(command, Command::Train(_)) {
+        anyhow::bail!(
+            "rank {} of {}: only `convkit train` runs on several ranks; start this command without mpiexec",
+            launch.rank,
+            launch.size
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -90,18 +90,18 @@ impl RunArgs {
     }
 
     /// The configuration of a fresh run: `--config` (or the defaults), the flags over it, then
-    /// the dataset's recipe for the options still unset (printed).
+    /// the dataset's recipe for the options still unset (printed when `announce`).
     ///
     /// # Errors
     /// A configuration file that cannot be read.
-    pub fn fresh_config(&self) -> anyhow::Result<TrainConfig> {
+    pub fn fresh_config(&self, announce: bool) -> anyhow::Result<TrainConfig> {
         let mut config = match &self.config {
             Some(path) => TrainConfig::load(path)?,
             None => TrainConfig::default(),
         };
         self.apply(&mut config);
         let set = recipe::apply(&mut config);
-        if !set.is_empty() {
+        if announce && !set.is_empty() {
             println!(
                 "{} recipe for the options not given: {}",
                 config.data.dataset.as_str(),
@@ -115,22 +115,23 @@ impl RunArgs {
     ///
     /// # Errors
     /// An invalid configuration (named by its flag), missing data.
-    pub fn fresh_trainer(&self) -> anyhow::Result<Trainer> {
-        let mut trainer = Trainer::new(self.fresh_config()?).map_err(cli_error)?;
-        install_step(&mut trainer);
-        Ok(trainer)
+    pub fn fresh_trainer(&self, announce: bool) -> anyhow::Result<Trainer> {
+        Trainer::new(self.fresh_config(announce)?).map_err(cli_error)
     }
 }
 
-/// Installs the training step (and its callback) that `trainer`'s configuration asks for beyond
-/// the standard one: adversarial training.
-pub fn install_step(trainer: &mut Trainer) {
+/// The training step `trainer`'s configuration asks for beyond the standard one (adversarial
+/// training), with the callback that reports on it.
+pub fn configured_step(trainer: &Trainer) -> Option<(AdversarialStep, RobustAccuracy)> {
     let config = trainer.config();
-    if let Some(adversarial) = config.adversarial.clone() {
-        let seed = config.seed;
-        let step = AdversarialStep::new(&adversarial, &trainer.data().normalize, seed);
-        trainer
-            .set_step(step)
-            .add_callback(RobustAccuracy::new(&adversarial, seed));
+    let adversarial = config.adversarial.as_ref()?;
+    let step = AdversarialStep::new(adversarial, &trainer.data().normalize, config.seed);
+    Some((step, RobustAccuracy::new(adversarial, config.seed)))
+}
+
+/// Installs the step (and its callback) of [`configured_step`], if any.
+pub fn install_step(trainer: &mut Trainer) {
+    if let Some((step, report)) = configured_step(trainer) {
+        trainer.set_step(step).add_callback(report);
     }
 }

@@ -39,6 +39,7 @@ mod loader;
 mod mnist;
 mod normalize;
 mod prepare;
+mod shard;
 mod split;
 #[cfg(test)]
 mod testing;
@@ -52,3 +53,4 @@ pub use image_folder::{ImageFolder, ImageFolderConfig, OnCorrupt};
 pub use loader::{Batch, Batches, DataLoader, LoaderConfig};
 pub use mnist::{default_mnist_dir, Mnist, Split, MNIST_MEAN, MNIST_STD};
 pub use normalize::Normalize;
+pub use shard::Shard;

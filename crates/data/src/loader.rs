@@ -16,6 +16,7 @@ use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::normalize::{lookup_table, Normalize};
 use crate::prepare::Preparer;
+use crate::shard::{global_batches, Shard};
 use crate::transforms::Pipeline;
 
 /// How many finished batches each worker may hold for the consumer before it blocks.
@@ -77,6 +78,7 @@ pub struct DataLoader {
     config: LoaderConfig,
     preparer: Arc<Preparer>,
     workers: usize,
+    shard: Shard,
 }
 
 /// Leaves out the lookup table, which `config` determines.
@@ -114,6 +116,7 @@ impl DataLoader {
             config,
             preparer,
             workers: 1,
+            shard: Shard::SINGLE,
         })
     }
 
@@ -164,6 +167,25 @@ impl DataLoader {
         Ok(self)
     }
 
+    /// Makes this loader hand out only `shard.rank`'s part of every batch of a data-parallel job
+    /// of `shard.ranks` processes (see [`Shard`]): every rank then has the same number of
+    /// batches, and the ranks' batches of a step together are the batch one process would take.
+    /// A last batch holding fewer images than there are ranks joins the batch before it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a shard that cannot give every rank an image of every batch (see
+    /// [`Shard::check`]).
+    pub fn with_shard(mut self, shard: Shard) -> Result<Self> {
+        shard.check(self.config.batch_size, self.dataset.len())?;
+        self.shard = shard;
+        Ok(self)
+    }
+
+    /// The part of each batch this loader hands out ([`Shard::SINGLE`] unless sharded).
+    pub fn shard(&self) -> Shard {
+        self.shard
+    }
+
     /// Number of worker threads.
     pub fn workers(&self) -> usize {
         self.workers
@@ -185,14 +207,20 @@ impl DataLoader {
         &self.config
     }
 
-    /// Number of batches in each epoch.
+    /// Number of batches in each epoch (the same on every rank of a shard).
     pub fn num_batches(&self) -> usize {
-        let (n, b) = (self.dataset.len(), self.config.batch_size);
-        if self.config.drop_last {
-            n / b
-        } else {
-            n.div_ceil(b)
-        }
+        self.global_batches().len()
+    }
+
+    /// The global batches of an epoch, as ranges of positions in its order.
+    fn global_batches(&self) -> Vec<std::ops::Range<usize>> {
+        let c = &self.config;
+        global_batches(
+            self.dataset.len(),
+            c.batch_size,
+            c.drop_last,
+            self.shard.ranks,
+        )
     }
 
     /// The order in which epoch `epoch` visits the dataset: a permutation of `0..len` if shuffling,
@@ -213,15 +241,17 @@ impl DataLoader {
     /// # Panics
     /// If the operating system cannot start a thread.
     pub fn epoch(&self, epoch: u64) -> Batches {
-        let num_batches = self.num_batches();
         let order = self.order(epoch);
         let chunks: Arc<Vec<Vec<usize>>> = Arc::new(
-            order
-                .chunks(self.config.batch_size)
-                .take(num_batches)
-                .map(<[usize]>::to_vec)
+            self.global_batches()
+                .into_iter()
+                .map(|batch| {
+                    let part = self.shard.part(batch.len());
+                    order[batch][part].to_vec()
+                })
                 .collect(),
         );
+        let num_batches = chunks.len();
         let workers = self.workers.min(num_batches).max(1);
         let mut receivers = Vec::with_capacity(workers);
         let mut producers = Vec::with_capacity(workers);
@@ -384,6 +414,61 @@ mod tests {
         assert_eq!(visited(&a, 3), a.order(3));
         assert_ne!(a.order(3), a.order(4));
         assert_ne!(a.order(3), loader(50, shuffled(8, 43)).order(3));
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_cover_every_epoch() {
+        // Sizes not divisible by the ranks, and last batches smaller than the ranks (10 % 4 = 2).
+        for ranks in 1..=4 {
+            for (n, batch_size) in [(103, 10), (10, 4), (13, 5), (7, 7), (64, 16)] {
+                let whole = loader(n, shuffled(batch_size, 5));
+                let shards: Vec<DataLoader> = (0..ranks)
+                    .map(|rank| whole.clone().with_shard(Shard { rank, ranks }).unwrap())
+                    .collect();
+                for epoch in 0..2 {
+                    let per_rank: Vec<Vec<Batch>> =
+                        shards.iter().map(|s| s.epoch(epoch).collect()).collect();
+                    let steps = per_rank[0].len();
+                    assert!(per_rank.iter().all(|b| b.len() == steps));
+                    assert_eq!(steps, shards[0].num_batches());
+                    let mut seen: Vec<usize> = Vec::new();
+                    for step in 0..steps {
+                        let mut global: Vec<usize> = Vec::new();
+                        for batches in &per_rank {
+                            assert!(!batches[step].indices.is_empty(), "a rank without images");
+                            global.extend(&batches[step].indices);
+                        }
+                        seen.extend(&global);
+                    }
+                    // The ranks visit the epoch in the single process's order, disjointly.
+                    assert_eq!(
+                        seen,
+                        whole.order(epoch),
+                        "n {n} batch {batch_size} ranks {ranks}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ranks_batches_of_a_step_are_the_single_process_batch() {
+        let whole = loader(50, shuffled(8, 3));
+        let halves: Vec<Vec<Vec<usize>>> = (0..2)
+            .map(|rank| {
+                let shard = whole.clone().with_shard(Shard { rank, ranks: 2 }).unwrap();
+                shard.epoch(1).map(|b| b.indices).collect()
+            })
+            .collect();
+        for (step, batch) in whole.epoch(1).enumerate() {
+            let joined = [halves[0][step].clone(), halves[1][step].clone()].concat();
+            assert_eq!(joined, batch.indices);
+        }
+        let err = whole.with_shard(Shard { rank: 0, ranks: 9 }).unwrap_err();
+        assert!(
+            err.to_string().contains("batch size of at least 9"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //!   [`trace::trace`] records every call's name and shapes for `convkit summary`;
 //!   [`backward_hooks`] reads and changes the gradient at chosen module outputs.
 //! - [`rng_scope`]: per-epoch seeding of the dropout layers, so a resumed run draws the same masks.
+//! - [`sync_batch_norm`]: batch statistics summed across data-parallel replicas (SyncBatchNorm).
 //! - [`checkpoint`]: safetensors checkpoints (state_dict + JSON metadata, optimiser state beside),
 //!   written atomically, loaded with every mismatch reported at once.
 //! - [`torch`]: PyTorch state_dicts in (`.pth` via a safe unpickler, or safetensors) and out.
@@ -59,6 +60,7 @@ pub mod optim;
 pub mod regularizer;
 pub mod rng_scope;
 pub mod schedule;
+pub mod sync_batch_norm;
 pub mod torch;
 pub mod trace;
 

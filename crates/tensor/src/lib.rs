@@ -26,7 +26,7 @@ pub use ops::activation::{Activation, GeluApproximation};
 pub use ops::group_norm::{group_norm, instance_norm, layer_norm, InstanceNormConfig};
 pub use ops::lrn::{local_response_norm, LrnParams};
 pub use ops::matmul::linear;
-pub use ops::norm::{batch_norm, BatchNormConfig};
+pub use ops::norm::{batch_norm, sync_batch_norm, BatchNormConfig, BatchStatsReducer};
 pub use rng::{seeded_rng, ConvRng};
 pub use shape::Shape;
 pub use tensor::Tensor;

@@ -234,6 +234,25 @@ impl Tensor {
         f(grad.as_deref_mut())
     }
 
+    /// Replaces the gradient (data-parallel training writes the one averaged over the ranks).
+    ///
+    /// # Errors
+    /// A gradient whose length is not this tensor's.
+    pub fn set_grad(&self, grad: Vec<f32>) -> Result<()> {
+        if grad.len() != self.numel() {
+            return Err(Error::shape(
+                "set_grad",
+                format!(
+                    "{} values for a tensor of shape {}",
+                    grad.len(),
+                    self.shape()
+                ),
+            ));
+        }
+        *self.0.grad.lock().expect("grad lock poisoned") = Some(grad);
+        Ok(())
+    }
+
     pub fn zero_grad(&self) {
         *self.0.grad.lock().expect("grad lock poisoned") = None;
     }

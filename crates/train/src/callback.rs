@@ -39,7 +39,8 @@ pub struct RunStart<'a> {
     pub history: &'a [EpochMetrics],
 }
 
-/// The end of a training step.
+/// The end of a training step. On a rank of a data-parallel job the loss and the epoch's running
+/// figures are this rank's (the epoch's metrics sum every rank's).
 pub struct BatchEnd {
     pub epoch: usize,
     /// 1-based within the epoch.

@@ -10,7 +10,7 @@ use convkit_nn::rng_scope::with_rng_seed;
 use convkit_nn::schedule::LrScheduler;
 use std::time::Instant;
 
-/// What one epoch of training measured.
+/// What one epoch of training measured (on every rank of a data-parallel job together).
 pub(crate) struct TrainedEpoch {
     /// Mean training loss per image.
     pub loss: f64,
@@ -80,14 +80,19 @@ impl Run<'_> {
                 seconds: start.elapsed().as_secs_f64(),
                 lr: self.optimizer.lr(),
             };
-            if let Control::Stop { reason } = emit(self.callbacks, |c| c.on_batch_end(&event))? {
+            let control = emit(self.callbacks, |c| c.on_batch_end(&event))?;
+            if let Control::Stop { reason } = self.agree(control)? {
                 return Ok(Err(reason));
             }
         }
+        // Over every rank of a data-parallel job.
+        let mut totals = [seen as f64, correct as f64, loss_sum];
+        self.replicas.all_sum(&mut totals)?;
+        let [seen, correct, loss_sum] = totals;
         Ok(Ok(TrainedEpoch {
-            loss: loss_sum / seen as f64,
-            accuracy: correct as f64 / seen as f64,
-            images: seen,
+            loss: loss_sum / seen,
+            accuracy: correct / seen,
+            images: seen as usize,
             seconds: start.elapsed().as_secs_f64(),
         }))
     }

@@ -1,15 +1,16 @@
 //! [`Trainer::fit`]: the epoch loop. Each epoch trains ([`crate::epoch`]), evaluates on the
 //! validation and test sets, steps the schedule, updates early stopping, writes the checkpoints
 //! (`last.safetensors` with the run state first) and reports to the callbacks.
-use crate::callback::{emit, Control, EpochEnd, EvalSplit, RunEnd, RunEndReason, RunStart};
+use crate::callback::{emit, Control, EpochEnd, RunEnd, RunEndReason, RunStart};
 use crate::checkpoint::RunState;
 use crate::divergence::DivergenceGuard;
 use crate::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::metrics::EpochMetrics;
+use crate::replicas::shard;
 use crate::run::Run;
 use crate::run_dir::{new_run_dir, new_run_id, remove_stale_temporaries};
-use crate::trainer::Trainer;
+use crate::trainer::{Trainer, RUN_FOLDER_CALLBACKS};
 use convkit_nn::schedule::LrScheduler;
 use std::path::PathBuf;
 
@@ -47,7 +48,12 @@ impl Trainer {
         }
         let resumed = self.resumed.take();
         let config = &self.config;
-        let loader = self.data.train_loader(config)?;
+        let replicas = self.replicas.as_ref();
+        let primary = replicas.rank() == 0;
+        let loader = self
+            .data
+            .train_loader(config)?
+            .with_shard(shard(replicas))?;
         let batches = loader.num_batches();
         let schedule = match config.snapshots {
             Some(cycles) => config
@@ -80,7 +86,9 @@ impl Trainer {
                         )))
                     }
                 }
-                remove_stale_temporaries(&saved.dir)?;
+                if primary {
+                    remove_stale_temporaries(&saved.dir)?;
+                }
                 let s = saved.state;
                 (saved.dir, saved.run_id, s.stopping, s.history, s.snapshots)
             }
@@ -88,8 +96,14 @@ impl Trainer {
                 let name = config.run_name.clone().unwrap_or_else(|| {
                     format!("{}-{}", config.model, config.data.dataset.as_str())
                 });
-                let dir = new_run_dir(&config.out_dir, &name)?;
-                config.save(&dir.join("config.toml"))?;
+                // The other ranks of a data-parallel job have no run folder (an empty path).
+                let dir = if primary {
+                    let dir = new_run_dir(&config.out_dir, &name)?;
+                    config.save(&dir.join("config.toml"))?;
+                    dir
+                } else {
+                    PathBuf::new()
+                };
                 let id = new_run_id(config.seed);
                 (
                     dir,
@@ -113,14 +127,20 @@ impl Trainer {
             lr: optimizer.lr(),
             history: &history,
         };
-        emit(&mut self.callbacks, |c| {
+        let callbacks = if primary {
+            &mut self.callbacks[..]
+        } else {
+            &mut self.callbacks[RUN_FOLDER_CALLBACKS..]
+        };
+        emit(callbacks, |c| {
             c.on_run_start(&start).map(|()| Control::Continue)
         })?;
         let mut run = Run {
             config,
             model: self.model.as_ref(),
             record: &self.record,
-            callbacks: &mut self.callbacks,
+            callbacks,
+            replicas,
             step: self.step.as_mut(),
             hooks: &mut self.hooks,
             loader,
@@ -142,8 +162,7 @@ impl Trainer {
                     break;
                 }
             };
-            let validation = run.evaluate(epoch, EvalSplit::Validation, &data.validation, data)?;
-            let test = run.evaluate(epoch, EvalSplit::Test, &data.test, data)?;
+            let (validation, test) = run.evaluate_epoch(epoch, data)?;
             let metrics = EpochMetrics {
                 epoch,
                 train_loss: trained.loss,
@@ -186,6 +205,7 @@ impl Trainer {
                 improved: verdict.improved,
             };
             let control = emit(run.callbacks, |c| c.on_epoch_end(&end))?;
+            let control = run.agree(control)?;
             if stopped_early {
                 let (best_epoch, best) = stopping.best().expect("an epoch was observed");
                 reason = RunEndReason::EarlyStopped { best_epoch, best };

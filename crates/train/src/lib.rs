@@ -3,7 +3,8 @@
 //! epoch by epoch, reporting through [`Callback`]s, writing checkpoints that hold the weights under
 //! PyTorch names and the state to [`resume`](Trainer::resume) from. The per-batch step
 //! ([`TrainStep`]) and a hook between backward and the optimiser step ([`GradientHook`]) are
-//! replaceable, so that adversarial and distributed training plug in without edits to the loop.
+//! replaceable, so that adversarial and distributed training plug in without edits to the loop;
+//! [`Replicas`] makes a run one rank of a data-parallel job.
 //!
 //! ```no_run
 //! use convkit_train::callbacks::Console;
@@ -29,6 +30,7 @@ mod fit;
 pub mod lr_find;
 pub mod metrics;
 pub mod recipe;
+pub mod replicas;
 mod run;
 mod run_data;
 pub mod run_dir;
@@ -42,6 +44,7 @@ pub use config::TrainConfig;
 pub use datasets::DatasetName;
 pub use error::{Error, Result};
 pub use fit::FitOutcome;
+pub use replicas::Replicas;
 pub use run_data::RunData;
 pub use step::{GradientHook, StandardStep, StepBatch, StepOutput, TrainStep};
 pub use tensors::batch_images;

@@ -6,6 +6,7 @@ use crate::config::TrainConfig;
 use crate::divergence::DivergenceGuard;
 use crate::error::Result;
 use crate::eval::{evaluate, EVAL_BATCH};
+use crate::replicas::{from_primary, Replicas};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, TrainStep};
 use convkit_data::{DataLoader, Dataset};
@@ -16,12 +17,14 @@ use convkit_tensor::Tensor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The parts of a run that one epoch uses and updates.
+/// The parts of a run that one epoch uses and updates. On the other ranks of a data-parallel job
+/// it writes no checkpoints.
 pub(crate) struct Run<'t> {
     pub config: &'t TrainConfig,
     pub model: &'t dyn Module,
     pub record: &'t ModelRecord,
     pub callbacks: &'t mut [Box<dyn Callback>],
+    pub replicas: &'t dyn Replicas,
     pub step: &'t mut dyn TrainStep,
     pub hooks: &'t mut [Box<dyn GradientHook>],
     pub loader: DataLoader,
@@ -36,9 +39,57 @@ pub(crate) struct Run<'t> {
     pub guard: DivergenceGuard,
 }
 
+/// Validation and test `(loss, accuracy)` of an epoch, when the run has the set.
+type EpochEvaluation = (Option<(f64, f64)>, Option<(f64, f64)>);
+
 impl Run<'_> {
+    /// The primary rank of a data-parallel job (or the only process).
+    pub(crate) fn is_primary(&self) -> bool {
+        self.replicas.rank() == 0
+    }
+
+    /// Evaluates the validation and test sets after `epoch`: on the primary rank, which hands the
+    /// figures to the other ranks (they hold the same weights and buffers).
+    pub(crate) fn evaluate_epoch(
+        &mut self,
+        epoch: usize,
+        data: &RunData,
+    ) -> Result<EpochEvaluation> {
+        let (mut validation, mut test) = (None, None);
+        if self.is_primary() {
+            validation = self.evaluate(epoch, EvalSplit::Validation, &data.validation, data)?;
+            test = self.evaluate(epoch, EvalSplit::Test, &data.test, data)?;
+        }
+        if self.replicas.size() == 1 {
+            return Ok((validation, test));
+        }
+        let pair = |p: Option<(f64, f64)>| p.map_or([0.0; 2], |(l, a)| [l, a]);
+        let mut values = [pair(validation), pair(test)].concat();
+        from_primary(self.replicas, &mut values)?;
+        let has = |set: &Option<Arc<Dataset>>, k: usize| {
+            set.is_some().then(|| (values[k], values[k + 1]))
+        };
+        Ok((has(&data.validation, 0), has(&data.test, 2)))
+    }
+
+    /// What every rank does after callbacks answered `control` on one of them: stop if any rank
+    /// was asked to.
+    pub(crate) fn agree(&self, control: Control) -> Result<Control> {
+        if self.replicas.size() == 1 {
+            return Ok(control);
+        }
+        let mut stops = [f64::from(matches!(control, Control::Stop { .. }))];
+        self.replicas.all_sum(&mut stops)?;
+        Ok(match control {
+            Control::Continue if stops[0] > 0.0 => Control::Stop {
+                reason: "another rank was asked to stop".into(),
+            },
+            control => control,
+        })
+    }
+
     /// Evaluates `set` (if the run has it) after `epoch`, telling the callbacks.
-    pub(crate) fn evaluate(
+    fn evaluate(
         &mut self,
         epoch: usize,
         split: EvalSplit,
@@ -65,6 +116,9 @@ impl Run<'_> {
 
     /// Writes a checkpoint of the model as it is now (without run state) and tells the callbacks.
     pub(crate) fn save_plain(&mut self, kind: CheckpointKind, epoch: usize) -> Result<()> {
+        if !self.is_primary() {
+            return Ok(());
+        }
         let metrics = None;
         let options = SaveOptions {
             epoch,
@@ -89,6 +143,9 @@ impl Run<'_> {
         state: &RunState,
         improved: bool,
     ) -> Result<()> {
+        if !self.is_primary() {
+            return Ok(());
+        }
         let Run {
             config,
             model,

@@ -6,6 +6,7 @@ use crate::checkpoint::{ModelRecord, SavedRun};
 use crate::config::{differences, TrainConfig};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalReport, EVAL_BATCH};
+use crate::replicas::{Replicas, SingleProcess};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
 use convkit_models::build_model;
@@ -41,9 +42,14 @@ pub struct Trainer {
     pub(crate) callbacks: Vec<Box<dyn Callback>>,
     pub(crate) step: Box<dyn TrainStep>,
     pub(crate) hooks: Vec<Box<dyn GradientHook>>,
+    pub(crate) replicas: Box<dyn Replicas>,
     /// The run being continued, until `fit` takes it.
     pub(crate) resumed: Option<SavedRun>,
 }
+
+/// The callbacks every run has (first in [`Trainer::callbacks`]): they write the run folder, so
+/// only the primary rank of a data-parallel job calls them.
+pub(crate) const RUN_FOLDER_CALLBACKS: usize = 2;
 
 impl Trainer {
     /// A fresh run of `config`: checks it, loads the data and builds the zoo model it names
@@ -137,12 +143,13 @@ impl Trainer {
             callbacks: vec![Box::new(MetricsCsv), Box::new(Curves)],
             step: Box::new(StandardStep),
             hooks: Vec::new(),
+            replicas: Box::new(SingleProcess),
             resumed: None,
         }
     }
 
     /// Adds a callback; callbacks are called in the order they were added, after the two every
-    /// run has (the metrics CSV and the curves PNG of the run folder).
+    /// run has (the metrics CSV and the curves PNG of the run folder, on the primary rank only).
     pub fn add_callback(&mut self, callback: impl Callback + 'static) -> &mut Self {
         self.callbacks.push(Box::new(callback));
         self
@@ -171,6 +178,15 @@ impl Trainer {
         optimizer.validate()?;
         self.config.optimizer = optimizer;
         Ok(())
+    }
+
+    /// Makes this run one rank of a data-parallel job: it trains on its part of every batch, and
+    /// unless it is rank 0 it writes no run folder, checkpoints or metrics files and evaluates
+    /// nothing itself (see [`crate::replicas`]). The gradients must be made equal across the
+    /// ranks by a [`GradientHook`], and the parameters at the start by a callback.
+    pub fn set_replicas(&mut self, replicas: impl Replicas + 'static) -> &mut Self {
+        self.replicas = Box::new(replicas);
+        self
     }
 
     pub fn config(&self) -> &TrainConfig {

@@ -1,7 +1,7 @@
 //! `convkit lr-find`: the learning-rate range test on a run's model and data (the same flags as
 //! `convkit train`), its plot, and the suggested rates.
 use crate::config_flags::cli_error;
-use crate::train_args::RunArgs;
+use crate::train_args::{install_step, RunArgs};
 use anyhow::Context;
 use clap::Args;
 use convkit_train::lr_find::{draw_lr_find, LrFindConfig};
@@ -32,7 +32,8 @@ pub fn run(args: LrFindArgs) -> anyhow::Result<()> {
         iterations: args.iterations,
         ..LrFindConfig::default()
     };
-    let mut trainer = args.run.fresh_trainer()?;
+    let mut trainer = args.run.fresh_trainer(true)?;
+    install_step(&mut trainer);
     let found = trainer.lr_find(&settings).map_err(cli_error)?;
     let png = draw_lr_find(&found)?;
     std::fs::write(&args.out, png).with_context(|| format!("writing {}", args.out.display()))?;

@@ -10,4 +10,6 @@ pub mod predict;
 pub mod search;
 pub mod summary;
 pub mod train;
+#[cfg(feature = "mpi")]
+pub mod train_mpi;
 pub mod weights;

@@ -1,5 +1,6 @@
 //! `convkit train`: flags into a `TrainConfig` (see [`crate::train_args`]), then the library's
-//! `fit` with the console, progress and optional callbacks.
+//! `fit` with the console, progress and optional callbacks; under `mpiexec` (with the `mpi`
+//! feature) one rank of a data-parallel job (see [`super::train_mpi`]).
 use crate::config_flags::cli_error;
 use crate::train_args::{install_step, RunArgs};
 use anyhow::bail;
@@ -11,7 +12,7 @@ use convkit_train::lr_find::LrFindConfig;
 use convkit_train::{FitOutcome, Trainer};
 use std::path::PathBuf;
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub run: RunArgs,
@@ -28,12 +29,25 @@ pub struct TrainArgs {
     /// histograms.
     #[arg(long)]
     pub tensorboard: bool,
+    /// Under mpiexec: normalise batch norm by the statistics of the global batch (SyncBatchNorm)
+    /// instead of each rank's part of it. One process needs nothing more.
+    #[arg(long)]
+    pub sync_bn: bool,
+    /// Under mpiexec: end the job when an exchange between the ranks gets no answer for this
+    /// many seconds (a rank died or hangs). Rank 0 evaluates alone while the others wait, so
+    /// leave room for an evaluation.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    pub mpi_timeout: f64,
+    /// Under mpiexec: after every step, compare a hash of each rank's weights and buffers with
+    /// rank 0's and end the job if one differs (a check of the data-parallel machinery).
+    #[arg(long)]
+    pub check_replicas: bool,
 }
 
 impl TrainArgs {
     /// The trainer these flags ask for: a resumed run, or a fresh one (with its learning rate
-    /// from the range test for `--lr auto`).
-    fn trainer(&self) -> anyhow::Result<Trainer> {
+    /// from the range test for `--lr auto`); the recipe line is printed when `announce`.
+    pub(super) fn trainer(&self, announce: bool) -> anyhow::Result<Trainer> {
         let auto = self.run.optim.lr_is_auto();
         if let Some(path) = &self.resume {
             if auto {
@@ -46,7 +60,8 @@ impl TrainArgs {
             install_step(&mut trainer);
             return Ok(trainer);
         }
-        let mut trainer = self.run.fresh_trainer()?;
+        let mut trainer = self.run.fresh_trainer(announce)?;
+        install_step(&mut trainer);
         if auto {
             let found = trainer
                 .lr_find(&LrFindConfig::default())
@@ -66,7 +81,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.stop_after == Some(0) {
         bail!("--stop-after needs an epoch of at least 1");
     }
-    let mut trainer = args.trainer()?;
+    #[cfg(feature = "mpi")]
+    if let Some(launch) = convkit_distributed::launch::detect().filter(|l| l.size > 1) {
+        return super::train_mpi::run(&args, launch);
+    }
+    let mut trainer = args.trainer(true)?;
+    add_primary_callbacks(&mut trainer, &args);
+    let outcome = trainer.fit().map_err(cli_error)?;
+    report(&outcome);
+    Ok(())
+}
+
+/// The console, progress and the optional callbacks: what the only process, or rank 0, shows and
+/// writes besides the run folder.
+pub(super) fn add_primary_callbacks(trainer: &mut Trainer, args: &TrainArgs) {
     trainer
         .add_callback(Console::default())
         .add_callback(Progress::default());
@@ -76,12 +104,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(epoch) = args.stop_after {
         trainer.add_callback(StopAfter { epoch });
     }
-    let outcome = trainer.fit().map_err(cli_error)?;
-    report(&outcome);
-    Ok(())
 }
 
-fn report(outcome: &FitOutcome) {
+pub(super) fn report(outcome: &FitOutcome) {
     let dir = outcome.run_dir.display();
     if let RunEndReason::Stopped(_) = &outcome.reason {
         println!(

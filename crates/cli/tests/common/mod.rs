@@ -2,6 +2,9 @@
 //! generated image folder to train on in seconds.
 #![allow(dead_code)] // each test file uses its own part
 
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

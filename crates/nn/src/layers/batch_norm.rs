@@ -3,7 +3,8 @@ use crate::error::{Error, Result};
 use crate::forward_pass::ForwardPass;
 use crate::init;
 use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
-use convkit_tensor::{batch_norm, Error as TensorError, Tensor};
+use crate::sync_batch_norm as sync_scope;
+use convkit_tensor::{batch_norm, sync_batch_norm, Error as TensorError, Tensor};
 
 /// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,7 +38,9 @@ impl Default for BatchNormConfig {
 /// variance come from the batch, and the running statistics move toward them:
 /// `running = (1 − momentum)·running + momentum·batch` (the variance unbiased), as PyTorch does. In
 /// [`Mode::Eval`] the running statistics normalise the input; without `track_running_stats` there
-/// are none and the batch statistics normalise in both modes.
+/// are none and the batch statistics normalise in both modes. In training inside
+/// [`with_sync_batch_norm`](crate::sync_batch_norm::with_sync_batch_norm) the statistics are those
+/// of every data-parallel replica's batch (SyncBatchNorm).
 ///
 /// Tensors, as in PyTorch's state_dict: parameters `weight`, `bias` (when affine); buffers (when
 /// tracking running stats) `running_mean` (init 0), `running_var` (init 1) and `num_batches_tracked`, which PyTorch stores as
@@ -164,14 +167,12 @@ impl<const D: usize> Module for BatchNormNd<D> {
             momentum: self.config.momentum,
             training,
         };
-        let y = batch_norm(
-            x,
-            self.running_mean(),
-            self.running_var(),
-            self.weight.as_ref(),
-            self.bias.as_ref(),
-            config,
-        )?;
+        let (rm, rv) = (self.running_mean(), self.running_var());
+        let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
+        let y = match sync_scope::current().filter(|_| mode.is_train()) {
+            Some(reducer) => sync_batch_norm(x, rm, rv, w, b, config, &reducer)?,
+            None => batch_norm(x, rm, rv, w, b, config)?,
+        };
         if let Some(r) = self.running.as_ref().filter(|_| training) {
             r.num_batches_tracked.data_mut()[0] += 1.0;
         }
@@ -278,6 +279,43 @@ mod tests {
         assert_close(&eval.to_vec(), &train.to_vec());
         assert!((eval.to_vec()[0] + 1.0).abs() < 1e-4, "{eval:?}");
         assert!(bn.describe().ends_with("track_running_stats=False)"));
+    }
+
+    /// A replica whose partner holds the same batch: sums double; counts the calls.
+    struct Mirrored(std::sync::atomic::AtomicUsize);
+
+    impl convkit_tensor::BatchStatsReducer for Mirrored {
+        fn all_sum(&self, values: &mut [f64]) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            values.iter_mut().for_each(|v| *v *= 2.0);
+        }
+    }
+
+    #[test]
+    fn inside_a_sync_scope_training_statistics_cover_every_replica() {
+        use crate::sync_batch_norm::with_sync_batch_norm;
+        use std::sync::atomic::Ordering;
+        let mirrored = std::sync::Arc::new(Mirrored(Default::default()));
+        let (plain, synced) = (
+            BatchNorm1d::new(2, BatchNormConfig::default()).unwrap(),
+            BatchNorm1d::new(2, BatchNormConfig::default()).unwrap(),
+        );
+        let y = plain.forward(&batch(), Mode::Train).unwrap();
+        let z = with_sync_batch_norm(mirrored.clone(), || {
+            synced.forward(&batch(), Mode::Train).unwrap()
+        });
+        // The same statistics, over 4 values per channel instead of 2: the unbiased running
+        // variance changes (var · 4/3 instead of var · 2).
+        assert_close(&z.to_vec(), &y.to_vec());
+        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "mean, then variance");
+        assert_close(
+            &synced.running_var().unwrap().to_vec(),
+            &[0.9 + 0.1 * 4.0 / 3.0, 0.9 + 0.1 * 16.0 / 3.0],
+        );
+        with_sync_batch_norm(mirrored.clone(), || synced.forward(&batch(), Mode::Eval)).unwrap();
+        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "eval is per process");
+        plain.forward(&batch(), Mode::Train).unwrap();
+        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "outside the scope");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::kernels::norm as kernels;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Settings of [`batch_norm`]; PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,11 +26,30 @@ impl Default for BatchNormConfig {
     }
 }
 
+/// Sums per-channel batch statistics over the replicas of a data-parallel job, so that batch norm
+/// normalises by the statistics of the global batch (SyncBatchNorm): see [`sync_batch_norm`].
+pub trait BatchStatsReducer: Send + Sync {
+    /// Replaces every value with its sum over all replicas. Every replica calls it the same number
+    /// of times, in the same order, with slices of the same length. There is no error to return:
+    /// a step cannot go on without the sums, so an implementation that cannot communicate ends the
+    /// process (as MPI does).
+    fn all_sum(&self, values: &mut [f64]);
+}
+
 /// What the backward pass needs: per-channel mean and 1/sqrt(var + eps) used in the forward.
 pub(crate) struct BatchNormSaved {
     mean: Vec<f32>,
     invstd: Vec<f32>,
     training: bool,
+    /// Values per channel the statistics were taken over (all replicas' when synchronised).
+    count: usize,
+    sync: Option<SyncSaved>,
+}
+
+/// A synchronised forward's reducer, and this replica's share of the values per channel.
+struct SyncSaved {
+    reducer: Arc<dyn BatchStatsReducer>,
+    share: f64,
 }
 
 /// (channels, number of images, spatial size) for a normalisable input.
@@ -67,18 +87,37 @@ fn channel_planes(
     (0..n).map(move |i| &x[(i * c + ch) * spatial..(i * c + ch + 1) * spatial])
 }
 
-/// Per-channel mean and biased variance (parallel over channels).
-fn channel_stats(x: &[f32], dims: (usize, usize, usize)) -> (Vec<f32>, Vec<f32>) {
-    let count = (dims.1 * dims.2) as f64;
-    (0..dims.0)
+/// Per-channel mean and biased variance (parallel over channels), and the number of values per
+/// channel they were taken over: this input's, or with `sync` every replica's (two passes, each
+/// summed over the replicas: the mean first, then the squares centred on it).
+fn channel_stats(
+    x: &[f32],
+    dims: (usize, usize, usize),
+    sync: Option<&dyn BatchStatsReducer>,
+) -> (Vec<f32>, Vec<f32>, usize) {
+    let c = dims.0;
+    let mut sums: Vec<f64> = (0..c)
+        .into_par_iter()
+        .map(|ch| channel_planes(x, ch, dims).map(kernels::sum).sum())
+        .collect();
+    sums.push((dims.1 * dims.2) as f64);
+    if let Some(reducer) = sync {
+        reducer.all_sum(&mut sums);
+    }
+    let count = sums[c];
+    let mean: Vec<f32> = sums[..c].iter().map(|s| (s / count) as f32).collect();
+    let mut squares: Vec<f64> = (0..c)
         .into_par_iter()
         .map(|ch| {
             let planes = channel_planes(x, ch, dims);
-            let mean = (planes.clone().map(kernels::sum).sum::<f64>() / count) as f32;
-            let sq: f64 = planes.map(|p| kernels::centered_sq_sum(p, mean)).sum();
-            (mean, (sq / count) as f32)
+            planes.map(|p| kernels::centered_sq_sum(p, mean[ch])).sum()
         })
-        .unzip()
+        .collect();
+    if let Some(reducer) = sync {
+        reducer.all_sum(&mut squares);
+    }
+    let var = squares.iter().map(|sq| (sq / count) as f32).collect();
+    (mean, var, count as usize)
 }
 
 /// Applies `y = a[ch]·x + b[ch]` to every `[spatial]` plane (parallel over planes).
@@ -117,6 +156,42 @@ pub fn batch_norm(
     bias: Option<&Tensor>,
     config: BatchNormConfig,
 ) -> Result<Tensor> {
+    batch_norm_with(x, running_mean, running_var, weight, bias, config, None)
+}
+
+/// [`batch_norm`] across the replicas of a data-parallel job (PyTorch's `SyncBatchNorm`): in
+/// training, the mean and variance are those of every replica's batch together, summed through
+/// `reducer`, and so are the batch-statistics terms of the input gradient. In eval it is
+/// [`batch_norm`].
+///
+/// The input gradient assumes that each replica's parameter gradients are later weighted by the
+/// replica's share of the global batch (its values per channel over all replicas') and summed, which
+/// makes the replicas' step that of one process over the global batch.
+///
+/// # Errors
+/// As [`batch_norm`], the count of values per channel being that of all replicas.
+pub fn sync_batch_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    config: BatchNormConfig,
+    reducer: &Arc<dyn BatchStatsReducer>,
+) -> Result<Tensor> {
+    let sync = Some(reducer).filter(|_| config.training);
+    batch_norm_with(x, running_mean, running_var, weight, bias, config, sync)
+}
+
+fn batch_norm_with(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    config: BatchNormConfig,
+    sync: Option<&Arc<dyn BatchStatsReducer>>,
+) -> Result<Tensor> {
     let dims = layout(x)?;
     let (c, n, spatial) = dims;
     for (name, t) in [
@@ -128,18 +203,24 @@ pub fn batch_norm(
         check_per_channel(name, t, c, x)?;
     }
     let data = x.data();
+    let mut count = n * spatial;
     let (mean, var) = if config.training {
-        let count = n * spatial;
+        let (mean, var, total) = channel_stats(&data, dims, sync.map(|r| r.as_ref()));
+        count = total;
         if count <= 1 {
+            let across = if sync.is_some() {
+                " across the replicas"
+            } else {
+                ""
+            };
             return Err(Error::shape(
                 "batch_norm",
                 format!(
-                    "training needs more than one value per channel, got input {}",
+                    "training needs more than one value per channel{across}, got input {} ({count} in all)",
                     x.shape()
                 ),
             ));
         }
-        let (mean, var) = channel_stats(&data, dims);
         if let (Some(rm), Some(rv)) = (running_mean, running_var) {
             let unbias = count as f32 / (count - 1) as f32;
             let m = config.momentum;
@@ -178,6 +259,11 @@ pub fn batch_norm(
         mean,
         invstd,
         training: config.training,
+        count,
+        sync: sync.map(|reducer| SyncSaved {
+            reducer: Arc::clone(reducer),
+            share: (n * spatial) as f64 / count as f64,
+        }),
     };
     let op = Op::BatchNorm {
         input: x.clone(),
@@ -197,7 +283,7 @@ pub(crate) fn batch_norm_backward(
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let dims = layout(input).expect("shape was checked in forward");
-    let (c, n, spatial) = dims;
+    let (c, _, spatial) = dims;
     let x = input.data();
     let w = weight.map(|w| w.to_vec());
     // Per channel: (Σg, Σg·(x − mean)).
@@ -214,6 +300,10 @@ pub(crate) fn batch_norm_backward(
     let grad_w: Vec<f32> = (0..c)
         .map(|ch| (sums[ch].1 * saved.invstd[ch] as f64) as f32)
         .collect();
+    let sums = match &saved.sync {
+        Some(sync) if saved.training => global_grad_sums(&sums, sync),
+        _ => sums,
+    };
     let coefs: Vec<(f32, f32, f32)> = (0..c)
         .map(|ch| {
             let (wc, mean, invstd) = (
@@ -223,7 +313,7 @@ pub(crate) fn batch_norm_backward(
             );
             if saved.training {
                 let (sg, sgx) = (sums[ch].0 * wc as f64, sums[ch].1 * wc as f64);
-                kernels::batch_stats_grad_coefs(wc, mean, invstd, sg, sgx, n * spatial)
+                kernels::batch_stats_grad_coefs(wc, mean, invstd, sg, sgx, saved.count)
             } else {
                 (wc * invstd, 0.0, 0.0)
             }
@@ -248,4 +338,17 @@ pub(crate) fn batch_norm_backward(
         grads.push((b.clone(), grad_b));
     }
     grads
+}
+
+/// The per-channel `(Σg, Σg·(x − mean))` of all replicas, as this replica must use them: each
+/// replica's gradient will be weighted by its share of the global batch, so its sums enter weighted
+/// by that share, and the total is divided by this replica's share again.
+fn global_grad_sums(local: &[(f64, f64)], sync: &SyncSaved) -> Vec<(f64, f64)> {
+    let c = local.len();
+    let mut values: Vec<f64> = local.iter().map(|s| s.0 * sync.share).collect();
+    values.extend(local.iter().map(|s| s.1 * sync.share));
+    sync.reducer.all_sum(&mut values);
+    (0..c)
+        .map(|ch| (values[ch] / sync.share, values[c + ch] / sync.share))
+        .collect()
 }
