@@ -93,14 +93,14 @@ impl DatasetName {
         Ok(match self {
             DatasetName::Mnist => Mnist::load(dir, split)?,
             DatasetName::FashionMnist => {
-                if FashionMnist::load(dir, Split::Test).is_err() {
+                if is_missing(FashionMnist::load(dir, Split::Test)) {
                     announce(self, dir);
                     ensure_files(dir, &FashionMnist::remote_files())?;
                 }
                 FashionMnist::load(dir, split)?
             }
             DatasetName::Cifar10 => {
-                if Cifar10::load(dir, Split::Test).is_err() {
+                if is_missing(Cifar10::load(dir, Split::Test)) {
                     announce(self, dir);
                     Cifar10::download(dir)?;
                 }
@@ -108,7 +108,7 @@ impl DatasetName {
             }
             DatasetName::Cifar100 => {
                 let labels = Cifar100Labels::Fine;
-                if Cifar100::load(dir, Split::Test, labels).is_err() {
+                if is_missing(Cifar100::load(dir, Split::Test, labels)) {
                     announce(self, dir);
                     Cifar100::download(dir)?;
                 }
@@ -132,6 +132,12 @@ impl DatasetName {
             },
         }
     }
+}
+
+/// Whether a load failed because a file is missing (then downloading helps; a file that is
+/// present but damaged is reported as it is, by the load that follows).
+fn is_missing(load: convkit_data::Result<Dataset>) -> bool {
+    matches!(load, Err(convkit_data::Error::NotFound { .. }))
 }
 
 /// Tells the user why the command pauses.

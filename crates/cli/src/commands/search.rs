@@ -126,6 +126,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     if args.trials == 0 || args.epochs == 0 {
         bail!("--trials and --epochs must be at least 1");
     }
+    if args.subset == Some(0) {
+        bail!("--subset must be at least 1: the trials need training images");
+    }
     if !(args.val_fraction > 0.0 && args.val_fraction < 1.0) {
         bail!(
             "--val-fraction must be above 0 and below 1 (trials are scored on the validation split, never on the test set), got {}",
@@ -192,6 +195,18 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     std::fs::write(&csv_path, csv(&outcomes))
         .with_context(|| format!("writing {}", csv_path.display()))?;
     println!("wrote {}", csv_path.display());
+    // A search without one result found nothing: the command failed.
+    if outcomes.iter().all(|o| o.result.is_err()) {
+        let first = outcomes
+            .iter()
+            .min_by_key(|o| o.number)
+            .and_then(|o| o.result.as_ref().err());
+        bail!(
+            "all {} trials failed (trial 1: {})",
+            outcomes.len(),
+            first.map_or("", String::as_str)
+        );
+    }
     Ok(())
 }
 

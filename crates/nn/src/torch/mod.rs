@@ -33,9 +33,9 @@ pub const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
 /// of named tensors.
 pub fn read_pth(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse_pth(path, &bytes)
 }

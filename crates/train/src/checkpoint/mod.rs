@@ -134,25 +134,51 @@ pub struct LoadedModel {
     pub checkpoint: Checkpoint,
 }
 
-/// Reads the model record of a checkpoint's metadata.
+/// Reads the model record of a checkpoint's metadata. An empty normalisation (no normalisation
+/// applied) becomes the identity, mean 0 and std 1 per input channel.
 ///
 /// # Errors
-/// [`Error::Format`] naming the path when the metadata holds no valid model spec or dataset.
+/// [`Error::Format`] naming the path when the metadata holds no valid model spec or dataset, a
+/// spec above convkit's limits, or a normalisation that does not give one finite mean and one positive std per input channel.
 pub fn model_record(path: &Path, meta: &CheckpointMeta) -> Result<ModelRecord> {
-    let config: ModelConfig =
-        serde_json::from_value(meta.config.clone()).map_err(|e| Error::Format {
-            path: path.to_path_buf(),
-            msg: format!("the metadata holds no valid model spec and dataset: {e}"),
-        })?;
+    let format = |msg: String| Error::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let config: ModelConfig = serde_json::from_value(meta.config.clone()).map_err(|e| {
+        format(format!(
+            "the metadata holds no valid model spec and dataset: {e}"
+        ))
+    })?;
+    // The spec's sizes are checked before anything is allocated for them.
+    config.spec.check().map_err(|e| format(e.to_string()))?;
+    let channels = config.spec.in_channels;
+    let Normalization { mean, std } = &meta.normalization;
+    let normalize = if mean.is_empty() && std.is_empty() {
+        Normalize {
+            mean: vec![0.0; channels],
+            std: vec![1.0; channels],
+        }
+    } else if mean.len() == channels
+        && std.len() == channels
+        && mean.iter().all(|m| m.is_finite())
+        && std.iter().all(|s| s.is_finite() && *s > 0.0)
+    {
+        Normalize {
+            mean: mean.clone(),
+            std: std.clone(),
+        }
+    } else {
+        return Err(format(format!(
+            "the normalisation (mean {mean:?}, std {std:?}) does not give one finite mean and one positive std for each of the model's {channels} input channels"
+        )));
+    };
     Ok(ModelRecord {
         name: meta.model.clone(),
         spec: config.spec,
         dataset: config.dataset,
         class_names: meta.class_names.clone(),
-        normalize: Normalize {
-            mean: meta.normalization.mean.clone(),
-            std: meta.normalization.std.clone(),
-        },
+        normalize,
     })
 }
 
