@@ -20,8 +20,9 @@ pub fn names<T: DeserializeOwned + Clone + Send + Sync + 'static>(
 
 /// The flag that sets a configuration field, for fields whose flag is not the field's last part
 /// with dashes.
-const SPECIAL: [(&str, &str); 5] = [
+const SPECIAL: [(&str, &str); 6] = [
     ("optimizer.name", "--optimizer"),
+    ("checkpoint.every", "--checkpoint-every"),
     ("schedule.kind", "--schedule"),
     ("schedule.interval", "--schedule-interval"),
     ("clip.norm", "--clip-grad-norm"),
@@ -62,5 +63,6 @@ mod tests {
         assert_eq!(flag_of("optimizer.lr"), "--lr");
         assert_eq!(flag_of("clip.norm"), "--clip-grad-norm");
         assert_eq!(flag_of("epochs"), "--epochs");
+        assert_eq!(flag_of("checkpoint.every"), "--checkpoint-every");
     }
 }

@@ -383,11 +383,18 @@ mod tests {
                 && message.contains("CONVKIT_MAX_IMAGE_PIXELS"),
             "{message}"
         );
-        // 4 billion labels: above the dataset limit.
+        // 4 billion images of 28×28: above the dataset limit.
+        let path = write(dir.path(), "many", &images_file(u32::MAX, 28, 28, &[]));
+        let message = error(&path, read_images);
+        assert!(message.contains("bytes in one dataset file"), "{message}");
+        // 4 billion labels in an 8-byte file: truncated, found without reading.
         let mut raw = labels_file(&[]);
         raw[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
-        let message = error(&write(dir.path(), "many", &raw), read_labels);
-        assert!(message.contains("bytes in one dataset file"), "{message}");
+        let message = error(&write(dir.path(), "labels", &raw), read_labels);
+        assert!(
+            message.ends_with("(4294967303 bytes) but file holds 8 bytes"),
+            "{message}"
+        );
         // A gzip file of a few bytes cannot hold 10 million labels.
         let mut raw = labels_file(&[1, 2]);
         raw[4..8].copy_from_slice(&10_000_000u32.to_be_bytes());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use convkit_tensor::limits::{CLASSES, IMAGE_PIXELS};
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -106,8 +106,12 @@ impl ImageFolder {
             }
         }
         let Some([height, width]) = config.size.or(first).filter(|_| !labels.is_empty()) else {
+            let undecodable = match skipped.first() {
+                Some(first) => format!(" ({} could not be decoded: {first}, ...)", skipped.len()),
+                None => String::new(),
+            };
             return Err(Error::Invalid(format!(
-                "{}: no readable PNG or JPEG image in its class folders",
+                "{}: no readable PNG or JPEG image in its class folders{undecodable}",
                 root.display()
             )));
         };
@@ -159,11 +163,13 @@ pub fn open_image(path: &Path) -> Result<DynamicImage> {
             reason: other.to_string(),
         },
     };
-    let decoder = ImageReader::open(path)
+    let mut reader = ImageReader::open(path)
         .and_then(ImageReader::with_guessed_format)
-        .map_err(|e| Error::io(path, e))?
-        .into_decoder()
-        .map_err(corrupt)?;
+        .map_err(|e| Error::io(path, e))?;
+    // The size is checked here, against convkit's limit, so that the message says so; the
+    // decoder's own allocation limit applies again to the decoding itself.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     IMAGE_PIXELS
         .check_product(
@@ -171,6 +177,7 @@ pub fn open_image(path: &Path) -> Result<DynamicImage> {
             &[width.into(), height.into()],
         )
         .map_err(|e| Error::limit(path, e))?;
+    decoder.set_limits(Limits::default()).map_err(corrupt)?;
     DynamicImage::from_decoder(decoder).map_err(corrupt)
 }
 

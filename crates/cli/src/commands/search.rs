@@ -140,18 +140,23 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let trials: Vec<Trial> = (0..args.trials)
         .map(|_| args.space.sample(&mut rng))
         .collect();
-    let folder = new_run_dir(
-        &args.out_dir,
-        &format!("search-{}-{}", args.model, args.dataset.as_str()),
-    )?;
-    // Every trial's configuration is checked before the first one trains.
-    let (base, extra) = (args.base_config(&folder), args.extra_options()?);
-    let configs: Vec<TrainConfig> = (1..)
+    // Every trial's configuration is checked before the search folder is made and the first
+    // trial trains.
+    let (base, extra) = (args.base_config(&args.out_dir), args.extra_options()?);
+    let mut configs: Vec<TrainConfig> = (1..)
         .zip(&trials)
         .map(|(number, trial)| trial_config(&base, trial, &extra, number))
         .collect();
     for config in &configs {
         config.validate().map_err(cli_error)?;
+    }
+    let folder = new_run_dir(
+        &args.out_dir,
+        &format!("search-{}-{}", args.model, args.dataset.as_str()),
+    )?;
+    // Trials go into the search folder (unless the train options after `--` say otherwise).
+    for config in configs.iter_mut().filter(|c| c.out_dir == args.out_dir) {
+        config.out_dir = folder.clone();
     }
     println!(
         "search: {} trials of {} epoch(s) of {} on {}; folder {}",
