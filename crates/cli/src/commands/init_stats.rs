@@ -132,6 +132,7 @@ fn draw_histograms(layers: &[LayerStats], path: &Path) -> anyhow::Result<()> {
         root.present()
             .map_err(|e| anyhow::anyhow!("drawing histogram: {e}"))?;
     }
-    image::save_buffer(path, &buffer, w, h, image::ExtendedColorType::Rgb8)
+    let png = image::ImageFormat::Png;
+    image::save_buffer_with_format(path, &buffer, w, h, image::ExtendedColorType::Rgb8, png)
         .with_context(|| format!("writing {}", path.display()))
 }

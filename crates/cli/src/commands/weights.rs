@@ -1,6 +1,6 @@
 //! `convkit import` and `convkit export`: weights from and to PyTorch.
 use crate::model_args::{build_named, input_and_classes, parse_input, spec};
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use convkit_data::Normalize;
 use convkit_nn::torch::{import_state_dict, read_state_dict, save_for_pytorch};
@@ -126,8 +126,7 @@ pub fn run_import(args: ImportArgs) -> anyhow::Result<()> {
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let loaded = load_model(&args.checkpoint)?;
-    save_for_pytorch(&args.out, loaded.model.as_ref())
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    save_for_pytorch(&args.out, loaded.model.as_ref())?;
     println!(
         "{} ({}) → {} (PyTorch state_dict, safetensors)",
         args.checkpoint.display(),

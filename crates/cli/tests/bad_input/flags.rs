@@ -181,6 +181,7 @@ fn train_flags() {
 #[test]
 fn other_subcommands() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
     let ckpt = lenet_checkpoint(&dir.path().join("lenet.safetensors"));
     let (ckpt, digit) = (
         ckpt.to_str().unwrap().to_string(),
@@ -353,6 +354,38 @@ fn other_subcommands() {
         case(
             &["export", &ckpt, "--out", "no/such/folder/o.safetensors"],
             &["no/such/folder/o.safetensors"],
+        ),
+        // A folder where an output or input file should be: the OS error, once.
+        case(
+            &["export", &ckpt, "--out", "sub"],
+            &["sub: Is a directory (os error 21)"],
+        ),
+        case(
+            &["augment", "--out", "sub"],
+            &["writing sub: Is a directory (os error 21)"],
+        ),
+        case(
+            &["init-stats", "--width", "8", "--out", "sub"],
+            &["writing sub: Is a directory (os error 21)"],
+        ),
+        case(
+            &[
+                "import",
+                "sub",
+                "--model",
+                "lenet5",
+                "--out",
+                "o.safetensors",
+            ],
+            &["sub: Is a directory (os error 21)"],
+        ),
+        case(
+            &["predict", "--checkpoint", &ckpt, "sub"],
+            &["sub: cannot read: Is a directory (os error 21)"],
+        ),
+        case(
+            &["train", "--config", "sub"],
+            &["sub: Is a directory (os error 21)"],
         ),
     ];
     println!("{} bad inputs refused", refuse_all(dir.path(), &cases));

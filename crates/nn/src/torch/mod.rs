@@ -7,6 +7,7 @@
 //! `num_batches_tracked` buffer: import loads it where the model has one (convkit's BatchNorm keeps
 //! it as f32) and ignores it otherwise; export writes it as int64, adding one (0) after every
 //! `running_var` that lacks it.
+mod budget;
 mod pickle;
 mod storage;
 mod zip;
