@@ -20,10 +20,11 @@ pub fn names<T: DeserializeOwned + Clone + Send + Sync + 'static>(
 
 /// The flag that sets a configuration field, for fields whose flag is not the field's last part
 /// with dashes.
-const SPECIAL: [(&str, &str); 7] = [
+const SPECIAL: [(&str, &str); 8] = [
     ("adversarial", "--adversarial"),
     ("adversarial.steps", "--steps"),
     ("optimizer.name", "--optimizer"),
+    ("checkpoint.every", "--checkpoint-every"),
     ("schedule.kind", "--schedule"),
     ("schedule.interval", "--schedule-interval"),
     ("clip.norm", "--clip-grad-norm"),
@@ -72,5 +73,6 @@ mod tests {
         assert_eq!(flag_of("epochs"), "--epochs");
         assert_eq!(flag_of("adversarial.eps"), "--adv-eps");
         assert_eq!(flag_of("adversarial.steps"), "--steps");
+        assert_eq!(flag_of("checkpoint.every"), "--checkpoint-every");
     }
 }

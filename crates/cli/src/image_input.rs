@@ -1,6 +1,5 @@
 //! Reading user images for `predict`: decode, convert to the model's channels, resize, normalise.
-use anyhow::Context;
-use convkit_data::Normalize;
+use convkit_data::{open_image, Normalize};
 use image::imageops::FilterType;
 use std::path::Path;
 
@@ -17,20 +16,10 @@ pub struct InputFormat {
 /// Decodes a PNG/JPEG and returns its `[C, H, W]` pixels, normalised as the model was trained.
 ///
 /// # Errors
-/// When the file cannot be read or decoded (the message names the path), or the model wants a
-/// channel count other than 1 or 3.
+/// When the file cannot be read or decoded, or announces more pixels than convkit's limit (the
+/// message names the path), or the model wants a channel count other than 1 or 3.
 pub fn load_image(path: &Path, format: &InputFormat) -> anyhow::Result<Vec<f32>> {
-    let img = image::ImageReader::open(path)
-        .with_context(|| format!("{}: cannot open image", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("{}: cannot read image", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "{}: cannot decode image (expected PNG or JPEG)",
-                path.display()
-            )
-        })?;
+    let img = open_image(path)?;
     let (w, h) = (format.width as u32, format.height as u32);
     let img = if img.width() != w || img.height() != h {
         img.resize_exact(w, h, FilterType::Triangle)

@@ -8,6 +8,7 @@ mod image_input;
 mod model_args;
 mod optim_args;
 mod search_space;
+mod threads;
 mod train_args;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +17,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "convkit", version, about = "Train, evaluate and use convolutional neural networks", long_about = None)]
 struct Cli {
-    /// Worker threads for the kernels (default: RAYON_NUM_THREADS, else one per core).
+    /// Worker threads for the kernels, at least 1 (default: RAYON_NUM_THREADS, else one per
+    /// core).
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -58,11 +60,7 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     refuse_mpi_launch_without_support(&cli.command)?;
-    if let Some(threads) = cli.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()?;
-    }
+    threads::configure(cli.threads)?;
     match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),

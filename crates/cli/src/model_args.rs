@@ -1,6 +1,6 @@
 //! Arguments that name a zoo model and its input, shared by `summary` and `import`.
 use anyhow::Context;
-use convkit_models::{build_model, ModelSpec};
+use convkit_models::{build_model, natural_spec, ModelSpec};
 use convkit_nn::Module;
 use convkit_tensor::seeded_rng;
 
@@ -27,6 +27,25 @@ pub fn spec(input: [usize; 3], classes: usize) -> ModelSpec {
         num_classes: classes,
         input_size: (input[1], input[2]),
     }
+}
+
+/// The input (`[C, H, W]`) and classes given, each defaulting to the model's natural one (LeNet-5:
+/// 1×28×28 and 10 classes; the CIFAR models 3×32×32 and 10; the ImageNet models 3×224×224 and
+/// 1000).
+///
+/// # Errors
+/// An unknown model name (listing the zoo).
+pub fn input_and_classes(
+    name: &str,
+    input: Option<[usize; 3]>,
+    classes: Option<usize>,
+) -> anyhow::Result<([usize; 3], usize)> {
+    let natural = natural_spec(name)?;
+    let (h, w) = natural.input_size;
+    Ok((
+        input.unwrap_or([natural.in_channels, h, w]),
+        classes.unwrap_or(natural.num_classes),
+    ))
 }
 
 /// The zoo model `name` for `input` (`[C, H, W]`) and `classes`, initialised from seed 0.

@@ -21,6 +21,8 @@ const SCHEDULES: &[&str] = &[
     "plateau",
 ];
 
+// Numbers may be negative on the command line (`--lr -1`), so that the configuration's check
+// names the flag and the value rather than clap reading `-1` as an unknown option.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OptimArgs {
     /// Optimiser: SGD with momentum; Adam (weight decay as an L2 term); AdamW (decoupled weight
@@ -29,25 +31,25 @@ pub struct OptimArgs {
     pub optimizer: Option<OptimizerName>,
     /// Learning rate, or `auto` to take the learning-rate range test's suggestion (see `convkit
     /// lr-find`) [default: 0.01 for SGD and AdaGrad, 0.001 for Adam, AdamW and RMSprop].
-    #[arg(long, value_parser = parse_lr)]
+    #[arg(long, value_parser = parse_lr, allow_negative_numbers = true)]
     pub lr: Option<LrFlag>,
     /// Momentum for SGD and RMSprop [default: 0.9 for SGD, 0 for RMSprop].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f32>,
     /// Nesterov momentum (SGD).
     #[arg(long)]
     pub nesterov: bool,
     /// Weight decay: an L2 term added to the gradient, decoupled for AdamW [default: 0, 0.01 for AdamW].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f32>,
     /// No weight decay on biases and normalisation parameters (every parameter with one dimension).
     #[arg(long)]
     pub no_decay_bias_norm: bool,
     /// Rescale the gradients so that their global L2 norm is at most this.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f32>,
     /// Clamp every gradient element into [-v, v].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_value: Option<f32>,
     /// Learning-rate schedule: step (× gamma every --step-size steps), multistep (× gamma at
     /// --milestones), exponential, cosine (to --eta-min over --t-max steps), warm-restarts (cosine
@@ -70,13 +72,13 @@ pub struct OptimArgs {
     pub milestones: Option<Vec<usize>>,
     /// Decay factor of step, multistep, plateau [default: 0.1], exponential [default: 0.95] and
     /// cyclic exp-range [default: 0.99994].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub gamma: Option<f32>,
     /// cosine, linear: steps to the end [default: the rest of the run after warm-up].
     #[arg(long)]
     pub t_max: Option<usize>,
     /// cosine, warm-restarts: the lowest rate [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub eta_min: Option<f32>,
     /// warm-restarts: first period [default: a quarter of the run].
     #[arg(long)]
@@ -85,16 +87,16 @@ pub struct OptimArgs {
     #[arg(long)]
     pub t_mult: Option<usize>,
     /// linear: factor at the start [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub start_factor: Option<f32>,
     /// linear: factor at the end [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub end_factor: Option<f32>,
     /// inverse-sqrt: steps before the decay starts [default: one epoch].
     #[arg(long)]
     pub timescale: Option<usize>,
     /// one-cycle, cyclic: the peak rate [default: 10·lr].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub max_lr: Option<f32>,
     /// cyclic: steps from lr up to --max-lr (and as many back down) [default: one epoch].
     #[arg(long)]

@@ -13,6 +13,7 @@ use crate::download::{ensure_files, extract_tar_gz, Checksum, RemoteFile};
 use crate::error::{Error, Result};
 use crate::mnist::{find, Split};
 use crate::normalize::Normalize;
+use convkit_tensor::limits::DATASET_BYTES;
 
 /// Pixel bytes per record.
 const PIXELS: usize = 3 * 32 * 32;
@@ -56,7 +57,7 @@ impl Cifar10 {
     /// testing, each plain or `.gz`.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for a missing file, [`Error::Truncated`] for a file that isn't a whole
+    /// [`Error::NotFound`] for a missing file, [`Error::PartialRecord`] for a file that isn't a whole
     /// number of 3,073-byte records, [`Error::LabelOutOfRange`] for a label above 9, and read or
     /// gzip errors naming the file.
     pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
@@ -246,13 +247,9 @@ impl Records {
         let (bytes, gzip) = read_maybe_gzip(path)?;
         let record = label_bytes + PIXELS;
         if bytes.is_empty() || bytes.len() % record != 0 {
-            return Err(Error::Truncated {
+            return Err(Error::PartialRecord {
                 path: path.to_path_buf(),
-                expected: format!(
-                    "a whole number of {record}-byte records ({} complete, then {} stray bytes)",
-                    bytes.len() / record,
-                    bytes.len() % record
-                ),
+                record,
                 held: bytes.len() as u64,
                 gzip,
             });
@@ -276,18 +273,31 @@ impl Records {
 }
 
 /// The whole content of `path`, decompressed if it starts with the gzip magic bytes, and whether
-/// it was.
+/// it was; at most [`DATASET_BYTES`] either way (a gzip bomb stops there).
 pub(crate) fn read_maybe_gzip(path: &Path) -> Result<(Vec<u8>, bool)> {
-    let raw = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let limit = DATASET_BYTES.value().map_err(|e| Error::limit(path, e))?;
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    DATASET_BYTES
+        .check("file size", len)
+        .map_err(|e| Error::limit(path, e))?;
+    let mut raw = Vec::new();
+    (&file)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::io(path, e))?;
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok((raw, false));
     }
     let mut out = Vec::new();
     MultiGzDecoder::new(raw.as_slice())
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|source| Error::Gzip {
+        .map_err(|error| Error::Gzip {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
+    DATASET_BYTES
+        .check("decompressed content", out.len() as u64)
+        .map_err(|e| Error::limit(path, e))?;
     Ok((out, true))
 }

@@ -26,21 +26,22 @@ pub enum Error {
     },
 
     /// The file exists but could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error (part of the message rather than a `source`, so that error
+        /// chains print it once).
+        error: io::Error,
     },
 
     /// The file starts like gzip but does not decompress.
-    #[error("{}: corrupt gzip data: {source}", path.display())]
+    #[error("{}: corrupt gzip data: {error}", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
         /// The decoder's error.
-        source: io::Error,
+        error: io::Error,
     },
 
     /// The file's magic number is not the one the reader expects.
@@ -100,6 +101,28 @@ pub enum Error {
         held: u64,
         /// Whether `held` counts decompressed bytes.
         gzip: bool,
+    },
+
+    /// A file of fixed-size records (CIFAR) whose length is not a whole number of records.
+    #[error("{}: {}", path.display(), describe_records(*held, *record, *gzip))]
+    PartialRecord {
+        /// The file.
+        path: PathBuf,
+        /// Bytes per record.
+        record: usize,
+        /// Bytes the file holds.
+        held: u64,
+        /// Whether `held` counts decompressed bytes.
+        gzip: bool,
+    },
+
+    /// A size read from a file is above convkit's limit.
+    #[error("{}: {error}", path.display())]
+    Limit {
+        /// The file.
+        path: PathBuf,
+        /// The size, the limit and how to raise it.
+        error: convkit_tensor::limits::LimitError,
     },
 
     /// An image file and its label file disagree on the number of items.
@@ -174,8 +197,8 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error from opening or reading `path`, turning "not found" into
     /// [`Error::NotFound`].
-    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
-        if source.kind() == io::ErrorKind::NotFound {
+    pub(crate) fn io(path: &Path, error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::NotFound {
             Error::NotFound {
                 path: path.to_path_buf(),
                 alternative: None,
@@ -183,8 +206,16 @@ impl Error {
         } else {
             Error::Io {
                 path: path.to_path_buf(),
-                source,
+                error,
             }
+        }
+    }
+
+    /// A size in `path` above a limit.
+    pub(crate) fn limit(path: &Path, error: convkit_tensor::limits::LimitError) -> Self {
+        Error::Limit {
+            path: path.to_path_buf(),
+            error,
         }
     }
 }
@@ -200,6 +231,22 @@ fn decompressed(gzip: bool) -> &'static str {
         " after decompression"
     } else {
         ""
+    }
+}
+
+/// What is wrong with a file of `held` bytes that should hold whole `record`-byte records.
+fn describe_records(held: u64, record: usize, gzip: bool) -> String {
+    let record = record as u64;
+    let after = decompressed(gzip);
+    match held / record {
+        _ if held == 0 => format!("is empty{after}; a CIFAR batch holds {record}-byte records"),
+        0 => format!(
+            "holds {held} bytes{after}, less than one {record}-byte record: is it a CIFAR batch file?"
+        ),
+        complete => format!(
+            "holds {held} bytes{after}: {complete} whole {record}-byte records, then {} bytes of an incomplete one (the file looks truncated)",
+            held % record
+        ),
     }
 }
 

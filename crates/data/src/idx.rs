@@ -13,6 +13,11 @@ use std::path::Path;
 use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{Error, Result};
+use convkit_tensor::limits::{DATASET_BYTES, IMAGE_PIXELS};
+
+/// The most a deflate stream can expand (1032:1, reached by long runs of one byte): a gzip file
+/// cannot hold more than this many times its own size.
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// Magic number of an IDX file of u8 images (3-D).
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -50,6 +55,9 @@ pub fn read_images(path: &Path) -> Result<IdxImages> {
             what: format!("{described}; rows and columns must be at least 1"),
         });
     }
+    IMAGE_PIXELS
+        .check_product("IDX header: one image", &[rows.into(), cols.into()])
+        .map_err(|e| Error::limit(path, e))?;
     let payload = (u64::from(rows) * u64::from(cols))
         .checked_mul(u64::from(count))
         .ok_or_else(|| Error::BadDimensions {
@@ -82,6 +90,8 @@ struct IdxFile<'a> {
     path: &'a Path,
     reader: Box<dyn Read + 'a>,
     gzip: bool,
+    /// The file's length on disk (compressed, if gzip).
+    file_len: u64,
     /// `"image"` or `"label"`, for messages.
     kind: &'static str,
     /// The length of this kind's header.
@@ -92,7 +102,9 @@ struct IdxFile<'a> {
 
 impl<'a> IdxFile<'a> {
     fn open(path: &'a Path, kind: &'static str, header_len: u64) -> Result<Self> {
-        let mut buffered = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut buffered = BufReader::new(file);
         let gzip = buffered
             .fill_buf()
             .map_err(|e| Error::io(path, e))?
@@ -106,21 +118,50 @@ impl<'a> IdxFile<'a> {
             path,
             reader,
             gzip,
+            file_len,
             kind,
             header_len,
             consumed: 0,
         })
     }
 
-    fn read_error(&self, source: io::Error) -> Error {
+    fn read_error(&self, error: io::Error) -> Error {
         if self.gzip {
             Error::Gzip {
                 path: self.path.to_path_buf(),
-                source,
+                error,
             }
         } else {
-            Error::io(self.path, source)
+            Error::io(self.path, error)
         }
+    }
+
+    /// Checks, before reading, that the file can hold `len` payload bytes at all and that they
+    /// are within [`DATASET_BYTES`], so that a lying header reserves nothing.
+    fn check_payload(&self, len: u64, expected: &str) -> Result<()> {
+        DATASET_BYTES
+            .check(format_args!("IDX header: {expected}"), len)
+            .map_err(|e| Error::limit(self.path, e))?;
+        if self.gzip {
+            let most = self.file_len.saturating_mul(MAX_DEFLATE_RATIO);
+            if len > most {
+                return Err(Error::BadDimensions {
+                    path: self.path.to_path_buf(),
+                    what: format!(
+                        "{expected}, more than a gzip file of {} bytes can decompress to",
+                        self.file_len
+                    ),
+                });
+            }
+        } else if self.consumed + len > self.file_len {
+            return Err(Error::Truncated {
+                path: self.path.to_path_buf(),
+                expected: expected.to_string(),
+                held: self.file_len,
+                gzip: false,
+            });
+        }
+        Ok(())
     }
 
     /// Reads up to `len` bytes, fewer only if the stream ends first.
@@ -168,6 +209,7 @@ impl<'a> IdxFile<'a> {
     /// Reads exactly `len` payload bytes and checks that nothing follows them.
     fn read_payload(&mut self, len: u64, described: &str) -> Result<Vec<u8>> {
         let expected = format!("{described} ({} bytes)", self.consumed + len);
+        self.check_payload(len, &expected)?;
         // Allocate in one go for the usual sizes, but don't let a corrupt header reserve an absurd
         // buffer up front: past this limit the vector grows only as real bytes arrive.
         const EAGER_LIMIT: u64 = 1 << 28;
@@ -247,10 +289,15 @@ mod tests {
             ),
             "{message}"
         );
+        // Compressed, the same header is refused by the file's size before any decompression.
         let path = write(dir.path(), "images.gz", &gzip(&raw));
         let message = error(&path, read_images);
+        assert!(message.contains("can decompress to"), "{message}");
+        let raw = images_file(2, 28, 28, &[0; 784]);
+        let path = write(dir.path(), "short.gz", &gzip(&raw));
+        let message = error(&path, read_images);
         assert!(
-            message.ends_with("but file holds 1200 bytes after decompression"),
+            message.ends_with("but file holds 800 bytes after decompression"),
             "{message}"
         );
     }
@@ -317,6 +364,43 @@ mod tests {
         let message = error(&path, read_images);
         assert!(
             message.contains("bad dimensions: header says 1 images of 0x28"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn headers_beyond_the_limits_or_the_file_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        // 100000×100000 images: above the pixel limit of one image.
+        let path = write(
+            dir.path(),
+            "huge",
+            &images_file(1, 100_000, 100_000, &[0; 16]),
+        );
+        let message = error(&path, read_images);
+        assert!(
+            message.contains("10000000000 pixels in one image is above convkit's limit")
+                && message.contains("CONVKIT_MAX_IMAGE_PIXELS"),
+            "{message}"
+        );
+        // 4 billion images of 28×28: above the dataset limit.
+        let path = write(dir.path(), "many", &images_file(u32::MAX, 28, 28, &[]));
+        let message = error(&path, read_images);
+        assert!(message.contains("bytes in one dataset file"), "{message}");
+        // 4 billion labels in an 8-byte file: truncated, found without reading.
+        let mut raw = labels_file(&[]);
+        raw[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        let message = error(&write(dir.path(), "labels", &raw), read_labels);
+        assert!(
+            message.ends_with("(4294967303 bytes) but file holds 8 bytes"),
+            "{message}"
+        );
+        // A gzip file of a few bytes cannot hold 10 million labels.
+        let mut raw = labels_file(&[1, 2]);
+        raw[4..8].copy_from_slice(&10_000_000u32.to_be_bytes());
+        let message = error(&write(dir.path(), "small.gz", &gzip(&raw)), read_labels);
+        assert!(
+            message.contains("more than a gzip file of") && message.contains("can decompress to"),
             "{message}"
         );
     }

@@ -5,7 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use convkit_tensor::limits::{CLASSES, IMAGE_PIXELS};
 use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
@@ -68,7 +70,15 @@ impl ImageFolder {
                 "image folder: resize size {size:?} has a zero dimension"
             )));
         }
+        if let Some([h, w]) = config.size {
+            IMAGE_PIXELS
+                .check_product("image folder: resize size", &[h as u64, w as u64])
+                .map_err(|e| Error::limit(root, e))?;
+        }
         let classes = sorted_entries(root, |p| p.is_dir())?;
+        CLASSES
+            .check("class sub-folders", classes.len() as u64)
+            .map_err(|e| Error::limit(root, e))?;
         if classes.is_empty() {
             return Err(Error::Invalid(format!(
                 "{}: no class sub-folders (expected one folder of images per class)",
@@ -96,8 +106,12 @@ impl ImageFolder {
             }
         }
         let Some([height, width]) = config.size.or(first).filter(|_| !labels.is_empty()) else {
+            let undecodable = match skipped.first() {
+                Some(first) => format!(" ({} could not be decoded: {first}, ...)", skipped.len()),
+                None => String::new(),
+            };
             return Err(Error::Invalid(format!(
-                "{}: no readable PNG or JPEG image in its class folders",
+                "{}: no readable PNG or JPEG image in its class folders{undecodable}",
                 root.display()
             )));
         };
@@ -134,6 +148,39 @@ fn is_image(path: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
+/// Decodes a PNG or JPEG file (the format is read from its first bytes), checking its width ×
+/// height against [`IMAGE_PIXELS`] before the pixels are decoded: a decompression bomb (a small
+/// file announcing a huge image) is refused without allocating.
+///
+/// # Errors
+/// [`Error::NotFound`]/[`Error::Io`] if the file can't be read, [`Error::Limit`] for an image
+/// above the limit, [`Error::CorruptImage`] if it can't be decoded.
+pub fn open_image(path: &Path) -> Result<DynamicImage> {
+    let corrupt = |e: ImageError| match e {
+        ImageError::IoError(io) => Error::io(path, io),
+        other => Error::CorruptImage {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    };
+    let mut reader = ImageReader::open(path)
+        .and_then(ImageReader::with_guessed_format)
+        .map_err(|e| Error::io(path, e))?;
+    // The size is checked here, against convkit's limit, so that the message says so; the
+    // decoder's own allocation limit applies again to the decoding itself.
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    IMAGE_PIXELS
+        .check_product(
+            format_args!("a {width}×{height} image"),
+            &[width.into(), height.into()],
+        )
+        .map_err(|e| Error::limit(path, e))?;
+    decoder.set_limits(Limits::default()).map_err(corrupt)?;
+    DynamicImage::from_decoder(decoder).map_err(corrupt)
+}
+
 /// Decodes `path` to CHW bytes: resized to `resize` if given, else required to match `first`
 /// (the first image's size, recorded here when still unset).
 fn decode(
@@ -142,13 +189,7 @@ fn decode(
     resize: Option<[usize; 2]>,
     first: &mut Option<[usize; 2]>,
 ) -> Result<Vec<u8>> {
-    let image = image::open(path).map_err(|e| match e {
-        image::ImageError::IoError(io) => Error::io(path, io),
-        other => Error::CorruptImage {
-            path: path.to_path_buf(),
-            reason: other.to_string(),
-        },
-    })?;
+    let image = open_image(path)?;
     let own = [image.height() as usize, image.width() as usize];
     let image = match resize {
         Some([h, w]) if own != [h, w] => {

@@ -49,7 +49,7 @@ pub use cifar::{Cifar10, Cifar100, Cifar100Labels};
 pub use dataset::{Dataset, Sample};
 pub use error::{Error, Result};
 pub use fashion_mnist::{FashionMnist, FASHION_MNIST_SYSTEM_DIR};
-pub use image_folder::{ImageFolder, ImageFolderConfig, OnCorrupt};
+pub use image_folder::{open_image, ImageFolder, ImageFolderConfig, OnCorrupt};
 pub use loader::{Batch, Batches, DataLoader, LoaderConfig};
 pub use mnist::{default_mnist_dir, Mnist, Split, MNIST_MEAN, MNIST_STD};
 pub use normalize::Normalize;

@@ -39,7 +39,7 @@ pub use mobilenet_v2::{
     make_divisible, mobilenet_v2, InvertedResidual, MobileNetV2, MobileNetV2Config,
 };
 pub use nin::{nin, NinConfig};
-pub use registry::{build_model, model_names, ModelSpec};
+pub use registry::{build_model, model_names, natural_spec, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
 pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
 pub use small_cnn::small_cnn;

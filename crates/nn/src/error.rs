@@ -12,12 +12,16 @@ pub enum Error {
     /// A layer, initialiser or optimiser built with settings that can never work.
     #[error("{what}: invalid configuration: {msg}")]
     Config { what: &'static str, msg: String },
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file failed (the OS error is part of the message, not a separate
+    /// source, so that error chains print it once).
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// A size read from a file or given by a setting is above convkit's limit.
+    #[error(transparent)]
+    Limit(#[from] convkit_tensor::limits::LimitError),
     /// A file that is not a valid checkpoint (truncated, corrupt, wrong dtype, bad metadata).
     #[error("{}: not a valid checkpoint: {msg}", path.display())]
     Format { path: PathBuf, msg: String },

@@ -12,6 +12,7 @@
 //! ```
 use crate::error::{Error, Result};
 use crate::init;
+use convkit_tensor::limits::check_tensor;
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -78,7 +79,8 @@ pub struct LayerStats {
 /// `x = f(x·W)` with `W` drawn by the scheme; returns each layer's activations.
 ///
 /// # Errors
-/// A zero layer count, width or batch.
+/// A zero layer count, width or batch; a weight or the activations kept for all layers above
+/// [`convkit_tensor::limits::TENSOR_BYTES`].
 pub fn activation_stats(config: &StatsConfig, rng: &mut impl Rng) -> Result<Vec<LayerStats>> {
     let StatsConfig {
         layers,
@@ -93,6 +95,13 @@ pub fn activation_stats(config: &StatsConfig, rng: &mut impl Rng) -> Result<Vec<
             format!("layers, width and batch must be at least 1, got {layers}, {width}, {batch}"),
         ));
     }
+    // Sizes come from flags: check every buffer before allocating (the histograms keep every
+    // layer's activations).
+    check_tensor("init-stats weight", &[width, width])?;
+    check_tensor(
+        "init-stats activations of all layers",
+        &[layers, batch, width],
+    )?;
     let mut x = Tensor::randn([batch, width], rng);
     let mut out = Vec::with_capacity(layers);
     for _ in 0..layers {

@@ -29,9 +29,9 @@ pub(crate) fn format_error(path: &Path, msg: impl Into<String>) -> Error {
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`] naming the path when it is truncated,
 /// corrupt, or holds another dtype.
 pub fn read_safetensors(path: &Path) -> Result<TensorFile> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
+    let bytes = fs::read(path).map_err(|error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let (_, header) =
         SafeTensors::read_metadata(&bytes).map_err(|e| format_error(path, e.to_string()))?;
@@ -142,9 +142,9 @@ pub fn temporary_path(path: &Path) -> PathBuf {
 /// [`Error::Io`] naming the path that could not be written (the previous file stays intact).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temporary_path(path);
-    let io_error = |path: &Path, source| Error::Io {
+    let io_error = |path: &Path, error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let written = fs::File::create(&tmp)
         .and_then(|mut file| {

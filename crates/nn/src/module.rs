@@ -173,9 +173,15 @@ pub fn join_name(prefix: &str, name: &str) -> String {
     }
 }
 
-/// A new trainable parameter of the given shape, zero-filled until an initialiser writes it.
-pub(crate) fn parameter(dims: &[usize]) -> Tensor {
-    Tensor::zeros(dims).with_grad()
+/// A new trainable parameter of `layer` with the given shape, zero-filled until an initialiser
+/// writes it.
+///
+/// # Errors
+/// A shape above [`convkit_tensor::limits::TENSOR_BYTES`] (sizes can come from checkpoint
+/// metadata or flags), checked before anything is allocated.
+pub(crate) fn parameter(layer: &str, dims: &[usize]) -> crate::Result<Tensor> {
+    convkit_tensor::limits::check_tensor(format_args!("{layer} parameter"), dims)?;
+    Ok(Tensor::zeros(dims).with_grad())
 }
 
 /// An f32 as Python's `repr` prints it (`0.1`, `1.0`, `1e-05`), for PyTorch-style descriptions.

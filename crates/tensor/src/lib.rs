@@ -13,6 +13,7 @@ mod autograd;
 mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod limits;
 mod op_window;
 pub mod ops;
 pub mod receptive_field;

@@ -92,30 +92,48 @@ impl DatasetName {
     fn load_from(self, dir: &Path, split: Split) -> Result<Dataset> {
         Ok(match self {
             DatasetName::Mnist => Mnist::load(dir, split)?,
-            DatasetName::FashionMnist => {
-                if FashionMnist::load(dir, Split::Test).is_err() {
-                    announce(self, dir);
-                    ensure_files(dir, &FashionMnist::remote_files())?;
-                }
-                FashionMnist::load(dir, split)?
-            }
-            DatasetName::Cifar10 => {
-                if Cifar10::load(dir, Split::Test).is_err() {
-                    announce(self, dir);
-                    Cifar10::download(dir)?;
-                }
-                Cifar10::load(dir, split)?
-            }
-            DatasetName::Cifar100 => {
-                let labels = Cifar100Labels::Fine;
-                if Cifar100::load(dir, Split::Test, labels).is_err() {
-                    announce(self, dir);
-                    Cifar100::download(dir)?;
-                }
-                Cifar100::load(dir, split, labels)?
-            }
+            DatasetName::FashionMnist => self.load_or_download(
+                dir,
+                split,
+                |split| FashionMnist::load(dir, split),
+                || ensure_files(dir, &FashionMnist::remote_files()),
+            )?,
+            DatasetName::Cifar10 => self.load_or_download(
+                dir,
+                split,
+                |split| Cifar10::load(dir, split),
+                || Cifar10::download(dir),
+            )?,
+            DatasetName::Cifar100 => self.load_or_download(
+                dir,
+                split,
+                |split| Cifar100::load(dir, split, Cifar100Labels::Fine),
+                || Cifar100::download(dir),
+            )?,
             DatasetName::Folder => load_folder(dir, split)?,
         })
+    }
+
+    /// `split` read by `load`, after `download` if the test split's files are missing (the test
+    /// split is what every command needs). Files that are present but damaged are reported as
+    /// they are: downloading would not replace them.
+    fn load_or_download(
+        self,
+        dir: &Path,
+        split: Split,
+        load: impl Fn(Split) -> convkit_data::Result<Dataset>,
+        download: impl FnOnce() -> convkit_data::Result<()>,
+    ) -> Result<Dataset> {
+        match load(Split::Test) {
+            Ok(test) if split == Split::Test => return Ok(test),
+            Ok(_) => {}
+            Err(convkit_data::Error::NotFound { .. }) => {
+                announce(self, dir);
+                download()?;
+            }
+            Err(damaged) => return Err(damaged.into()),
+        }
+        Ok(load(split)?)
     }
 
     /// Per-channel normalisation applied to this dataset's pixels (scaled to [0, 1] first). An

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use convkit_data::transforms::{Image, Pipeline};
 use convkit_data::Split;
+use convkit_tensor::limits::IMAGE_PIXELS;
 use convkit_train::DatasetName;
 use image::{imageops, Rgb, RgbImage};
 use rand::SeedableRng;
@@ -13,8 +14,9 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct AugmentArgs {
-    /// Dataset whose training images to show.
-    #[arg(long, value_parser = names::<DatasetName>(DATASETS), default_value = "cifar10")]
+    /// Dataset whose training images to show (MNIST ships with convkit; CIFAR is downloaded into
+    /// --data-dir when missing).
+    #[arg(long, value_parser = names::<DatasetName>(DATASETS), default_value = "mnist")]
     pub dataset: DatasetName,
     /// Folder holding the dataset files (default: the dataset's usual place).
     #[arg(long)]
@@ -57,13 +59,10 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     pipeline.check_input(dims).context("--transforms")?;
     let [out_h, out_w] = pipeline.output_size([dims[1], dims[2]]);
     let (cell_h, cell_w) = (out_h.max(dims[1]) as u32, out_w.max(dims[2]) as u32);
-    let columns = 1 + args.variants as u32;
-    let rows = args.samples.min(dataset.len()) as u32;
-    let mut grid = RgbImage::from_pixel(
-        columns * (cell_w + GAP) - GAP,
-        rows * (cell_h + GAP) - GAP,
-        Rgb([128, 128, 128]),
-    );
+    let rows = args.samples.min(dataset.len());
+    let (width, height) = grid_size(&args, rows, (cell_h, cell_w))?;
+    let (columns, rows) = (1 + args.variants as u32, rows as u32);
+    let mut grid = RgbImage::from_pixel(width, height, Rgb([128, 128, 128]));
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     for row in 0..rows {
         let index = row as usize * dataset.len() / rows as usize;
@@ -98,6 +97,31 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
         args.transforms
     );
     Ok(())
+}
+
+/// The grid's width and height before zooming, checked (zoomed) against [`IMAGE_PIXELS`] before
+/// anything is drawn: `--samples`, `--variants` and `--zoom` multiply.
+fn grid_size(
+    args: &AugmentArgs,
+    rows: usize,
+    (cell_h, cell_w): (u32, u32),
+) -> anyhow::Result<(u32, u32)> {
+    let side = |cells: u64, cell: u32| {
+        cells
+            .saturating_mul(u64::from(cell + GAP))
+            .saturating_sub(u64::from(GAP))
+    };
+    let width = side((args.variants as u64).saturating_add(1), cell_w);
+    let height = side(rows as u64, cell_h);
+    let zoom = u64::from(args.zoom);
+    IMAGE_PIXELS.check_product(
+        format_args!(
+            "--samples {} --variants {} --zoom {}: the grid",
+            args.samples, args.variants, args.zoom
+        ),
+        &[width, zoom, height, zoom],
+    )?;
+    Ok((width as u32, height as u32))
 }
 
 /// Draws `image` (1 or 3 channels, CHW) with its top-left corner at `(x0, y0)`.

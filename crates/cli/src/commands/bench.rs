@@ -1,6 +1,7 @@
 //! `convkit bench`: the reference workloads of `shared/bench/WORKLOADS.md`, measured the way the
 //! PyTorch anchor script measures them (warm-up, then repetitions of at least `--min-time` seconds;
 //! median with min–max), so the figures can be compared as ratios.
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
@@ -46,9 +47,10 @@ pub struct BenchArgs {
     /// Workloads to run, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::W1Train, Workload::W1Infer])]
     pub workloads: Vec<Workload>,
-    /// Seconds each timed repetition runs at least.
+    /// Seconds each timed repetition runs at least (at most an hour).
     #[arg(long, default_value_t = 3.0)]
     pub min_time: f64,
+    /// Timed repetitions of each workload.
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
     /// Run exactly this many calls per repetition, with no warm-up, instead of timing by
@@ -67,10 +69,10 @@ fn measure(
         f()?;
     }
     let mut per_call = Vec::new();
-    for _ in 0..args.reps.max(1) {
+    for _ in 0..args.reps {
         let (start, mut calls) = (Instant::now(), 0);
         while match args.iters {
-            Some(n) => calls < n.max(1),
+            Some(n) => calls < n,
             None => calls == 0 || start.elapsed().as_secs_f64() < args.min_time,
         } {
             f()?;
@@ -303,7 +305,28 @@ fn w5(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The longest `--min-time` accepted: a typo such as 3e9 would otherwise run for a century.
+const MAX_MIN_TIME: f64 = 3600.0;
+
+/// Rejects settings that would measure nothing (a throughput of zero calls) or never end.
+fn validate(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.iters == Some(0) {
+        bail!("--iters must be at least 1: a throughput needs at least one timed call");
+    }
+    if args.reps == 0 {
+        bail!("--reps must be at least 1: a throughput needs at least one timed repetition");
+    }
+    if !(args.min_time > 0.0 && args.min_time <= MAX_MIN_TIME) {
+        bail!(
+            "--min-time must be a number of seconds above 0 and at most {MAX_MIN_TIME}, got {}",
+            args.min_time
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    validate(&args)?;
     println!("threads: {}", rayon::current_num_threads());
     for workload in args.workloads.clone() {
         match workload {

@@ -5,10 +5,10 @@ use crate::config_flags::{cli_error, names, DATASETS};
 use anyhow::{anyhow, bail};
 use clap::Args;
 use convkit_data::Split;
-use convkit_train::checkpoint::{load_model, LoadedModel, IMPORTED};
+use convkit_train::checkpoint::{load_model, run_folder, LoadedModel, IMPORTED};
 use convkit_train::eval::{check_compatible, evaluate, evaluate_ensemble, EvalReport};
-use convkit_train::DatasetName;
-use std::path::PathBuf;
+use convkit_train::{DatasetName, TrainConfig};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Args, Debug)]
@@ -24,9 +24,11 @@ pub struct EvalArgs {
     /// made by `convkit import`, which have none).
     #[arg(long, value_parser = names::<DatasetName>(DATASETS))]
     pub dataset: Option<DatasetName>,
-    /// Folder holding the dataset files (default: the copy embedded in the repo).
+    /// Folder holding the dataset files (default: the one the checkpoint's run trained on, else
+    /// the dataset's usual place).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Images per evaluation batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
 }
@@ -43,6 +45,15 @@ fn summary(report: &EvalReport) -> String {
     )
 }
 
+/// The data folder that the run which wrote `checkpoint` trained on, if it trained on `dataset`:
+/// from the `config.toml` every run folder holds beside its checkpoints.
+fn recorded_data_dir(checkpoint: &Path, dataset: DatasetName) -> Option<PathBuf> {
+    let config = TrainConfig::load(&run_folder(checkpoint).join("config.toml")).ok()?;
+    (config.data.dataset == dataset)
+        .then_some(config.data.data_dir)
+        .flatten()
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let paths: Vec<PathBuf> = args
         .checkpoints
@@ -52,6 +63,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .collect();
     if paths.is_empty() {
         bail!("give the checkpoint to evaluate (several for an ensemble)");
+    }
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
     }
     let members = paths
         .into_iter()
@@ -67,12 +81,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ),
         None => DatasetName::parse(&first.record.dataset).map_err(|e| anyhow!(e))?,
     };
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| recorded_data_dir(&members[0].0, dataset));
     let test_set = Arc::new(
         dataset
-            .load(args.data_dir.as_deref(), Split::Test)
+            .load(data_dir.as_deref(), Split::Test)
             .map_err(cli_error)?,
     );
-    let batch_size = args.batch_size.max(1);
+    let batch_size = args.batch_size;
     let report = if members.len() == 1 {
         evaluate(
             first.model.as_ref(),

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use convkit_nn::init_stats::{activation_stats, LayerStats, Nonlinearity, Scheme, StatsConfig};
+use convkit_tensor::limits::IMAGE_PIXELS;
 use convkit_tensor::seeded_rng;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,11 @@ pub fn run(args: InitStatsArgs) -> anyhow::Result<()> {
             InitName::Kaiming => Scheme::Kaiming,
         },
     };
+    // One histogram panel per layer: the PNG grows with --layers.
+    IMAGE_PIXELS.check_product(
+        format_args!("--layers {}: the histograms", args.layers),
+        &[u64::from(PANEL.0), args.layers as u64, u64::from(PANEL.1)],
+    )?;
     let layers = activation_stats(&config, &mut seeded_rng(args.seed))?;
     println!(
         "{:?} init, {:?}, {} layers of width {}, batch {}",
@@ -126,6 +132,7 @@ fn draw_histograms(layers: &[LayerStats], path: &Path) -> anyhow::Result<()> {
         root.present()
             .map_err(|e| anyhow::anyhow!("drawing histogram: {e}"))?;
     }
-    image::save_buffer(path, &buffer, w, h, image::ExtendedColorType::Rgb8)
+    let png = image::ImageFormat::Png;
+    image::save_buffer_with_format(path, &buffer, w, h, image::ExtendedColorType::Rgb8, png)
         .with_context(|| format!("writing {}", path.display()))
 }

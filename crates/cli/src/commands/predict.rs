@@ -23,6 +23,9 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    if args.top == 0 {
+        anyhow::bail!("--top must be at least 1");
+    }
     let loaded = load_model(&args.checkpoint)?;
     let record = &loaded.record;
     let (h, w) = record.spec.input_size;
@@ -48,7 +51,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top: Vec<String> = ranked
             .iter()
-            .take(args.top.max(1))
+            .take(args.top)
             .map(|&(class, p)| {
                 let name = record
                     .class_names

@@ -124,6 +124,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     if args.trials == 0 || args.epochs == 0 {
         bail!("--trials and --epochs must be at least 1");
     }
+    if args.subset == Some(0) {
+        bail!("--subset must be at least 1: the trials need training images");
+    }
     if !(args.val_fraction > 0.0 && args.val_fraction < 1.0) {
         bail!(
             "--val-fraction must be above 0 and below 1 (trials are scored on the validation split, never on the test set), got {}",
@@ -135,18 +138,23 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let trials: Vec<Trial> = (0..args.trials)
         .map(|_| args.space.sample(&mut rng))
         .collect();
-    let folder = new_run_dir(
-        &args.out_dir,
-        &format!("search-{}-{}", args.model, args.dataset.as_str()),
-    )?;
-    // Every trial's configuration is checked before the first one trains.
-    let (base, extra) = (args.base_config(&folder), args.extra_options()?);
-    let configs: Vec<TrainConfig> = (1..)
+    // Every trial's configuration is checked before the search folder is made and the first
+    // trial trains.
+    let (base, extra) = (args.base_config(&args.out_dir), args.extra_options()?);
+    let mut configs: Vec<TrainConfig> = (1..)
         .zip(&trials)
         .map(|(number, trial)| trial_config(&base, trial, &extra, number))
         .collect();
     for config in &configs {
         config.validate().map_err(cli_error)?;
+    }
+    let folder = new_run_dir(
+        &args.out_dir,
+        &format!("search-{}-{}", args.model, args.dataset.as_str()),
+    )?;
+    // Trials go into the search folder (unless the train options after `--` say otherwise).
+    for config in configs.iter_mut().filter(|c| c.out_dir == args.out_dir) {
+        config.out_dir = folder.clone();
     }
     println!(
         "search: {} trials of {} epoch(s) of {} on {}; folder {}",
@@ -190,6 +198,18 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     std::fs::write(&csv_path, csv(&outcomes))
         .with_context(|| format!("writing {}", csv_path.display()))?;
     println!("wrote {}", csv_path.display());
+    // A search without one result found nothing: the command failed.
+    if outcomes.iter().all(|o| o.result.is_err()) {
+        let first = outcomes
+            .iter()
+            .min_by_key(|o| o.number)
+            .and_then(|o| o.result.as_ref().err());
+        bail!(
+            "all {} trials failed (trial 1: {})",
+            outcomes.len(),
+            first.map_or("", String::as_str)
+        );
+    }
     Ok(())
 }
 

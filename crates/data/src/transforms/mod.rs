@@ -32,6 +32,7 @@ pub use whitening::{Whitening, WhiteningKind};
 use rand::Rng;
 
 use crate::error::{Error, Result};
+use convkit_tensor::limits::IMAGE_PIXELS;
 
 /// One image: f32 pixels in CHW order, nominally in [0, 1].
 #[derive(Debug, Clone, PartialEq)]
@@ -254,12 +255,19 @@ impl Pipeline {
     /// width]` (see [`Transform::check_input`]).
     ///
     /// # Errors
-    /// The first transform that cannot work on its input.
+    /// The first transform that cannot work on its input, or whose output is above
+    /// [`IMAGE_PIXELS`].
     pub fn check_input(&self, [channels, height, width]: [usize; 3]) -> Result<()> {
         let mut size = [height, width];
         for t in &self.transforms {
             t.check_input([channels, size[0], size[1]])?;
             size = t.output_size(size);
+            IMAGE_PIXELS
+                .check_product(
+                    format_args!("a transform with a {}x{} output", size[0], size[1]),
+                    &[size[0] as u64, size[1] as u64],
+                )
+                .map_err(|e| Error::Invalid(e.to_string()))?;
         }
         Ok(())
     }

@@ -91,18 +91,19 @@ impl<const D: usize> BatchNormNd<D> {
                 format!("momentum must be in [0, 1], got {}", config.momentum),
             ));
         }
-        let affine = |value| {
-            config.affine.then(|| {
-                let t = parameter(&[num_features]);
-                init::constant(&t, value);
-                t
-            })
+        let affine = |value| -> Result<Option<Tensor>> {
+            if !config.affine {
+                return Ok(None);
+            }
+            let t = parameter(what, &[num_features])?;
+            init::constant(&t, value);
+            Ok(Some(t))
         };
         Ok(BatchNormNd {
             num_features,
             config,
-            weight: affine(1.0),
-            bias: affine(0.0),
+            weight: affine(1.0)?,
+            bias: affine(0.0)?,
             running: config.track_running_stats.then(|| RunningStats {
                 mean: Tensor::zeros([num_features]),
                 var: Tensor::ones([num_features]),

@@ -65,8 +65,12 @@ impl ConvShape<'_> {
         } else {
             [cout, cin / groups]
         };
-        let weight = parameter(&[&lead[..], self.kernel].concat());
-        let bias = bias.then(|| parameter(&[cout]));
+        let weight = parameter(layer, &[&lead[..], self.kernel].concat())?;
+        let bias = if bias {
+            Some(parameter(layer, &[cout])?)
+        } else {
+            None
+        };
         default_layer_init(&weight, bias.as_ref(), rng)?;
         Ok(ConvParams { weight, bias })
     }

@@ -59,19 +59,20 @@ impl GroupNorm {
                 format!("eps must be positive, got {}", config.eps),
             ));
         }
-        let param = |value| {
-            config.affine.then(|| {
-                let t = parameter(&[num_channels]);
-                init::constant(&t, value);
-                t
-            })
+        let param = |value| -> Result<Option<Tensor>> {
+            if !config.affine {
+                return Ok(None);
+            }
+            let t = parameter("GroupNorm", &[num_channels])?;
+            init::constant(&t, value);
+            Ok(Some(t))
         };
         Ok(GroupNorm {
             num_groups,
             num_channels,
             config,
-            weight: param(1.0),
-            bias: param(0.0),
+            weight: param(1.0)?,
+            bias: param(0.0)?,
         })
     }
 }

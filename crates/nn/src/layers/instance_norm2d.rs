@@ -62,12 +62,13 @@ impl InstanceNorm2d {
                 format!("needs num_features > 0, eps > 0 and momentum in [0, 1], got {num_features}, {config:?}"),
             ));
         }
-        let param = |value| {
-            config.affine.then(|| {
-                let t = parameter(&[num_features]);
-                init::constant(&t, value);
-                t
-            })
+        let param = |value| -> Result<Option<Tensor>> {
+            if !config.affine {
+                return Ok(None);
+            }
+            let t = parameter("InstanceNorm2d", &[num_features])?;
+            init::constant(&t, value);
+            Ok(Some(t))
         };
         let running = config.track_running_stats.then(|| {
             [
@@ -79,8 +80,8 @@ impl InstanceNorm2d {
         Ok(InstanceNorm2d {
             num_features,
             config,
-            weight: param(1.0),
-            bias: param(0.0),
+            weight: param(1.0)?,
+            bias: param(0.0)?,
             running,
         })
     }

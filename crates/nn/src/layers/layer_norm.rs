@@ -54,18 +54,19 @@ impl LayerNorm {
                 format!("normalized_shape {normalized_shape:?} must be non-empty with positive dims and eps {} positive", config.eps),
             ));
         }
-        let param = |value, on: bool| {
-            on.then(|| {
-                let t = parameter(normalized_shape);
-                init::constant(&t, value);
-                t
-            })
+        let param = |value, on: bool| -> Result<Option<Tensor>> {
+            if !on {
+                return Ok(None);
+            }
+            let t = parameter("LayerNorm", normalized_shape)?;
+            init::constant(&t, value);
+            Ok(Some(t))
         };
         Ok(LayerNorm {
             normalized_shape: normalized_shape.to_vec(),
             config,
-            weight: param(1.0, config.elementwise_affine),
-            bias: param(0.0, config.elementwise_affine && config.bias),
+            weight: param(1.0, config.elementwise_affine)?,
+            bias: param(0.0, config.elementwise_affine && config.bias)?,
         })
     }
 }

@@ -56,8 +56,12 @@ impl Linear {
                 format!("in_features and out_features must be positive, got {in_features} and {out_features}"),
             ));
         }
-        let weight = parameter(&[out_features, in_features]);
-        let bias = config.bias.then(|| parameter(&[out_features]));
+        let weight = parameter("Linear", &[out_features, in_features])?;
+        let bias = if config.bias {
+            Some(parameter("Linear", &[out_features])?)
+        } else {
+            None
+        };
         default_layer_init(&weight, bias.as_ref(), rng)?;
         Ok(Linear {
             in_features,

@@ -41,7 +41,7 @@ impl PReLU {
         if config.num_parameters == 0 {
             return Err(Error::config("PReLU", "num_parameters must be positive"));
         }
-        let weight = parameter(&[config.num_parameters]);
+        let weight = parameter("PReLU", &[config.num_parameters])?;
         weight.data_mut().fill(config.init);
         Ok(PReLU { weight })
     }

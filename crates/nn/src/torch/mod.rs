@@ -7,6 +7,7 @@
 //! `num_batches_tracked` buffer: import loads it where the model has one (convkit's BatchNorm keeps
 //! it as f32) and ignores it otherwise; export writes it as int64, adding one (0) after every
 //! `running_var` that lacks it.
+mod budget;
 mod pickle;
 mod storage;
 mod zip;
@@ -33,9 +34,9 @@ pub const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
 /// of named tensors.
 pub fn read_pth(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor)>> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|error| Error::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse_pth(path, &bytes)
 }

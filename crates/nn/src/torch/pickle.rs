@@ -3,6 +3,7 @@
 //! tensors (`torch._utils._rebuild_tensor_v2` / `_rebuild_parameter` over storages named by
 //! persistent ids). Any other global, and every opcode that could build an arbitrary object
 //! (`INST`, `OBJ`, `NEWOBJ`, ...), is refused with its name: nothing in the file is ever executed.
+use super::budget::Budget;
 use super::storage::StorageDtype;
 
 /// A global the unpickler accepts; every other one is refused.
@@ -188,6 +189,7 @@ pub(crate) fn unpickle(bytes: &[u8]) -> Result<Value, String> {
     let mut stack: Vec<Value> = Vec::new();
     let mut marks: Vec<usize> = Vec::new();
     let mut memo: std::collections::HashMap<u64, Value> = std::collections::HashMap::new();
+    let mut budget = Budget::for_pickle(bytes.len());
     let pop = |stack: &mut Vec<Value>| {
         stack
             .pop()
@@ -217,16 +219,18 @@ pub(crate) fn unpickle(bytes: &[u8]) -> Result<Value, String> {
             b']' => stack.push(Value::List(Vec::new())),
             b'}' => stack.push(Value::Dict(Vec::new())),
             b't' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                stack.push(Value::Tuple(items));
+                let tuple = Value::Tuple(pop_mark(&mut stack, &mut marks)?);
+                budget.measure(&tuple)?;
+                stack.push(tuple);
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
                 if stack.len() < n {
                     return Err("pickle stack underflow".into());
                 }
-                let items = stack.split_off(stack.len() - n);
-                stack.push(Value::Tuple(items));
+                let tuple = Value::Tuple(stack.split_off(stack.len() - n));
+                budget.measure(&tuple)?;
+                stack.push(tuple);
             }
             b'N' => stack.push(Value::None),
             0x88 => stack.push(Value::Bool(true)),
@@ -297,11 +301,10 @@ pub(crate) fn unpickle(bytes: &[u8]) -> Result<Value, String> {
                 } else {
                     u64::from(u32::from_le_bytes(r.le()?))
                 };
-                stack.push(
-                    memo.get(&key)
-                        .cloned()
-                        .ok_or(format!("memo key {key} unset"))?,
-                );
+                let value = memo.get(&key).ok_or(format!("memo key {key} unset"))?;
+                // The copy is as large as the value: charged before it is made.
+                budget.measure(value)?;
+                stack.push(value.clone());
             }
             b'0' => {
                 pop(&mut stack)?;
@@ -313,7 +316,12 @@ pub(crate) fn unpickle(bytes: &[u8]) -> Result<Value, String> {
                     pop_mark(&mut stack, &mut marks)?
                 };
                 match stack.last_mut() {
-                    Some(Value::List(list)) => list.extend(items),
+                    Some(list @ Value::List(_)) => {
+                        if let Value::List(values) = list {
+                            values.extend(items);
+                        }
+                        budget.measure(list)?;
+                    }
                     _ => return Err("APPEND to something that is not a list".into()),
                 }
             }
@@ -332,11 +340,13 @@ pub(crate) fn unpickle(bytes: &[u8]) -> Result<Value, String> {
                 };
                 let mut items = items.into_iter();
                 while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                    budget.spend(dict.len())?; // the search for an equal key
                     match dict.iter_mut().find(|(key, _)| *key == k) {
                         Some(entry) => entry.1 = v,
                         None => dict.push((k, v)),
                     }
                 }
+                budget.measure(stack.last().expect("the dict is on the stack"))?;
             }
             b'R' => {
                 let args = pop(&mut stack)?;
@@ -399,5 +409,27 @@ mod tests {
         let err = unpickle(b"\x80\x02)\x81.").unwrap_err();
         assert!(err.contains("refused pickle opcode 0x81"), "{err}");
         assert!(unpickle(b"\x80\x02(").unwrap_err().contains("truncated"));
+    }
+
+    #[test]
+    fn pickle_bombs_are_stopped() {
+        // A "billion laughs": each memo entry is a pair of copies of the previous one, so 60
+        // steps of 6 bytes would build 2^60 values.
+        let mut laughs = b"\x80\x02]\x94".to_vec();
+        for key in 0..60u8 {
+            laughs.extend_from_slice(&[b'h', key, b'h', key, 0x86, 0x94]);
+        }
+        laughs.push(b'.');
+        let err = unpickle(&laughs).unwrap_err();
+        assert!(
+            err.contains("far more values than its size allows"),
+            "{err}"
+        );
+        // 200 nested tuples: deeper than any state_dict (and, much deeper, than the stack).
+        let mut deep = b"\x80\x02]".to_vec();
+        deep.extend([0x85; 200]);
+        deep.push(b'.');
+        let err = unpickle(&deep).unwrap_err();
+        assert!(err.contains("deeper than 100 levels"), "{err}");
     }
 }

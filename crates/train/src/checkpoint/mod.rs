@@ -134,25 +134,43 @@ pub struct LoadedModel {
     pub checkpoint: Checkpoint,
 }
 
-/// Reads the model record of a checkpoint's metadata.
+/// Reads the model record of a checkpoint's metadata. An empty normalisation (no normalisation
+/// applied) becomes the identity, mean 0 and std 1 per input channel.
 ///
 /// # Errors
-/// [`Error::Format`] naming the path when the metadata holds no valid model spec or dataset.
+/// [`Error::Format`] naming the path when the metadata holds no valid model spec or dataset, or a
+/// spec above convkit's limits.
 pub fn model_record(path: &Path, meta: &CheckpointMeta) -> Result<ModelRecord> {
-    let config: ModelConfig =
-        serde_json::from_value(meta.config.clone()).map_err(|e| Error::Format {
-            path: path.to_path_buf(),
-            msg: format!("the metadata holds no valid model spec and dataset: {e}"),
-        })?;
+    let format = |msg: String| Error::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
+    let config: ModelConfig = serde_json::from_value(meta.config.clone()).map_err(|e| {
+        format(format!(
+            "the metadata holds no valid model spec and dataset: {e}"
+        ))
+    })?;
+    // The spec's sizes are checked before anything is allocated for them.
+    config.spec.check().map_err(|e| format(e.to_string()))?;
+    let channels = config.spec.in_channels;
+    let Normalization { mean, std } = &meta.normalization;
+    let normalize = if mean.is_empty() && std.is_empty() {
+        Normalize {
+            mean: vec![0.0; channels],
+            std: vec![1.0; channels],
+        }
+    } else {
+        Normalize {
+            mean: mean.clone(),
+            std: std.clone(),
+        }
+    };
     Ok(ModelRecord {
         name: meta.model.clone(),
         spec: config.spec,
         dataset: config.dataset,
         class_names: meta.class_names.clone(),
-        normalize: Normalize {
-            mean: meta.normalization.mean.clone(),
-            std: meta.normalization.std.clone(),
-        },
+        normalize,
     })
 }
 
@@ -161,7 +179,8 @@ pub fn model_record(path: &Path, meta: &CheckpointMeta) -> Result<ModelRecord> {
 ///
 /// # Errors
 /// A missing, truncated or corrupt file; metadata that doesn't describe a known model; tensors
-/// that don't fit the model (each mismatch listed).
+/// that don't fit the model (each mismatch listed); a normalisation that does not give one finite
+/// mean and one positive std per input channel.
 pub fn load_model(path: &Path) -> Result<LoadedModel> {
     let checkpoint = Checkpoint::load(path)?;
     let record = model_record(path, checkpoint.meta())?;
@@ -171,10 +190,31 @@ pub fn load_model(path: &Path) -> Result<LoadedModel> {
             msg: e.to_string(),
         })?;
     checkpoint.load_into(model.as_ref())?;
+    check_normalize(path, &record)?;
     Ok(LoadedModel {
         model,
         record,
         checkpoint,
+    })
+}
+
+/// Checks that a record's normalisation gives one finite mean and one positive std per input
+/// channel (what evaluating and predicting index).
+fn check_normalize(path: &Path, record: &ModelRecord) -> Result<()> {
+    let Normalize { mean, std } = &record.normalize;
+    let channels = record.spec.in_channels;
+    let fits = mean.len() == channels
+        && std.len() == channels
+        && mean.iter().all(|m| m.is_finite())
+        && std.iter().all(|s| s.is_finite() && *s > 0.0);
+    if fits {
+        return Ok(());
+    }
+    Err(Error::Format {
+        path: path.to_path_buf(),
+        msg: format!(
+            "the normalisation (mean {mean:?}, std {std:?}) does not give one finite mean and one positive std for each of the model's {channels} input channels"
+        ),
     })
 }
 

@@ -71,9 +71,8 @@ impl DataConfig {
                 format!("must be at least 0 and below 1, got {}", self.val_fraction),
             ));
         }
-        if self.workers == 0 {
-            return Err(Error::config("data.workers", "must be at least 1"));
-        }
+        convkit_tensor::limits::check_threads("threads preparing batches", self.workers)
+            .map_err(|e| Error::config("data.workers", e.to_string()))?;
         if self.train_limit == Some(0) {
             return Err(Error::config(
                 "data.train_limit",
