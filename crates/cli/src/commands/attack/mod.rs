@@ -85,7 +85,14 @@ pub struct AttackArgs {
 
 /// The checkpoint's model and metadata. The one place this command loads checkpoints.
 fn load_model(path: &Path) -> anyhow::Result<LoadedModel> {
-    Ok(checkpoint::load_model(path)?)
+    let loaded = checkpoint::load_model(path)?;
+    // Loading reads a missing normalisation as the identity; an attack must not guess the
+    // pixel scale the model was trained on.
+    if loaded.checkpoint.meta().normalization.mean.is_empty() {
+        return Err(anyhow::Error::from(convkit_attack::Error::MissingNormalization)
+            .context(path.display().to_string()));
+    }
+    Ok(loaded)
 }
 
 /// The test split of the dataset named `name`. The one place this command loads data.
