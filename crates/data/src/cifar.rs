@@ -58,8 +58,9 @@ impl Cifar10 {
     ///
     /// # Errors
     /// [`Error::NotFound`] for a missing file, [`Error::PartialRecord`] for a file that isn't a whole
-    /// number of 3,073-byte records, [`Error::LabelOutOfRange`] for a label above 9, and read or
-    /// gzip errors naming the file.
+    /// number of 3,073-byte records, [`Error::LabelOutOfRange`] for a label above 9,
+    /// [`Error::Limit`] for a file (decompressed) above convkit's dataset limit, and read or gzip
+    /// errors naming the file.
     pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
         let dir = archive_dir(dir, "cifar-10-batches-bin");
         let files: Vec<String> = match split {

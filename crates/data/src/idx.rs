@@ -42,8 +42,9 @@ pub struct IdxImages {
 /// # Errors
 /// [`Error::NotFound`] or [`Error::Io`] if the file can't be read, [`Error::Gzip`] if it is corrupt
 /// gzip, [`Error::BadMagic`] if it is not an IDX image file, [`Error::BadDimensions`] for zero rows
-/// or columns or a size that overflows, and [`Error::Truncated`] / [`Error::TrailingBytes`] if its
-/// length doesn't match its header.
+/// or columns, a size that overflows or that no file of its length can hold, [`Error::Limit`] for
+/// an image or a file content above convkit's limits (checked before reading), and
+/// [`Error::Truncated`] / [`Error::TrailingBytes`] if its length doesn't match its header.
 pub fn read_images(path: &Path) -> Result<IdxImages> {
     let mut file = IdxFile::open(path, "image", 16)?;
     file.read_magic(IMAGES_MAGIC)?;
