@@ -89,8 +89,10 @@ fn load_model(path: &Path) -> anyhow::Result<LoadedModel> {
     // Loading reads a missing normalisation as the identity; an attack must not guess the
     // pixel scale the model was trained on.
     if loaded.checkpoint.meta().normalization.mean.is_empty() {
-        return Err(anyhow::Error::from(convkit_attack::Error::MissingNormalization)
-            .context(path.display().to_string()));
+        return Err(
+            anyhow::Error::from(convkit_attack::Error::MissingNormalization)
+                .context(path.display().to_string()),
+        );
     }
     Ok(loaded)
 }
