@@ -35,6 +35,8 @@ enum Command {
     /// The learning-rate range test: loss against an exponentially growing rate, a plot, and
     /// the suggested rate (what `train --lr auto` uses).
     LrFind(Box<commands::lr_find::LrFindArgs>),
+    /// Curves of several runs in one chart: a panel per metric, a line per run.
+    Plot(commands::plot::PlotArgs),
     /// Random hyper-parameter search: short trials scored on a validation split, ranked.
     Search(Box<commands::search::SearchArgs>),
     /// Classify image files (PNG/JPEG) with a saved checkpoint and print the top-5 classes.
@@ -64,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Plot(args) => commands::plot::run(args),
         Command::Search(args) => commands::search::run(*args),
         Command::LrFind(args) => commands::lr_find::run(*args),
         Command::Predict(args) => commands::predict::run(args),

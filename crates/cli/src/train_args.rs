@@ -6,6 +6,7 @@ use crate::data_args::DataArgs;
 use crate::optim_args::{set, OptimArgs};
 use clap::Args;
 use convkit_attack::{AdversarialStep, RobustAccuracy};
+use convkit_nn::reinit::Scheme;
 use convkit_train::{recipe, DatasetName, TrainConfig, Trainer};
 use std::path::PathBuf;
 
@@ -55,6 +56,11 @@ pub struct RunArgs {
     /// architecture and classes instead of a fresh initialisation (see `convkit import --help`).
     #[arg(long, value_name = "FILE")]
     pub init_from: Option<PathBuf>,
+    /// Redraw every conv and linear weight from one of the course's initialisations, biases
+    /// zeroed: small (0.01·N(0, 1)), xavier (N(0, 1)/√fan_in), kaiming (N(0, 1)·√(2/fan_in))
+    /// [default: each layer's own, as in PyTorch].
+    #[arg(long, value_enum)]
+    pub weight_init: Option<WeightInit>,
     /// Snapshot ensemble (Huang et al.): M cycles of cosine annealing restarted at --lr (per
     /// batch, each cycle a whole number of epochs), saving snapshot-<k>.safetensors at the end of
     /// each; `convkit eval RUN/snapshot-*.safetensors` ensembles them. The cyclic and
@@ -79,6 +85,10 @@ impl RunArgs {
         set(&mut config.early_stop, self.early_stop.map(Some));
         set(&mut config.data.train_limit, self.train_limit.map(Some));
         set(&mut config.init_from, self.init_from.clone().map(Some));
+        set(
+            &mut config.weight_init,
+            self.weight_init.map(|w| Some(w.scheme())),
+        );
         set(&mut config.snapshots, self.snapshots.map(Some));
         set(
             &mut config.checkpoint.every,
@@ -133,5 +143,23 @@ pub fn configured_step(trainer: &Trainer) -> Option<(AdversarialStep, RobustAccu
 pub fn install_step(trainer: &mut Trainer) {
     if let Some((step, report)) = configured_step(trainer) {
         trainer.set_step(step).add_callback(report);
+    }
+}
+
+/// `--weight-init`'s values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum WeightInit {
+    Small,
+    Xavier,
+    Kaiming,
+}
+
+impl WeightInit {
+    fn scheme(self) -> Scheme {
+        match self {
+            WeightInit::Small => Scheme::Small,
+            WeightInit::Xavier => Scheme::Xavier,
+            WeightInit::Kaiming => Scheme::Kaiming,
+        }
     }
 }

@@ -12,6 +12,8 @@ mod feature_classifier;
 mod googlenet;
 mod lenet5;
 mod lenet5_classic;
+mod mlp;
+mod mnist_net;
 mod mobilenet_v1;
 mod mobilenet_v2;
 mod nin;
@@ -34,6 +36,8 @@ pub use feature_classifier::FeatureClassifier;
 pub use googlenet::{googlenet, BasicConv2d, GoogLeNet, Inception};
 pub use lenet5::lenet5;
 pub use lenet5_classic::lenet5_classic;
+pub use mlp::mlp;
+pub use mnist_net::mnist_net;
 pub use mobilenet_v1::{mobilenet_v1, MobileNetV1};
 pub use mobilenet_v2::{
     make_divisible, mobilenet_v2, InvertedResidual, MobileNetV2, MobileNetV2Config,

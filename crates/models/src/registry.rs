@@ -115,6 +115,10 @@ const FAMILIES: &[(&[&str], FamilyBuilder, NaturalSpec)] = &[
     (crate::small_cnn::NAMES, crate::small_cnn::build, |_| {
         ModelSpec::CIFAR
     }),
+    (crate::mlp::NAMES, crate::mlp::build, |_| ModelSpec::MNIST),
+    (crate::mnist_net::NAMES, crate::mnist_net::build, |_| {
+        ModelSpec::MNIST
+    }),
 ];
 
 /// Every name [`build_model`] accepts, in the zoo's order.
@@ -175,6 +179,9 @@ mod tests {
             "nin-cifar",
             "resnet20",
             "smallcnn",
+            "smallcnn-nobn",
+            "mlp10",
+            "mnistnet",
         ] {
             let spec = natural_spec(name).unwrap();
             build_model(name, &spec, &mut seeded_rng(0))

@@ -23,26 +23,7 @@ pub enum Nonlinearity {
     Relu,
 }
 
-/// How each `[D_in, D_out]` weight is drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scheme {
-    /// `0.01·N(0, 1)`.
-    Small,
-    /// `N(0, 1)/√D_in` (the course's simplified Xavier).
-    Xavier,
-    /// `N(0, 1)·√(2/D_in)` (Kaiming/He for ReLU).
-    Kaiming,
-}
-
-impl Scheme {
-    fn std(self, fan_in: usize) -> f32 {
-        match self {
-            Scheme::Small => 0.01,
-            Scheme::Xavier => 1.0 / (fan_in as f32).sqrt(),
-            Scheme::Kaiming => (2.0 / fan_in as f32).sqrt(),
-        }
-    }
-}
+pub use crate::reinit::Scheme;
 
 /// The experiment's settings; the default is the course's: 6 layers of 4096 → 4096 weights
 /// (its `dims = [4096] * 7`), a batch of 16, tanh, Xavier.

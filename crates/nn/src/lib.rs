@@ -58,6 +58,7 @@ pub mod losses;
 mod module;
 pub mod optim;
 pub mod regularizer;
+pub mod reinit;
 pub mod rng_scope;
 pub mod schedule;
 pub mod sync_batch_norm;

@@ -19,6 +19,7 @@
 pub mod callback;
 pub mod callbacks;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod datasets;
 mod divergence;

@@ -1,7 +1,7 @@
 //! [`Trainer`]: a model, its data and a [`TrainConfig`], trained by [`Trainer::fit`] epoch after
 //! epoch with evaluation, checkpoints and callbacks; the per-batch work is in [`crate::epoch`].
 use crate::callback::Callback;
-use crate::callbacks::{Curves, MetricsCsv};
+use crate::callbacks::{BatchLog, Curves, MetricsCsv};
 use crate::checkpoint::{ModelRecord, SavedRun};
 use crate::config::{differences, TrainConfig};
 use crate::error::{Error, Result};
@@ -11,6 +11,7 @@ use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
 use convkit_models::build_model;
 use convkit_nn::checkpoint::load_state_dict;
+use convkit_nn::reinit::reinitialise;
 use convkit_nn::torch::{import_state_dict, read_state_dict};
 use convkit_nn::Module;
 use convkit_tensor::seeded_rng;
@@ -49,18 +50,22 @@ pub struct Trainer {
 
 /// The callbacks every run has (first in [`Trainer::callbacks`]): they write the run folder, so
 /// only the primary rank of a data-parallel job calls them.
-pub(crate) const RUN_FOLDER_CALLBACKS: usize = 2;
+pub(crate) const RUN_FOLDER_CALLBACKS: usize = 3;
 
 impl Trainer {
     /// A fresh run of `config`: checks it, loads the data and builds the zoo model it names
-    /// (initialised from the seed, or from `init_from`).
+    /// (initialised from the seed — with `weight_init`'s scheme when given —, or from `init_from`).
     ///
     /// # Errors
     /// An invalid configuration (the field named), missing data, weights that don't fit.
     pub fn new(config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
         let data = RunData::load(&config)?;
-        let model = build_model(&config.model, &data.spec(), &mut seeded_rng(config.seed))?;
+        let rng = &mut seeded_rng(config.seed);
+        let model = build_model(&config.model, &data.spec(), rng)?;
+        if let Some(scheme) = config.weight_init {
+            reinitialise(model.as_ref(), scheme, rng)?;
+        }
         if let Some(path) = &config.init_from {
             let tensors = read_state_dict(path)?;
             import_state_dict(model.as_ref(), &tensors, &path.display().to_string())?;
@@ -140,7 +145,11 @@ impl Trainer {
             model,
             record,
             data,
-            callbacks: vec![Box::new(MetricsCsv), Box::new(Curves)],
+            callbacks: vec![
+                Box::new(MetricsCsv),
+                Box::new(BatchLog::default()),
+                Box::new(Curves),
+            ],
             step: Box::new(StandardStep),
             hooks: Vec::new(),
             replicas: Box::new(SingleProcess),

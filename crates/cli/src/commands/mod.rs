@@ -6,6 +6,7 @@ pub mod eval;
 pub mod init_stats;
 pub mod inspect;
 pub mod lr_find;
+pub mod plot;
 pub mod predict;
 pub mod search;
 pub mod summary;

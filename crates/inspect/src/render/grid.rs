@@ -1,6 +1,6 @@
 //! Pictures side by side: a grid of captioned tiles, a colour bar, horizontal stacking.
 use super::colormap::Colormap;
-use super::text::{draw_text, text_width, GLYPH};
+use convkit_plot::{draw_text, text_width, GLYPH};
 use image::{imageops, Rgb, RgbImage};
 
 const BACKGROUND: Rgb<u8> = Rgb([255, 255, 255]);

@@ -3,12 +3,11 @@
 mod colormap;
 mod grid;
 mod scatter;
-mod text;
 
 pub use colormap::Colormap;
+pub use convkit_plot::{draw_text, text_width, GLYPH};
 pub use grid::{colorbar, hstack, Grid};
 pub use scatter::{class_color, scatter};
-pub use text::{draw_text, text_width, GLYPH};
 
 use crate::error::{Error, Result};
 use convkit_data::Normalize;

@@ -1,5 +1,5 @@
 //! A scatter plot of 2-D points coloured by class, with a legend.
-use super::text::{draw_text, text_width, GLYPH};
+use convkit_plot::{draw_text, text_width, GLYPH};
 use image::{Rgb, RgbImage};
 
 /// Ten distinguishable colours, repeated for more classes.

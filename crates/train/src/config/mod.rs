@@ -16,6 +16,7 @@ pub use schedule::{CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
 
 use crate::error::{Error, Result};
 use convkit_models::model_names;
+use convkit_nn::reinit::Scheme;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -53,6 +54,9 @@ pub struct TrainConfig {
     /// Start from these weights (a PyTorch state_dict, `.pth` or safetensors) instead of a fresh
     /// initialisation.
     pub init_from: Option<PathBuf>,
+    /// Redraw every conv and linear weight from one of the course's initialisations (biases
+    /// zeroed) instead of each layer's own default.
+    pub weight_init: Option<Scheme>,
     /// Where run folders go; each run gets a new folder inside.
     pub out_dir: PathBuf,
     /// The run folder's name inside `out_dir` [default: `<model>-<dataset>`, with `-2`, `-3`, ...
@@ -99,6 +103,7 @@ impl Default for TrainConfig {
             early_stop: None,
             snapshots: None,
             init_from: None,
+            weight_init: None,
             out_dir: PathBuf::from("runs"),
             run_name: None,
             evaluate_test: true,
@@ -152,6 +157,12 @@ impl TrainConfig {
                     ),
                 ));
             }
+        }
+        if self.weight_init.is_some() && self.init_from.is_some() {
+            return Err(Error::config(
+                "weight_init",
+                "cannot be combined with init_from (the weights would be overwritten); give one of them",
+            ));
         }
         self.data.validate()?;
         self.optimizer.validate()?;

@@ -1,9 +1,9 @@
 //! The example grid: one row per test image; the clean image, then for each attack the
 //! perturbation (amplified so its largest change is full contrast; grey is no change) and the
 //! adversarial image, each captioned with the predicted class and its confidence (red: wrong).
-use super::text::{draw_text, fit, GLYPH};
 use anyhow::Context;
 use convkit_attack::{AttackedBatch, Predictions};
+use convkit_plot::{draw_text, GLYPH};
 use convkit_tensor::Tensor;
 use image::{Rgb, RgbImage};
 use std::path::Path;
@@ -13,9 +13,14 @@ const GAP: u32 = 6;
 const MIN_CELL: u32 = 96;
 const CAPTION: u32 = GLYPH + 6;
 const HEADER: u32 = 2 * (GLYPH + 3) + 4;
-const BLACK: Rgb<u8> = Rgb([0, 0, 0]);
-const WRONG: Rgb<u8> = Rgb([200, 0, 0]);
-const RIGHT: Rgb<u8> = Rgb([0, 120, 0]);
+const BLACK: [u8; 3] = [0, 0, 0];
+const WRONG: [u8; 3] = [200, 0, 0];
+const RIGHT: [u8; 3] = [0, 120, 0];
+
+/// `text` cut to at most `chars` characters.
+fn fit(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
 
 /// One attack's images at one ε, for the first rows of the grid.
 pub struct GridColumn {
@@ -99,7 +104,7 @@ pub fn draw_grid(
         width,
         zoom,
     };
-    draw_text(&mut grid, GAP, 4, "clean", BLACK, 1);
+    draw_text(&mut grid, (GAP, 4), "clean", BLACK, 1);
     for row in 0..rows {
         let top = HEADER + row as u32 * (cell_h + CAPTION + GAP);
         let clean_image = &clean_pixels[row * image_len..(row + 1) * image_len];
@@ -111,8 +116,7 @@ pub fn draw_grid(
         );
         draw_text(
             &mut grid,
-            GAP,
-            top + cell_h + 3,
+            (GAP, top + cell_h + 3),
             &label(class, confidence),
             colour(class),
             1,
@@ -127,7 +131,7 @@ pub fn draw_grid(
                 Some(factor) => format!("x{factor:.1}"),
                 None => "no change".to_string(),
             };
-            draw_text(&mut grid, left, top + cell_h + 3, &amplified, BLACK, 1);
+            draw_text(&mut grid, (left, top + cell_h + 3), &amplified, BLACK, 1);
             cell.paste(&mut grid, left + cell_w + GAP, top, adversarial);
             let (class, confidence) = (
                 column.predictions.classes[row],
@@ -136,8 +140,7 @@ pub fn draw_grid(
             let caption = label(class, confidence);
             draw_text(
                 &mut grid,
-                left + cell_w + GAP,
-                top + cell_h + 3,
+                (left + cell_w + GAP, top + cell_h + 3),
                 &caption,
                 colour(class),
                 1,
@@ -147,20 +150,18 @@ pub fn draw_grid(
     for (k, column) in examples.columns.iter().enumerate() {
         let left = GAP + (1 + 2 * k as u32) * (cell_w + GAP);
         let eps = fit(&format!("eps {}", column.eps), chars);
-        draw_text(&mut grid, left, 4, "delta", BLACK, 1);
-        draw_text(&mut grid, left, 4 + GLYPH + 3, &eps, BLACK, 1);
+        draw_text(&mut grid, (left, 4), "delta", BLACK, 1);
+        draw_text(&mut grid, (left, 4 + GLYPH + 3), &eps, BLACK, 1);
         draw_text(
             &mut grid,
-            left + cell_w + GAP,
-            4,
+            (left + cell_w + GAP, 4),
             &fit(&column.attack, chars),
             BLACK,
             1,
         );
         draw_text(
             &mut grid,
-            left + cell_w + GAP,
-            4 + GLYPH + 3,
+            (left + cell_w + GAP, 4 + GLYPH + 3),
             &eps,
             BLACK,
             1,

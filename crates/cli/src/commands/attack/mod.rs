@@ -3,7 +3,6 @@
 mod charts;
 mod grid;
 mod report;
-mod text;
 
 use crate::config_flags::cli_error;
 use anyhow::{bail, Context};
