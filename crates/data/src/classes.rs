@@ -121,7 +121,10 @@ mod tests {
     #[test]
     fn bad_selections_are_named() {
         let err = digits().select_classes(&[3, 12]).unwrap_err().to_string();
-        assert!(err.contains("there is no class 12: the dataset has 10 classes (0-9)"), "{err}");
+        assert!(
+            err.contains("there is no class 12: the dataset has 10 classes (0-9)"),
+            "{err}"
+        );
         let err = digits().select_classes(&[3, 3]).unwrap_err().to_string();
         assert!(err.contains("class 3 is given twice"), "{err}");
         assert!(digits().select_classes(&[]).is_err());
@@ -132,7 +135,11 @@ mod tests {
         assert_eq!(parse_classes("0-4").unwrap(), [0, 1, 2, 3, 4]);
         assert_eq!(parse_classes("5,6, 7").unwrap(), [5, 6, 7]);
         assert_eq!(parse_classes("0-2,7").unwrap(), [0, 1, 2, 7]);
-        for (bad, why) in [("4-2", "'4-2' is an empty range"), ("a", "'a' is not a class number"), ("1,,2", "'' is not")] {
+        for (bad, why) in [
+            ("4-2", "'4-2' is an empty range"),
+            ("a", "'a' is not a class number"),
+            ("1,,2", "'' is not"),
+        ] {
             let err = parse_classes(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }

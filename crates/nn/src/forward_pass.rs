@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(stats("0.0.running_mean"), [0.0, 0.0]);
         assert_eq!(stats("0.0.num_batches_tracked"), [0.0]);
         let moved = stats("1.running_mean");
-        assert!((moved[0] - 0.2).abs() < 1e-5 && (moved[1] - 0.4).abs() < 1e-5, "{moved:?}");
+        assert!(
+            (moved[0] - 0.2).abs() < 1e-5 && (moved[1] - 0.4).abs() < 1e-5,
+            "{moved:?}"
+        );
         // `1` normalised with batch statistics: each column is ±1 (up to eps).
         for (got, want) in y.to_vec().iter().zip([-1.0, -1.0, 1.0, 1.0]) {
             assert!((got - want).abs() < 1e-3, "{y:?}");

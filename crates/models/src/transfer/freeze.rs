@@ -115,9 +115,18 @@ mod tests {
     fn freezing_by_pattern_and_up_to_a_layer() {
         let model = build_model("lenet5", &ModelSpec::MNIST, &mut seeded_rng(0)).unwrap();
         let frozen = freeze(model.as_ref(), "conv*").unwrap();
-        assert_eq!(frozen, ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"]);
+        assert_eq!(
+            frozen,
+            ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"]
+        );
         let trains = |name: &str| {
-            model.parameters().into_iter().find(|(n, _)| n == name).unwrap().1.requires_grad()
+            model
+                .parameters()
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .unwrap()
+                .1
+                .requires_grad()
         };
         assert!(!trains("conv2.bias") && trains("fc1.weight"));
         let err = freeze(model.as_ref(), "conv3*").unwrap_err().to_string();
@@ -129,7 +138,10 @@ mod tests {
     #[test]
     fn an_unknown_layer_lists_the_valid_ones() {
         let model = build_model("resnet20", &ModelSpec::CIFAR, &mut seeded_rng(0)).unwrap();
-        assert_eq!(params_before(model.as_ref(), "layer3").unwrap().len(), 3 + 2 * 3 * 6);
+        assert_eq!(
+            params_before(model.as_ref(), "layer3").unwrap().len(),
+            3 + 2 * 3 * 6
+        );
         for bad in ["layer9", "relu", "layer3.0.conv1.weight"] {
             let err = params_before(model.as_ref(), bad).unwrap_err().to_string();
             assert!(
@@ -139,7 +151,10 @@ mod tests {
                 )),
                 "{err}"
             );
-            assert!(err.contains("layer3.2, fc (and the layers inside them)"), "{err}");
+            assert!(
+                err.contains("layer3.2, fc (and the layers inside them)"),
+                "{err}"
+            );
         }
     }
 }

@@ -73,7 +73,10 @@ pub fn with_new_head(
     // The new head keeps its initialisation: loaded from copies of itself.
     for (name, t) in built.named_tensors() {
         if is_head_tensor(head, &name) {
-            tensors.push((name, Tensor::from_vec(t.to_vec(), t.dims()).map_err(convkit_nn::Error::from)?));
+            tensors.push((
+                name,
+                Tensor::from_vec(t.to_vec(), t.dims()).map_err(convkit_nn::Error::from)?,
+            ));
         }
     }
     import_state_dict(built.as_ref(), &tensors, source)?;
@@ -92,8 +95,16 @@ mod tests {
     /// Deeper members of a family share its head and are left out to keep the test short.
     fn representatives() -> Vec<&'static str> {
         let deeper = [
-            "vgg13", "vgg13-bn", "vgg16", "vgg16-bn", "vgg19", "vgg19-bn", "resnet34",
-            "resnet101", "resnet152", "densenet169",
+            "vgg13",
+            "vgg13-bn",
+            "vgg16",
+            "vgg16-bn",
+            "vgg19",
+            "vgg19-bn",
+            "resnet34",
+            "resnet101",
+            "resnet152",
+            "densenet169",
         ];
         let names = model_names();
         assert!(deeper.iter().all(|m| names.contains(m)));
@@ -121,7 +132,12 @@ mod tests {
                 .iter()
                 .rfind(|(n, _)| n.ends_with(".weight"))
                 .unwrap_or_else(|| panic!("{model}: head '{head}' holds no weight"));
-            assert_eq!(last_weight.1.dims()[0], CLASSES, "{model}: {}", last_weight.0);
+            assert_eq!(
+                last_weight.1.dims()[0],
+                CLASSES,
+                "{model}: {}",
+                last_weight.0
+            );
             for (name, t) in body {
                 assert!(
                     !t.dims().contains(&CLASSES),
@@ -141,8 +157,14 @@ mod tests {
             ..spec.clone()
         };
         let tensors = pretrained.named_tensors();
-        let tuned = with_new_head("resnet20", &five, &tensors, "pretrained", &mut seeded_rng(2))
-            .unwrap();
+        let tuned = with_new_head(
+            "resnet20",
+            &five,
+            &tensors,
+            "pretrained",
+            &mut seeded_rng(2),
+        )
+        .unwrap();
         let fresh = build_model("resnet20", &five, &mut seeded_rng(2)).unwrap();
         for ((name, got), (_, fresh)) in tuned.named_tensors().iter().zip(fresh.named_tensors()) {
             let want = if is_head_tensor("fc", name) {
@@ -152,7 +174,10 @@ mod tests {
             };
             assert_eq!(got.to_vec(), want, "{name}");
         }
-        assert_eq!(tuned.module("fc").unwrap().parameters()[0].1.dims(), [5, 64]);
+        assert_eq!(
+            tuned.module("fc").unwrap().parameters()[0].1.dims(),
+            [5, 64]
+        );
     }
 
     #[test]
@@ -171,11 +196,25 @@ mod tests {
         assert!(err.contains("lenet.pth"), "{err}");
         assert!(err.contains("stage1.0.weight"), "{err}");
         // Images with another channel count: the first convolution's shape is named.
-        let rgb = build_model("lenet5", &ModelSpec { in_channels: 3, ..ModelSpec::MNIST }, &mut seeded_rng(1)).unwrap();
-        let err = with_new_head("lenet5", &ModelSpec::MNIST, &rgb.named_tensors(), "rgb", &mut seeded_rng(2))
-            .err()
-            .unwrap()
-            .to_string();
+        let rgb = build_model(
+            "lenet5",
+            &ModelSpec {
+                in_channels: 3,
+                ..ModelSpec::MNIST
+            },
+            &mut seeded_rng(1),
+        )
+        .unwrap();
+        let err = with_new_head(
+            "lenet5",
+            &ModelSpec::MNIST,
+            &rgb.named_tensors(),
+            "rgb",
+            &mut seeded_rng(2),
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(err.contains("conv1.weight"), "{err}");
     }
 }

@@ -149,7 +149,10 @@ mod tests {
         assert!((scale("conv1.weight") - 0.01).abs() < 1e-6);
         assert!((scale("layer3.0.conv1.weight") - 100f32.powf(-1.0 / 3.0)).abs() < 1e-6);
         let decay = layout.layer_decay_scales(0.5);
-        assert_eq!(decay.last().unwrap(), &("layer3.2.bn2.bias".to_string(), 0.5));
+        assert_eq!(
+            decay.last().unwrap(),
+            &("layer3.2.bn2.bias".to_string(), 0.5)
+        );
         assert_eq!(decay[0], ("conv1.weight".to_string(), 0.5f32.powi(11)));
     }
 

@@ -85,7 +85,11 @@ mod tests {
         assert_eq!(layers.len(), 6);
         let before: Vec<Vec<f32>> = model.buffers().iter().map(|(_, t)| t.to_vec()).collect();
         let wrapped = NormsInEval::new(model, layers);
-        let x = Tensor::from_vec((0..2 * 3 * 32 * 32).map(|i| (i % 7) as f32).collect(), [2, 3, 32, 32]).unwrap();
+        let x = Tensor::from_vec(
+            (0..2 * 3 * 32 * 32).map(|i| (i % 7) as f32).collect(),
+            [2, 3, 32, 32],
+        )
+        .unwrap();
         wrapped.forward(&x, Mode::Train).unwrap();
         let after: Vec<Vec<f32>> = wrapped.buffers().iter().map(|(_, t)| t.to_vec()).collect();
         assert_eq!(before, after);
