@@ -57,7 +57,7 @@ impl FinetunePlan {
         let in_norm = |name: &str| batch_norms.iter().any(|l| is_head_tensor(l, name));
         // fastai trains batch norms even in frozen layers when asked to.
         let freezable =
-            |name: &String| !is_head_tensor(&head, name) && !(finetune.train_bn && in_norm(name));
+            |name: &String| !(is_head_tensor(&head, name) || finetune.train_bn && in_norm(name));
         let body: Vec<String> = model
             .parameters()
             .into_iter()
@@ -188,14 +188,14 @@ impl FinetunePlan {
                 "discriminative learning rates: {rule}, from {lowest:.3e} × lr (first) to 1 × lr (head)"
             ));
         }
-        lines.push(if self.train_bn {
-            "batch norm: the body's batch norms train (batch statistics, running statistics updated, affine parameters trained even when frozen; fastai's train_bn)".to_string()
-        } else {
-            format!(
-                "batch norm: the body's {} batch norms stay in inference mode, frozen or not (running statistics used, not updated; Keras) — train_bn trains them",
-                self.norms_in_eval.len()
-            )
-        });
+        let norms = match (self.train_bn, self.norms_in_eval.len()) {
+            (true, _) => "batch norm: the body's batch norms train (batch statistics, running statistics updated, affine parameters trained even when frozen; fastai's train_bn)".to_string(),
+            (false, 0) => "batch norm: the body has none".to_string(),
+            (false, n) => format!(
+                "batch norm: the body's {n} batch norms stay in inference mode, frozen or not (running statistics used, not updated; Keras); train_bn trains them"
+            ),
+        };
+        lines.push(norms);
         lines
     }
 }
