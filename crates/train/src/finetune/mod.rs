@@ -165,7 +165,8 @@ impl FinetunePlan {
         let n = self.freeze_epochs;
         if n > 0 {
             lines.push(format!(
-                "epochs 1-{n}: head '{}' only, the body frozen ({} parameters)",
+                "{}: head '{}' only, the body frozen ({} parameters)",
+                epoch_range(1, n),
                 self.head,
                 self.frozen_at_first.len()
             ));
@@ -175,7 +176,7 @@ impl FinetunePlan {
                 0 => String::new(),
                 k => format!(", except the {k} frozen parameters before freeze_until"),
             };
-            lines.push(format!("epochs {}-{epochs}: all layers{kept}", n + 1));
+            lines.push(format!("{}: all layers{kept}", epoch_range(n + 1, epochs)));
         } else if !self.frozen.is_empty() {
             lines.push(format!(
                 "{} parameters before freeze_until stay frozen",
@@ -197,5 +198,14 @@ impl FinetunePlan {
         };
         lines.push(norms);
         lines
+    }
+}
+
+/// `epoch 3` or `epochs 2-5`.
+fn epoch_range(first: usize, last: usize) -> String {
+    if first == last {
+        format!("epoch {first}")
+    } else {
+        format!("epochs {first}-{last}")
     }
 }
