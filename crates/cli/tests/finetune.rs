@@ -76,7 +76,7 @@ fn a_checkpoint_is_fine_tuned_on_other_classes() {
     }
 
     let err = stderr(&finetune(&["--freeze-until", "stage7"]));
-    assert!(err.contains("finetune.freeze_until: the model has no layer 'stage7' with parameters; layers with parameters: stage1, stage1.0"), "{err}");
+    assert!(err.contains("--freeze-until (finetune.freeze_until): the model has no layer 'stage7' with parameters; layers with parameters: stage1, stage1.0"), "{err}");
     let out = convkit(&[
         "finetune",
         "--from",
