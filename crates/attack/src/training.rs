@@ -104,6 +104,7 @@ impl TrainStep for AdversarialStep {
             images,
             labels: batch.labels.clone(),
             soft_targets: batch.soft_targets.clone(),
+            indices: batch.indices.clone(),
         };
         StandardStep.forward_backward(model, &attacked)
     }

@@ -22,6 +22,21 @@ pub struct DataArgs {
     /// (soft) targets.
     #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
     pub mixup: Option<f32>,
+    /// Only these classes of the training and test sets, relabelled 0..k in the order given:
+    /// classes and ranges such as `0-4` or `5,6,7,8,9`.
+    #[arg(long, value_name = "LIST", value_parser = parse_class_list)]
+    pub classes: Option<ClassList>,
+}
+
+/// The classes of `--classes` (a type of its own: clap would read a `Vec` as repeated values).
+#[derive(Clone, Debug, Default)]
+pub struct ClassList(pub Vec<usize>);
+
+/// `--classes`: a class list, its error as the message.
+fn parse_class_list(text: &str) -> Result<ClassList, String> {
+    convkit_data::parse_classes(text)
+        .map(ClassList)
+        .map_err(|e| e.to_string())
 }
 
 impl DataArgs {
@@ -32,5 +47,6 @@ impl DataArgs {
         set(&mut d.workers, self.workers);
         set(&mut d.val_fraction, self.val_fraction);
         set(&mut d.mixup, self.mixup.map(Some));
+        set(&mut d.classes, self.classes.clone().map(|c| Some(c.0)));
     }
 }

@@ -29,6 +29,9 @@ struct Cli {
 enum Command {
     /// Train a model on a dataset and report test accuracy after every epoch.
     Train(Box<commands::train::TrainArgs>),
+    /// Fine-tune pretrained weights (a checkpoint or a PyTorch state_dict) on a dataset: a new
+    /// classifier, trained alone first, then the whole network with lower rates for the body.
+    Finetune(Box<commands::finetune::FinetuneArgs>),
     /// Evaluate a saved checkpoint, or an ensemble of several, on the test set: accuracy, loss and
     /// confusion matrix.
     Eval(commands::eval::EvalArgs),
@@ -65,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     threads::configure(cli.threads)?;
     match cli.command {
         Command::Train(args) => commands::train::run(*args),
+        Command::Finetune(args) => commands::finetune::run(*args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Plot(args) => commands::plot::run(args),
         Command::Search(args) => commands::search::run(*args),

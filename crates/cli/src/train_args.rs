@@ -105,11 +105,25 @@ impl RunArgs {
     /// # Errors
     /// A configuration file that cannot be read.
     pub fn fresh_config(&self, announce: bool) -> anyhow::Result<TrainConfig> {
+        self.fresh_config_with(announce, |_| {})
+    }
+
+    /// [`RunArgs::fresh_config`] with `edit` applied after the flags, before the recipe (a
+    /// command's own options).
+    ///
+    /// # Errors
+    /// A configuration file that cannot be read.
+    pub fn fresh_config_with(
+        &self,
+        announce: bool,
+        edit: impl FnOnce(&mut TrainConfig),
+    ) -> anyhow::Result<TrainConfig> {
         let mut config = match &self.config {
             Some(path) => TrainConfig::load(path)?,
             None => TrainConfig::default(),
         };
         self.apply(&mut config);
+        edit(&mut config);
         let set = recipe::apply(&mut config);
         if announce && !set.is_empty() {
             println!(

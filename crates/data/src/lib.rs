@@ -29,6 +29,7 @@
 //! ```
 
 mod cifar;
+mod classes;
 mod dataset;
 pub mod download;
 mod error;
@@ -46,6 +47,7 @@ mod testing;
 pub mod transforms;
 
 pub use cifar::{Cifar10, Cifar100, Cifar100Labels};
+pub use classes::parse_classes;
 pub use dataset::{Dataset, Sample};
 pub use error::{Error, Result};
 pub use fashion_mnist::{FashionMnist, FASHION_MNIST_SYSTEM_DIR};

@@ -24,6 +24,7 @@ mod resnet_blocks;
 mod small_cnn;
 mod summary;
 mod summary_table;
+pub mod transfer;
 mod vgg;
 
 pub use alexnet::{alexnet, alexnet_torchvision};

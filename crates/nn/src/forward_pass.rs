@@ -44,8 +44,9 @@ impl<F: FnMut(&ModuleCall<'_>) -> Result<Option<Tensor>>> ForwardHook for F {
     }
 }
 
-/// The state of one forward pass: its [`Mode`], the dotted name of the module running now, and
-/// the hooks (called in the order they were added).
+/// The state of one forward pass: its [`Mode`], the dotted name of the module running now, the
+/// hooks (called in the order they were added), and the modules that run in [`Mode::Eval`] even
+/// in a training pass (a fine-tuned network's pretrained batch norms, say).
 ///
 /// ```
 /// use convkit_nn::layers::{Linear, LinearConfig, ReLU, Sequential};
@@ -71,6 +72,8 @@ pub struct ForwardPass<'h> {
     path: String,
     depth: usize,
     hooks: Vec<&'h mut dyn ForwardHook>,
+    /// Dotted names of modules run in [`Mode::Eval`] whatever the pass's mode (sorted).
+    eval_modules: Vec<String>,
 }
 
 impl<'h> ForwardPass<'h> {
@@ -80,7 +83,17 @@ impl<'h> ForwardPass<'h> {
             path: String::new(),
             depth: 0,
             hooks: Vec::new(),
+            eval_modules: Vec::new(),
         }
+    }
+
+    /// Runs the modules named `names` (dotted, as in the `state_dict`: `layer1.0.bn1`), and
+    /// everything inside them, in [`Mode::Eval`] even when the pass trains: Keras's
+    /// `layer(x, training=False)` for some layers of a network. Adds to earlier calls.
+    pub fn set_eval_modules(&mut self, names: &[String]) {
+        self.eval_modules.extend_from_slice(names);
+        self.eval_modules.sort_unstable();
+        self.eval_modules.dedup();
     }
 
     /// Adds a hook that sees every module call of the pass.
@@ -107,17 +120,25 @@ impl<'h> ForwardPass<'h> {
     /// # Errors
     /// The child's or a hook's error.
     pub fn call(&mut self, name: &str, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
-        if self.hooks.is_empty() {
+        if self.hooks.is_empty() && self.eval_modules.is_empty() {
             return child.forward_in(x, self);
         }
         let parent_len = self.path.len();
         self.path = join_name(&self.path, name);
+        let mode = self.mode;
+        if self.eval_modules.binary_search(&self.path).is_ok() {
+            self.mode = Mode::Eval;
+        }
         let result = self.call_hooked(child, x);
+        self.mode = mode;
         self.path.truncate(parent_len);
         result
     }
 
     fn call_hooked(&mut self, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
+        if self.hooks.is_empty() {
+            return child.forward_in(x, self);
+        }
         for hook in &mut self.hooks {
             hook.before(&self.path, child, x)?;
         }
@@ -138,5 +159,41 @@ impl<'h> ForwardPass<'h> {
             }
         }
         Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{BatchNorm1d, BatchNormConfig, Sequential};
+
+    #[test]
+    fn eval_modules_run_in_eval_inside_a_training_pass() {
+        let bn = || BatchNorm1d::new(2, BatchNormConfig::default()).unwrap();
+        let model = Sequential::new(vec![
+            Box::new(Sequential::new(vec![Box::new(bn())])),
+            Box::new(bn()),
+        ]);
+        let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 6.0], [2, 2]).unwrap();
+        let mut pass = ForwardPass::new(Mode::Train);
+        pass.set_eval_modules(&["0".to_string()]);
+        let y = pass.run(&model, &x).unwrap();
+        let stats = |name: &str| {
+            let buffers = model.buffers();
+            buffers.iter().find(|(n, _)| n == name).unwrap().1.to_vec()
+        };
+        // `0.0` (inside the eval module) kept its running statistics and normalised by them
+        // (mean 0, var 1: the identity up to eps); `1` trained on the batch.
+        assert_eq!(stats("0.0.running_mean"), [0.0, 0.0]);
+        assert_eq!(stats("0.0.num_batches_tracked"), [0.0]);
+        let moved = stats("1.running_mean");
+        assert!(
+            (moved[0] - 0.2).abs() < 1e-5 && (moved[1] - 0.4).abs() < 1e-5,
+            "{moved:?}"
+        );
+        // `1` normalised with batch statistics: each column is ±1 (up to eps).
+        for (got, want) in y.to_vec().iter().zip([-1.0, -1.0, 1.0, 1.0]) {
+            assert!((got - want).abs() < 1e-3, "{y:?}");
+        }
     }
 }

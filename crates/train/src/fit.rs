@@ -61,13 +61,7 @@ impl Trainer {
                 .for_snapshots(cycles, config.epochs, batches),
             None => config.schedule.clone(),
         };
-        let (groups, _frozen) = config.optimizer.groups(self.model.parameters())?;
-        let trainable: Vec<_> = self
-            .model
-            .parameters()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
-            .collect();
+        let (groups, keep_frozen) = self.optimizer_groups()?;
         let mut optimizer = config.optimizer.build(groups)?;
         let lr = config.optimizer.lr();
         let mut scheduler = schedule.build(optimizer.as_mut(), lr, config.epochs, batches)?;
@@ -135,6 +129,7 @@ impl Trainer {
         emit(callbacks, |c| {
             c.on_run_start(&start).map(|()| Control::Continue)
         })?;
+        let plan = self.finetune.as_ref();
         let mut run = Run {
             config,
             model: self.model.as_ref(),
@@ -146,7 +141,7 @@ impl Trainer {
             loader,
             optimizer,
             scheduler,
-            trainable,
+            trainable: Vec::new(),
             run_dir,
             run_id,
             snapshots,
@@ -154,6 +149,15 @@ impl Trainer {
         };
         let mut reason = RunEndReason::Completed;
         for epoch in first_epoch..=config.epochs {
+            if let Some(plan) = plan {
+                plan.apply_epoch(run.model, epoch, &keep_frozen);
+            }
+            run.trainable = run
+                .model
+                .parameters()
+                .into_iter()
+                .filter(|(_, t)| t.requires_grad())
+                .collect();
             let epoch_lr = run.optimizer.lr();
             let trained = match run.train_epoch(epoch)? {
                 Ok(trained) => trained,

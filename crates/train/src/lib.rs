@@ -27,6 +27,7 @@ pub mod early_stopping;
 mod epoch;
 mod error;
 pub mod eval;
+pub mod finetune;
 mod fit;
 pub mod lr_find;
 pub mod metrics;

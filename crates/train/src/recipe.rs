@@ -42,7 +42,8 @@ pub fn apply(config: &mut TrainConfig) -> Vec<String> {
         config.schedule.kind = Some(ScheduleName::Cosine);
         set.push("--schedule cosine".into());
     }
-    if config.data.augment.is_none() {
+    // A linear probe computes its features once, from the images as they are.
+    if config.data.augment.is_none() && !config.is_linear_probe() {
         config.data.augment = Some("crop,flip".into());
         set.push("--augment crop,flip".into());
     }

@@ -22,7 +22,10 @@ impl RunData {
     pub fn load(config: &TrainConfig) -> Result<RunData> {
         let data = &config.data;
         let dataset = data.dataset;
-        let full = dataset.load(data.data_dir.as_deref(), Split::Train)?;
+        let full = select(
+            dataset.load(data.data_dir.as_deref(), Split::Train)?,
+            config,
+        )?;
         let limited = limit(full, data.train_limit)?;
         let (train, validation) = if data.val_fraction > 0.0 {
             let (train, validation) = limited.split(data.val_fraction, config.seed)?;
@@ -38,7 +41,7 @@ impl RunData {
         }
         let test = if config.evaluate_test {
             let test = dataset.load(data.data_dir.as_deref(), Split::Test)?;
-            Some(Arc::new(test))
+            Some(Arc::new(select(test, config)?))
         } else {
             None
         };
@@ -82,6 +85,16 @@ impl RunData {
             loader = loader.with_mixup(alpha)?;
         }
         Ok(loader)
+    }
+}
+
+/// The classes of `dataset` that `config` selects (all without a selection).
+fn select(dataset: Dataset, config: &TrainConfig) -> Result<Dataset> {
+    match &config.data.classes {
+        None => Ok(dataset),
+        Some(classes) => dataset
+            .select_classes(classes)
+            .map_err(|e| Error::config("data.classes", e.to_string())),
     }
 }
 

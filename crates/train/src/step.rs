@@ -17,6 +17,8 @@ pub struct StepBatch {
     pub labels: Vec<usize>,
     /// `[N, classes]` target probabilities when the batch was mixed (mixup), else `None`.
     pub soft_targets: Option<Tensor>,
+    /// The position of each image in the training set.
+    pub indices: Vec<usize>,
 }
 
 impl StepBatch {
@@ -27,6 +29,7 @@ impl StepBatch {
     /// Dimensions that don't fit the data (a loader bug).
     pub fn from_loader(mut batch: Batch) -> Result<StepBatch> {
         let soft_targets = batch.targets.take();
+        let indices = std::mem::take(&mut batch.indices);
         let (images, labels) = batch_images(batch)?;
         let rows = labels.len().max(1);
         let soft_targets = soft_targets
@@ -39,6 +42,7 @@ impl StepBatch {
             images,
             labels,
             soft_targets,
+            indices,
         })
     }
 }

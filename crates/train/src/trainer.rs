@@ -6,11 +6,14 @@ use crate::checkpoint::{ModelRecord, SavedRun};
 use crate::config::{differences, TrainConfig};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalReport, EVAL_BATCH};
+use crate::finetune::{read_pretrained, Features, FinetunePlan, LinearProbeStep};
 use crate::replicas::{Replicas, SingleProcess};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
 use convkit_models::build_model;
+use convkit_models::transfer::{with_new_head, NormsInEval};
 use convkit_nn::checkpoint::load_state_dict;
+use convkit_nn::optim::ParamGroup;
 use convkit_nn::reinit::reinitialise;
 use convkit_nn::torch::{import_state_dict, read_state_dict};
 use convkit_nn::Module;
@@ -46,6 +49,8 @@ pub struct Trainer {
     pub(crate) replicas: Box<dyn Replicas>,
     /// The run being continued, until `fit` takes it.
     pub(crate) resumed: Option<SavedRun>,
+    /// What a fine-tuning run trains when.
+    pub(crate) finetune: Option<FinetunePlan>,
 }
 
 /// The callbacks every run has (first in [`Trainer::callbacks`]): they write the run folder, so
@@ -54,23 +59,33 @@ pub(crate) const RUN_FOLDER_CALLBACKS: usize = 3;
 
 impl Trainer {
     /// A fresh run of `config`: checks it, loads the data and builds the zoo model it names
-    /// (initialised from the seed — with `weight_init`'s scheme when given —, or from `init_from`).
+    /// (initialised from the seed — with `weight_init`'s scheme when given —, or from `init_from`;
+    /// a fine-tuning run gets its body from `finetune.from` and a new head for its classes).
     ///
     /// # Errors
-    /// An invalid configuration (the field named), missing data, weights that don't fit.
+    /// An invalid configuration (the field named), missing data, weights that don't fit (every
+    /// tensor named).
     pub fn new(config: TrainConfig) -> Result<Trainer> {
         config.validate()?;
         let data = RunData::load(&config)?;
-        let rng = &mut seeded_rng(config.seed);
-        let model = build_model(&config.model, &data.spec(), rng)?;
+        let mut rng = seeded_rng(config.seed);
+        let model = match &config.finetune {
+            Some(finetune) => {
+                let path = &finetune.from;
+                let tensors = read_pretrained(path, &config.model)?;
+                let source = path.display().to_string();
+                with_new_head(&config.model, &data.spec(), &tensors, &source, &mut rng)?
+            }
+            None => build_model(&config.model, &data.spec(), &mut rng)?,
+        };
         if let Some(scheme) = config.weight_init {
-            reinitialise(model.as_ref(), scheme, rng)?;
+            reinitialise(model.as_ref(), scheme, &mut rng)?;
         }
         if let Some(path) = &config.init_from {
             let tensors = read_state_dict(path)?;
             import_state_dict(model.as_ref(), &tensors, &path.display().to_string())?;
         }
-        Ok(Trainer::assemble(config, model, data))
+        Trainer::assemble(config, model, data)
     }
 
     /// A fresh run of `config` that trains `model`, built by the caller (with its own
@@ -90,7 +105,7 @@ impl Trainer {
             &model.named_tensors(),
             "the model given to Trainer::with_model",
         )?;
-        Ok(Trainer::assemble(config, model, data))
+        Trainer::assemble(config, model, data)
     }
 
     /// Continues `saved` with `config`, which must be the run's own configuration apart from the
@@ -127,12 +142,27 @@ impl Trainer {
         let data = RunData::load(&config)?;
         let model = build_model(&config.model, &data.spec(), &mut seeded_rng(config.seed))?;
         saved.checkpoint.load_into(model.as_ref())?;
-        let mut trainer = Trainer::assemble(config, model, data);
+        let mut trainer = Trainer::assemble(config, model, data)?;
         trainer.resumed = Some(saved);
         Ok(trainer)
     }
 
-    fn assemble(config: TrainConfig, model: Box<dyn Module>, data: RunData) -> Trainer {
+    /// The trainer of `model`; for a fine-tuning run, with its plan, the body's batch norms kept
+    /// in inference mode and, for a linear probe, the features computed and the probe's step.
+    fn assemble(config: TrainConfig, model: Box<dyn Module>, data: RunData) -> Result<Trainer> {
+        let (mut model, mut finetune, mut step) = (model, None, None);
+        if let Some(options) = &config.finetune {
+            let plan = FinetunePlan::new(options, &config.model, model.as_ref(), &data.spec())?;
+            if !plan.norms_in_eval.is_empty() {
+                model = Box::new(NormsInEval::new(model, plan.norms_in_eval.clone()));
+            }
+            if plan.linear_probe {
+                let features = Features::extract(model.as_ref(), &plan.head, &data)?;
+                let head = plan.head.clone();
+                step = Some(Box::new(LinearProbeStep { head, features }) as Box<dyn TrainStep>);
+            }
+            finetune = Some(plan);
+        }
         let record = ModelRecord {
             name: config.model.clone(),
             spec: data.spec(),
@@ -140,7 +170,7 @@ impl Trainer {
             class_names: data.train.class_names().to_vec(),
             normalize: data.normalize.clone(),
         };
-        Trainer {
+        Ok(Trainer {
             config,
             model,
             record,
@@ -150,15 +180,17 @@ impl Trainer {
                 Box::new(BatchLog::default()),
                 Box::new(Curves),
             ],
-            step: Box::new(StandardStep),
+            step: step.unwrap_or_else(|| Box::new(StandardStep)),
             hooks: Vec::new(),
             replicas: Box::new(SingleProcess),
             resumed: None,
-        }
+            finetune,
+        })
     }
 
-    /// Adds a callback; callbacks are called in the order they were added, after the two every
-    /// run has (the metrics CSV and the curves PNG of the run folder, on the primary rank only).
+    /// Adds a callback; callbacks are called in the order they were added, after the three every
+    /// run has (the metrics CSV, the batch CSV and the curves PNG of the run folder, on the
+    /// primary rank only).
     pub fn add_callback(&mut self, callback: impl Callback + 'static) -> &mut Self {
         self.callbacks.push(Box::new(callback));
         self
@@ -204,6 +236,29 @@ impl Trainer {
 
     pub fn model(&self) -> &dyn Module {
         self.model.as_ref()
+    }
+
+    /// What a fine-tuning run trains when (`None` for other runs).
+    pub fn finetune_plan(&self) -> Option<&FinetunePlan> {
+        self.finetune.as_ref()
+    }
+
+    /// The optimiser's parameter groups (learning-rate multiples of a fine-tuning run applied)
+    /// and the names of the parameters the groups freeze.
+    pub(crate) fn optimizer_groups(&self) -> Result<(Vec<ParamGroup>, Vec<String>)> {
+        let (groups, frozen) = self.config.optimizer.groups(self.model.parameters())?;
+        let groups = match &self.finetune {
+            Some(plan) => plan.scale_groups(groups),
+            None => groups,
+        };
+        Ok((groups, frozen.into_iter().map(|(name, _)| name).collect()))
+    }
+
+    /// Freezes what a fine-tuning run freezes in epoch `epoch` (1-based); nothing otherwise.
+    pub(crate) fn apply_epoch(&self, epoch: usize, keep_frozen: &[String]) {
+        if let Some(plan) = &self.finetune {
+            plan.apply_epoch(self.model.as_ref(), epoch, keep_frozen);
+        }
     }
 
     /// What the checkpoints record about the model.

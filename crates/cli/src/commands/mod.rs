@@ -3,6 +3,7 @@ pub mod attack;
 pub mod augment;
 pub mod bench;
 pub mod eval;
+pub mod finetune;
 pub mod init_stats;
 pub mod inspect;
 pub mod lr_find;

@@ -9,7 +9,7 @@ use convkit_train::callback::RunEndReason;
 use convkit_train::callbacks::{Console, Progress, StopAfter, TensorBoard};
 use convkit_train::checkpoint::SavedRun;
 use convkit_train::lr_find::LrFindConfig;
-use convkit_train::{FitOutcome, Trainer};
+use convkit_train::{FitOutcome, TrainConfig, Trainer};
 use std::path::PathBuf;
 
 #[derive(Args, Debug, Clone)]
@@ -48,6 +48,16 @@ impl TrainArgs {
     /// The trainer these flags ask for: a resumed run, or a fresh one (with its learning rate
     /// from the range test for `--lr auto`); the recipe line is printed when `announce`.
     pub(super) fn trainer(&self, announce: bool) -> anyhow::Result<Trainer> {
+        self.trainer_with(announce, |_| {})
+    }
+
+    /// [`TrainArgs::trainer`], a fresh run's configuration edited by `edit` after the flags and
+    /// before the recipe (see [`RunArgs::fresh_config_with`]).
+    pub(super) fn trainer_with(
+        &self,
+        announce: bool,
+        edit: impl FnOnce(&mut TrainConfig),
+    ) -> anyhow::Result<Trainer> {
         let auto = self.run.optim.lr_is_auto();
         if let Some(path) = &self.resume {
             if auto {
@@ -60,7 +70,8 @@ impl TrainArgs {
             install_step(&mut trainer);
             return Ok(trainer);
         }
-        let mut trainer = self.run.fresh_trainer(announce)?;
+        let config = self.run.fresh_config_with(announce, edit)?;
+        let mut trainer = Trainer::new(config).map_err(cli_error)?;
         install_step(&mut trainer);
         if auto {
             let found = trainer

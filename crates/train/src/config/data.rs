@@ -13,7 +13,10 @@ pub struct DataConfig {
     /// Folder holding the dataset files [default: the dataset's usual place; see
     /// [`DatasetName::resolve_dir`]].
     pub data_dir: Option<PathBuf>,
-    /// Train on only the first N training images (before the validation split).
+    /// Only these classes (of training and test sets), relabelled `0..k` in this order.
+    pub classes: Option<Vec<usize>>,
+    /// Train on only the first N training images (after the class selection, before the
+    /// validation split).
     pub train_limit: Option<usize>,
     /// Fraction of the training set held out for validation (drawn with the run's seed); the best
     /// checkpoint is then chosen by validation accuracy.
@@ -32,6 +35,7 @@ impl Default for DataConfig {
         DataConfig {
             dataset: DatasetName::Mnist,
             data_dir: None,
+            classes: None,
             train_limit: None,
             val_fraction: 0.0,
             augment: None,
@@ -73,6 +77,9 @@ impl DataConfig {
         }
         convkit_tensor::limits::check_threads("threads preparing batches", self.workers)
             .map_err(|e| Error::config("data.workers", e.to_string()))?;
+        if self.classes.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::config("data.classes", "needs at least one class"));
+        }
         if self.train_limit == Some(0) {
             return Err(Error::config(
                 "data.train_limit",

@@ -4,6 +4,7 @@
 mod adversarial;
 mod data;
 mod diff;
+mod finetune;
 mod optim;
 mod schedule;
 mod toml_io;
@@ -11,6 +12,7 @@ mod toml_io;
 pub use adversarial::{AdversarialConfig, AdversarialMethod};
 pub use data::DataConfig;
 pub use diff::differences;
+pub use finetune::FinetuneConfig;
 pub use optim::{ClipConfig, OptimizerConfig, OptimizerName, ParamGroupConfig};
 pub use schedule::{CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
 
@@ -71,6 +73,8 @@ pub struct TrainConfig {
     pub checkpoint: CheckpointPolicy,
     /// Train on adversarial examples (needs `convkit_attack::AdversarialStep` as the step).
     pub adversarial: Option<AdversarialConfig>,
+    /// Fine-tune pretrained weights with a new head (see [`FinetuneConfig`]).
+    pub finetune: Option<FinetuneConfig>,
 }
 
 /// Which checkpoints a run writes besides `last.safetensors` (written after every epoch: it holds
@@ -113,11 +117,45 @@ impl Default for TrainConfig {
             clip: ClipConfig::default(),
             checkpoint: CheckpointPolicy::default(),
             adversarial: None,
+            finetune: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// Whether the run is a linear probe (`finetune.linear_probe`).
+    pub fn is_linear_probe(&self) -> bool {
+        self.finetune.as_ref().is_some_and(|f| f.linear_probe)
+    }
+
+    /// The fine-tuning options against the rest of the run.
+    fn validate_finetune(&self, finetune: &FinetuneConfig) -> Result<()> {
+        finetune.validate(self.epochs)?;
+        if self.init_from.is_some() {
+            return Err(Error::config(
+                "init_from",
+                "a fine-tuning run starts from finetune.from: leave init_from out",
+            ));
+        }
+        if finetune.linear_probe {
+            let probe =
+                "a linear probe computes the body's features once, without augmentation or mixup";
+            if !matches!(self.data.augment.as_deref(), None | Some("none")) {
+                return Err(Error::config("data.augment", format!("{probe}: use none")));
+            }
+            if self.data.mixup.is_some() {
+                return Err(Error::config("data.mixup", probe));
+            }
+            if self.adversarial.is_some() {
+                return Err(Error::config(
+                    "adversarial",
+                    format!("{probe}: it cannot train on adversarial examples"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The batch size the run uses.
     pub fn batch_size(&self) -> usize {
         self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)
@@ -169,6 +207,9 @@ impl TrainConfig {
         self.schedule.validate(self.snapshots.is_some())?;
         if let Some(adversarial) = &self.adversarial {
             adversarial.validate()?;
+        }
+        if let Some(finetune) = &self.finetune {
+            self.validate_finetune(finetune)?;
         }
         self.clip.validate()
     }

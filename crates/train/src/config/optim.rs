@@ -1,6 +1,7 @@
 //! The optimiser part of a [`super::TrainConfig`]: which optimiser, its hyper-parameters,
 //! parameter groups (own learning-rate scale and weight decay, or frozen) and gradient clipping.
 use crate::error::{Error, Result};
+use convkit_models::transfer::matches_pattern;
 use convkit_nn::optim::{
     clip_grad_norm, clip_grad_value, no_decay_on_biases_and_norms, Adagrad, AdagradConfig, Adam,
     AdamConfig, Optimizer, ParamGroup, RmsProp, RmsPropConfig, Sgd, SgdConfig,
@@ -84,26 +85,6 @@ pub struct ClipConfig {
 
 /// Tensors with their `state_dict` names.
 type NamedTensors = Vec<(String, Tensor)>;
-
-/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
-pub(crate) fn matches_pattern(pattern: &str, name: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = name.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty(); // no `*`: an exact name
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
-}
 
 impl OptimizerConfig {
     /// The learning rate the run starts from.
@@ -299,18 +280,6 @@ impl ClipConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patterns_match_names_with_wildcards() {
-        assert!(matches_pattern("fc.weight", "fc.weight"));
-        assert!(!matches_pattern("fc.weight", "fc.weight2"));
-        assert!(matches_pattern("layer4.*", "layer4.1.conv2.weight"));
-        assert!(!matches_pattern("layer4.*", "layer3.1.conv2.weight"));
-        assert!(matches_pattern("*.bias", "layer1.0.bn1.bias"));
-        assert!(matches_pattern("*bn*.weight", "layer1.0.bn1.weight"));
-        assert!(!matches_pattern("*bn*.weight", "layer1.0.conv1.weight"));
-        assert!(matches_pattern("*", "anything"));
-    }
 
     #[test]
     fn groups_split_by_pattern_and_freeze() {

@@ -13,7 +13,9 @@ impl Trainer {
     /// Invalid settings, a failing step, or a loss that diverges at once.
     pub fn lr_find(&mut self, config: &LrFindConfig) -> Result<LrFindResult> {
         let loader = self.data.train_loader(&self.config)?;
-        let (groups, _frozen) = self.config.optimizer.groups(self.model.parameters())?;
+        let (groups, frozen) = self.optimizer_groups()?;
+        // A fine-tuning run's first epoch: the rates of its first phase are the ones tested.
+        self.apply_epoch(1, &frozen);
         let mut optimizer = self.config.optimizer.build(groups)?;
         let model = self.model.as_ref();
         let saved: Vec<Vec<f32>> = model
