@@ -188,6 +188,11 @@ impl Module for ResNet {
         let head: [(&str, &dyn Module); 2] = [("avgpool", &self.avgpool), ("fc", &self.fc)];
         stem.chain(stages).chain(head).collect()
     }
+
+    /// The stem runs in order.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![self.stem.iter().map(|(n, _)| *n).collect()]
+    }
 }
 
 /// One stage of `blocks` residual blocks of `block`'s kind, as torchvision's `_make_layer`: the

@@ -5,6 +5,7 @@
 //! the dotted name of every call (`layer1.0.conv1`) and shows each to its hooks, which may replace
 //! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
 use crate::error::Result;
+use crate::fusion::FusedCalls;
 use crate::module::{join_name, Mode, Module};
 use convkit_tensor::Tensor;
 
@@ -71,6 +72,9 @@ pub struct ForwardPass<'h> {
     path: String,
     depth: usize,
     hooks: Vec<&'h mut dyn ForwardHook>,
+    /// The folded layers of a [`crate::fusion::FusedModel`], run in place of the calls they
+    /// replace.
+    fusion: Option<FusedCalls<'h>>,
 }
 
 impl<'h> ForwardPass<'h> {
@@ -80,7 +84,21 @@ impl<'h> ForwardPass<'h> {
             path: String::new(),
             depth: 0,
             hooks: Vec::new(),
+            fusion: None,
         }
+    }
+
+    /// An eval-mode pass that runs `fusion`'s folded layers instead of the calls they replace.
+    pub(crate) fn fused(fusion: FusedCalls<'h>) -> ForwardPass<'h> {
+        ForwardPass {
+            fusion: Some(fusion),
+            ..ForwardPass::new(Mode::Eval)
+        }
+    }
+
+    /// The fused layers' state at the end of the pass, if it is a fused one.
+    pub(crate) fn fusion(&self) -> Option<&FusedCalls<'h>> {
+        self.fusion.as_ref()
     }
 
     /// Adds a hook that sees every module call of the pass.
@@ -107,12 +125,20 @@ impl<'h> ForwardPass<'h> {
     /// # Errors
     /// The child's or a hook's error.
     pub fn call(&mut self, name: &str, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
-        if self.hooks.is_empty() {
+        if self.hooks.is_empty() && self.fusion.is_none() {
             return child.forward_in(x, self);
         }
         let parent_len = self.path.len();
         self.path = join_name(&self.path, name);
-        let result = self.call_hooked(child, x);
+        let fused = match &mut self.fusion {
+            Some(fusion) => fusion.intercept(&self.path, x),
+            None => Ok(None),
+        };
+        let result = match fused {
+            Ok(Some(out)) => Ok(out),
+            Ok(None) => self.call_hooked(child, x),
+            Err(e) => Err(e),
+        };
         self.path.truncate(parent_len);
         result
     }
