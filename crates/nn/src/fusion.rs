@@ -120,11 +120,6 @@ impl<'a> FusedModel<'a> {
         })
     }
 
-    /// The model it runs.
-    pub fn model(&self) -> &'a dyn Module {
-        self.model
-    }
-
     /// Each fused layer as `layer + absorbed + ...` (`layer1.0.conv1 + layer1.0.bn1 +
     /// layer1.0.relu`), sorted by name.
     pub fn fusions(&self) -> Vec<String> {
