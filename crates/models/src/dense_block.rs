@@ -58,6 +58,11 @@ impl Module for DenseLayer {
         ]
     }
 
+    /// All the children, in the order they run: `conv1` fuses with `norm2` and `relu2`.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![self.children().into_iter().map(|(n, _)| n).collect()]
+    }
+
     fn type_name(&self) -> &str {
         "_DenseLayer"
     }

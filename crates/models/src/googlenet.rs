@@ -66,6 +66,10 @@ impl Module for BasicConv2d {
     fn children(&self) -> Vec<(&str, &dyn Module)> {
         vec![("conv", &self.conv), ("bn", &self.bn)]
     }
+
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![vec!["conv", "bn"]]
+    }
 }
 
 /// The output channels of an Inception module's branches, torchvision's `Inception` arguments:
@@ -200,6 +204,11 @@ impl Module for GoogLeNet {
         children.push(("dropout", &self.dropout));
         children.push(("fc", &self.fc));
         children
+    }
+
+    /// The trunk runs in order.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![self.trunk.iter().map(|(n, _)| *n).collect()]
     }
 }
 

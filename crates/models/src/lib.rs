@@ -45,7 +45,7 @@ pub use mobilenet_v2::{
 };
 pub use nin::{nin, NinConfig};
 pub use registry::{build_model, model_names, natural_spec, ModelSpec};
-pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig};
+pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig, ResNetStem};
 pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
 pub use small_cnn::small_cnn;
 pub use summary::{summarize, LastConvField, LayerRow, Summary};

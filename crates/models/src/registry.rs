@@ -91,8 +91,12 @@ const FAMILIES: &[(&[&str], FamilyBuilder, NaturalSpec)] = &[
     (crate::googlenet::NAMES, crate::googlenet::build, |_| {
         ModelSpec::IMAGENET
     }),
-    (crate::resnet::NAMES, crate::resnet::build, |_| {
-        ModelSpec::IMAGENET
+    (crate::resnet::NAMES, crate::resnet::build, |name| {
+        if name.ends_with("-cifar") {
+            ModelSpec::CIFAR
+        } else {
+            ModelSpec::IMAGENET
+        }
     }),
     (
         crate::cifar_resnet::NAMES,

@@ -12,19 +12,46 @@ use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::{ConvRng, Tensor};
 use rand::Rng;
 
-/// The registry names of this family.
-pub(crate) const NAMES: &[&str] = &["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"];
+/// The registry names of this family: torchvision's, and ResNet-18 with the CIFAR stem
+/// ([`ResNetStem::Cifar`], the W2 benchmark model).
+pub(crate) const NAMES: &[&str] = &[
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet18-cifar",
+];
 
 /// The registry's builder for [`NAMES`].
 pub(crate) fn build(name: &str, spec: &ModelSpec, rng: &mut ConvRng) -> Result<Box<dyn Module>> {
-    let depth = name.trim_start_matches("resnet").parse().ok();
+    let (depth, stem) = match name.strip_suffix("-cifar") {
+        Some(depth) => (depth, ResNetStem::Cifar),
+        None => (name, ResNetStem::ImageNet),
+    };
+    let depth = depth.trim_start_matches("resnet").parse().ok();
     let config = depth
         .and_then(ResNetConfig::torchvision)
         .ok_or_else(|| Error::Unsupported {
             model: "resnet",
             reason: format!("no torchvision ResNet is called '{name}'"),
         })?;
-    Ok(Box::new(resnet(&config, spec, rng)?))
+    Ok(Box::new(resnet(
+        &ResNetConfig { stem, ..config },
+        spec,
+        rng,
+    )?))
+}
+
+/// The input's way into a ResNet's stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResNetStem {
+    /// torchvision's: 7×7 stride-2 convolution, batch norm, ReLU, 3×3 stride-2 max-pool (a 224×224
+    /// input reaches `layer1` at 56×56).
+    ImageNet,
+    /// For 32×32 images: 3×3 stride-1 convolution, batch norm, ReLU, no max-pool (`layer1` runs at
+    /// 32×32). The tensor names are torchvision's all the same (the max-pool has none).
+    Cifar,
 }
 
 /// The residual block a ResNet stacks.
@@ -51,10 +78,10 @@ impl ResNetBlock {
 /// blocks or channels, e.g. for a small PyTorch parity fixture:
 ///
 /// ```
-/// use convkit_models::{resnet, ModelSpec, ResNetBlock, ResNetConfig};
+/// use convkit_models::{resnet, ModelSpec, ResNetBlock, ResNetConfig, ResNetStem};
 /// use convkit_nn::Module;
 /// // torchvision: ResNet(BasicBlock, [1, 1, 1, 1]) with inplanes 8 and widths 8, 16, 32, 64.
-/// let config = ResNetConfig { block: ResNetBlock::Basic, layers: [1, 1, 1, 1], widths: [8, 16, 32, 64], stem_width: 8 };
+/// let config = ResNetConfig { block: ResNetBlock::Basic, layers: [1, 1, 1, 1], widths: [8, 16, 32, 64], stem_width: 8, stem: ResNetStem::ImageNet };
 /// let spec = ModelSpec { in_channels: 3, num_classes: 10, input_size: (32, 32) };
 /// let model = resnet(&config, &spec, &mut convkit_tensor::seeded_rng(0)).unwrap();
 /// assert_eq!(model.parameters()[0].0, "conv1.weight");
@@ -67,18 +94,21 @@ pub struct ResNetConfig {
     /// Width of each stage (torchvision's `planes`: 64, 128, 256, 512); bottleneck stages output
     /// 4 × this many channels.
     pub widths: [usize; 4],
-    /// Output channels of the 7×7 stem convolution (torchvision's initial `inplanes`: 64).
+    /// Output channels of the stem convolution (torchvision's initial `inplanes`: 64).
     pub stem_width: usize,
+    pub stem: ResNetStem,
 }
 
 impl ResNetConfig {
-    /// torchvision's widths (stem 64, stages 64, 128, 256, 512) with the given block and depths.
+    /// torchvision's widths (stem 64, stages 64, 128, 256, 512) and stem with the given block and
+    /// depths.
     pub fn new(block: ResNetBlock, layers: [usize; 4]) -> ResNetConfig {
         ResNetConfig {
             block,
             layers,
             widths: [64, 128, 256, 512],
             stem_width: 64,
+            stem: ResNetStem::ImageNet,
         }
     }
 
@@ -158,6 +188,11 @@ impl Module for ResNet {
         let head: [(&str, &dyn Module); 2] = [("avgpool", &self.avgpool), ("fc", &self.fc)];
         stem.chain(stages).chain(head).collect()
     }
+
+    /// The stem runs in order.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![self.stem.iter().map(|(n, _)| *n).collect()]
+    }
 }
 
 /// One stage of `blocks` residual blocks of `block`'s kind, as torchvision's `_make_layer`: the
@@ -199,10 +234,11 @@ pub(crate) fn check_positive(model: &'static str, field: &str, values: &[usize])
     Ok(())
 }
 
-/// A torchvision-style ResNet: 7×7/2 stem convolution (no bias), batch norm, ReLU, 3×3/2 max-pool,
-/// four stages (strides 1, 2, 2, 2) of `config.block`, global average pooling and `fc`.
-/// Initialised as torchvision: convolutions `kaiming_normal(fan_out, relu)`, batch norms weight 1
-/// and bias 0 (no zero-init of the last norm of each block), `fc` PyTorch's default.
+/// A torchvision-style ResNet: the stem of `config.stem` (torchvision's: 7×7/2 convolution without
+/// bias, batch norm, ReLU, 3×3/2 max-pool), four stages (strides 1, 2, 2, 2) of `config.block`,
+/// global average pooling and `fc`. Initialised as torchvision: convolutions
+/// `kaiming_normal(fan_out, relu)`, batch norms weight 1 and bias 0 (no zero-init of the last norm
+/// of each block), `fc` PyTorch's default.
 ///
 /// # Shapes
 /// input `[N, spec.in_channels, H, W]` → logits `[N, spec.num_classes]` (any H, W ≥ 1).
@@ -213,29 +249,29 @@ pub fn resnet(config: &ResNetConfig, spec: &ModelSpec, rng: &mut impl Rng) -> Re
     check_positive("resnet", "layers", &config.layers)?;
     check_positive("resnet", "widths", &config.widths)?;
     check_positive("resnet", "stem_width", &[config.stem_width])?;
-    spatial_out(
-        "resnet",
-        spec,
-        &[Step::padded(7, 2, 3), Step::padded(3, 2, 1)],
-    )?;
     let fan = FanMode::FanOut;
-    let stem: Vec<(&'static str, Box<dyn Module>)> = vec![
+    let (kernel, stride) = match config.stem {
+        ResNetStem::ImageNet => (7, 2),
+        ResNetStem::Cifar => (3, 1),
+    };
+    let mut steps = vec![Step::padded(kernel, stride, (kernel - 1) / 2)];
+    if config.stem == ResNetStem::ImageNet {
+        steps.push(Step::padded(3, 2, 1));
+    }
+    spatial_out("resnet", spec, &steps)?;
+    let c_in = spec.in_channels;
+    let width = config.stem_width;
+    let mut stem: Vec<(&'static str, Box<dyn Module>)> = vec![
         (
             "conv1",
-            Box::new(conv(
-                spec.in_channels,
-                config.stem_width,
-                7,
-                2,
-                1,
-                fan,
-                rng,
-            )?),
+            Box::new(conv(c_in, width, kernel, stride, 1, fan, rng)?),
         ),
-        ("bn1", Box::new(bn(config.stem_width)?)),
+        ("bn1", Box::new(bn(width)?)),
         ("relu", Box::new(ReLU)),
-        ("maxpool", Box::new(max_pool(3, 2, 1, false)?)),
     ];
+    if config.stem == ResNetStem::ImageNet {
+        stem.push(("maxpool", Box::new(max_pool(3, 2, 1, false)?)));
+    }
     let mut c = config.stem_width;
     let mut stages = Vec::with_capacity(4);
     for (i, (&blocks, &width)) in config.layers.iter().zip(&config.widths).enumerate() {

@@ -181,6 +181,11 @@ impl Module for BasicBlock {
         c.extend(self.shortcut.child());
         c
     }
+
+    /// The residual branch, up to the sum.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![vec!["conv1", "bn1", "relu"], vec!["conv2", "bn2"]]
+    }
 }
 
 /// 1×1 reduce, 3×3 (with the stride, as torchvision's "ResNet v1.5"), 1×1 expand to `c_out` =
@@ -246,5 +251,12 @@ impl Module for Bottleneck {
         ];
         c.extend(self.shortcut.child());
         c
+    }
+
+    /// The residual branch, up to the sum.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![vec![
+            "conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3",
+        ]]
     }
 }

@@ -4,7 +4,9 @@ mod state_dict_keys;
 mod traced;
 mod zoo_common;
 
-use convkit_models::{build_model, resnet, ModelSpec, ResNetBlock, ResNetConfig};
+use convkit_models::{
+    build_model, natural_spec, resnet, summarize, ModelSpec, ResNetBlock, ResNetConfig, ResNetStem,
+};
 use convkit_nn::optim::{Adam, AdamConfig};
 use convkit_nn::{Mode, Module};
 use convkit_tensor::seeded_rng;
@@ -29,6 +31,33 @@ fn check_count_and_shape(name: &str, params: usize) {
 fn resnet18_matches_torchvision() {
     check_count_and_shape("resnet18", 11_689_512);
     assert_matches_torchvision(build("resnet18", &spec(3, 224, 1000)).as_ref(), "resnet18");
+}
+
+/// W2's model: the CIFAR stem (3×3/1, no max-pool) keeps torchvision's names; 32×32 inputs reach
+/// `layer4` at 4×4, and the multiply-adds are those PyTorch's hooks count (1.111 GFLOP / 2).
+#[test]
+fn resnet18_cifar_matches_torchvision_with_the_cifar_stem() {
+    let s = spec(3, 32, 10);
+    let model = build("resnet18-cifar", &s);
+    assert_eq!(model.num_parameters(), 11_173_962);
+    assert_matches_torchvision(model.as_ref(), "resnet18_cifar");
+    let summary = summarize(model.as_ref(), [3, 32, 32]).unwrap();
+    assert_eq!(summary.total_macs, 1_110_845_440 / 2);
+    assert_eq!(summary.output_shape, [10]);
+    assert!(
+        !model.describe().contains("maxpool"),
+        "{}",
+        model.describe()
+    );
+    // torchvision's stem on the same model counts 3,628,146,688 / 2 at 224×224 (W3).
+    let imagenet = build("resnet18", &spec(3, 224, 1000));
+    let summary = summarize(imagenet.as_ref(), [3, 224, 224]).unwrap();
+    assert_eq!(summary.total_macs, 3_628_146_688 / 2);
+    assert_eq!(natural_spec("resnet18-cifar").unwrap(), ModelSpec::CIFAR);
+    let err = build_model("resnet19-cifar", &s, &mut seeded_rng(0))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("resnet19-cifar"), "{err}");
 }
 
 #[test]
@@ -85,6 +114,7 @@ fn reduced_config_keeps_names_and_rejects_zero_blocks() {
         layers: [1, 2, 1, 1],
         widths: [4, 8, 16, 32],
         stem_width: 8,
+        stem: ResNetStem::ImageNet,
     };
     let model = resnet(&config, &spec(3, 32, 10), &mut seeded_rng(0)).unwrap();
     let names: Vec<String> = model.parameters().into_iter().map(|(n, _)| n).collect();

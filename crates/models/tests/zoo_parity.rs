@@ -3,7 +3,7 @@
 //! models, which must give the same eval-mode logits; the zoo's export must have torchvision's
 //! state_dict keys, shapes and dtypes.
 use convkit_models::{
-    mobilenet_v2, resnet, MobileNetV2Config, ModelSpec, ResNetBlock, ResNetConfig,
+    mobilenet_v2, resnet, MobileNetV2Config, ModelSpec, ResNetBlock, ResNetConfig, ResNetStem,
 };
 use convkit_nn::io::read_safetensors;
 use convkit_nn::io::Dtype;
@@ -26,6 +26,7 @@ fn small_resnet() -> Box<dyn Module> {
         layers: [1, 1, 1, 1],
         widths: [8, 16, 32, 64],
         stem_width: 8,
+        stem: ResNetStem::ImageNet,
     };
     Box::new(resnet(&config, &SPEC, &mut seeded_rng(0)).unwrap())
 }

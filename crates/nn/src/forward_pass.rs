@@ -5,6 +5,7 @@
 //! the dotted name of every call (`layer1.0.conv1`) and shows each to its hooks, which may replace
 //! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
 use crate::error::Result;
+use crate::fusion::FusedCalls;
 use crate::module::{join_name, Mode, Module};
 use convkit_tensor::Tensor;
 
@@ -74,6 +75,9 @@ pub struct ForwardPass<'h> {
     hooks: Vec<&'h mut dyn ForwardHook>,
     /// Dotted names of modules run in [`Mode::Eval`] whatever the pass's mode (sorted).
     eval_modules: Vec<String>,
+    /// The folded layers of a [`crate::fusion::FusedModel`], run in place of the calls they
+    /// replace.
+    fusion: Option<FusedCalls<'h>>,
 }
 
 impl<'h> ForwardPass<'h> {
@@ -84,6 +88,7 @@ impl<'h> ForwardPass<'h> {
             depth: 0,
             hooks: Vec::new(),
             eval_modules: Vec::new(),
+            fusion: None,
         }
     }
 
@@ -94,6 +99,19 @@ impl<'h> ForwardPass<'h> {
         self.eval_modules.extend_from_slice(names);
         self.eval_modules.sort_unstable();
         self.eval_modules.dedup();
+    }
+
+    /// An eval-mode pass that runs `fusion`'s folded layers instead of the calls they replace.
+    pub(crate) fn fused(fusion: FusedCalls<'h>) -> ForwardPass<'h> {
+        ForwardPass {
+            fusion: Some(fusion),
+            ..ForwardPass::new(Mode::Eval)
+        }
+    }
+
+    /// The fused layers' state at the end of the pass, if it is a fused one.
+    pub(crate) fn fusion(&self) -> Option<&FusedCalls<'h>> {
+        self.fusion.as_ref()
     }
 
     /// Adds a hook that sees every module call of the pass.
@@ -120,7 +138,7 @@ impl<'h> ForwardPass<'h> {
     /// # Errors
     /// The child's or a hook's error.
     pub fn call(&mut self, name: &str, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
-        if self.hooks.is_empty() && self.eval_modules.is_empty() {
+        if self.hooks.is_empty() && self.eval_modules.is_empty() && self.fusion.is_none() {
             return child.forward_in(x, self);
         }
         let parent_len = self.path.len();
@@ -129,7 +147,15 @@ impl<'h> ForwardPass<'h> {
         if self.eval_modules.binary_search(&self.path).is_ok() {
             self.mode = Mode::Eval;
         }
-        let result = self.call_hooked(child, x);
+        let fused = match &mut self.fusion {
+            Some(fusion) => fusion.intercept(&self.path, x),
+            None => Ok(None),
+        };
+        let result = match fused {
+            Ok(Some(out)) => Ok(out),
+            Ok(None) => self.call_hooked(child, x),
+            Err(e) => Err(e),
+        };
         self.mode = mode;
         self.path.truncate(parent_len);
         result

@@ -15,7 +15,9 @@
 //! - [`optim`]: the [`optim::Optimizer`] trait, SGD, Adam/AdamW, AdaGrad, RMSprop and L-BFGS,
 //!   parameter groups, gradient clipping, named state for checkpoints.
 //! - [`schedule`]: learning-rate schedules (`torch.optim.lr_scheduler`), stepped per batch or epoch.
-//! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`.
+//! - [`fold`]: folding an eval-mode batch norm into the preceding `Conv2d` or `Linear`;
+//!   [`fusion::FusedModel`]: the inference path that folds every such pair of a model (and runs the
+//!   activation after it in place), leaving the model itself untouched.
 //! - [`ForwardPass`]: one forward pass through the module tree; containers run their children
 //!   through [`ForwardPass::call`], where [`ForwardHook`]s see (and may replace) every named call.
 //!   [`trace::trace`] records every call's name and shapes for `convkit summary`;
@@ -50,6 +52,7 @@ pub mod checkpoint;
 mod error;
 pub mod fold;
 mod forward_pass;
+pub mod fusion;
 pub mod init;
 pub mod init_stats;
 pub mod io;

@@ -2,6 +2,7 @@
 use crate::error::{Error, Result};
 use crate::forward_pass::ForwardPass;
 use convkit_tensor::Tensor;
+use std::any::Any;
 
 /// Whether a forward pass trains (batch statistics, dropout on) or evaluates (running statistics,
 /// dropout off). Passed explicitly to every `forward`: there is no hidden global flag.
@@ -34,7 +35,10 @@ pub enum TensorKind {
 /// An implementation writes [`Module::forward_in`] and, for a container, [`Module::children`];
 /// visiting tensors, describing, finding a module by name and tracing derive from the children.
 /// A layer that holds tensors writes [`Module::visit`] and [`Module::describe`].
-pub trait Module: Send + Sync {
+///
+/// `Any` as a supertrait lets code that walks the tree recognise the layer behind a
+/// `&dyn Module` (`(m as &dyn Any).downcast_ref::<Conv2d>()`), as inference fusion does.
+pub trait Module: Any + Send + Sync {
     /// Runs the module on `x` within a forward pass. A layer computes its output (reading
     /// `pass.mode()`); a container runs each child through [`ForwardPass::call`] under the name
     /// it has in [`Module::children`], so that hooks and traces see the call.
@@ -54,6 +58,16 @@ pub trait Module: Send + Sync {
     /// The direct children with their name segments, in registration order (PyTorch's
     /// `named_children`). None for a layer.
     fn children(&self) -> Vec<(&str, &dyn Module)> {
+        Vec::new()
+    }
+
+    /// Chains of children, by name, that `forward_in` runs one after the other, each on the output
+    /// of the one before, with nothing else reading those intermediate outputs (`["conv1", "bn1",
+    /// "relu"]`; a name may repeat, as a ReLU called twice). Inference fusion
+    /// ([`crate::fusion::FusedModel`]) folds a batch norm into the convolution or linear layer
+    /// before it and applies the activation after it in place only inside such a chain. None by
+    /// default: a module that declares nothing has its children run unfused.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
         Vec::new()
     }
 

@@ -1,5 +1,5 @@
 //! The autodiff contract: accumulation, zeroing, no_grad, shared subexpressions, errors.
-use convkit_tensor::{no_grad, Tensor};
+use convkit_tensor::{no_grad, Activation, Tensor};
 
 fn vector(values: &[f32]) -> Tensor {
     Tensor::from_vec(values.to_vec(), [values.len()]).unwrap()
@@ -109,4 +109,26 @@ fn gradcheck_catches_a_wrong_gradient() {
     .unwrap();
     let err = result.unwrap_err();
     assert!((err.numeric - 2.0 * err.analytic).abs() < 1e-2, "{err}");
+}
+
+#[test]
+fn in_place_activation_matches_the_op_and_is_refused_under_autodiff() {
+    let values: Vec<f32> = (0..70_000).map(|i| (i as f32 * 0.37).sin() * 8.0).collect();
+    for op in [
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::LeakyRelu {
+            negative_slope: 0.1,
+        },
+        Activation::Silu,
+    ] {
+        let x = Tensor::from_vec(values.clone(), [values.len()]).unwrap();
+        let expected = x.activation(op).to_vec();
+        x.activation_(op).unwrap();
+        assert_eq!(x.to_vec(), expected, "{op:?}");
+    }
+    let leaf = Tensor::from_vec(vec![-1.0, 2.0], [2]).unwrap().with_grad();
+    let err = leaf.activation_(Activation::Relu).unwrap_err().to_string();
+    assert!(err.contains("requires grad"), "{err}");
+    assert_eq!(leaf.to_vec(), [-1.0, 2.0]);
 }

@@ -1,11 +1,13 @@
 //! `convkit bench`: the reference workloads of `shared/bench/WORKLOADS.md`, measured the way the
 //! PyTorch anchor script measures them (warm-up, then repetitions of at least `--min-time` seconds;
-//! median with min–max), so the figures can be compared as ratios.
+//! median with min–max), so the figures can be compared as ratios. Labels are those of
+//! `shared/bench/pytorch_bench.py` and `benches/workloads_pytorch.py`; `benches/compare.py` runs
+//! both sides alternately and prints the ratios.
 use anyhow::bail;
 use clap::{Args, ValueEnum};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
-use convkit_nn::{Mode, Module};
+use convkit_nn::Mode;
 use convkit_tensor::kernels::conv2d::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
 };
@@ -13,10 +15,12 @@ use convkit_tensor::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
 };
 use convkit_tensor::kernels::gemm::sgemm;
-use convkit_tensor::{no_grad, seeded_rng, Tensor};
+use convkit_tensor::{seeded_rng, Tensor};
 use std::time::Instant;
 
+mod inference;
 mod norm_pool;
+mod rss;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
@@ -24,6 +28,16 @@ pub enum Workload {
     W1Train,
     /// LeNet-5 eval-mode forward, batch 256: images/s.
     W1Infer,
+    /// ResNet-18, CIFAR stem, training steps (SGD momentum) at batch 64 of 3×32×32: images/s.
+    W2Train,
+    /// ResNet-18, CIFAR stem, eval-mode forward at batch 64: images/s.
+    W2Infer,
+    /// torchvision's ResNet-18, eval-mode forward of one 3×224×224 image: latency in ms.
+    #[value(name = "w3-b1")]
+    W3B1,
+    /// torchvision's ResNet-18, eval-mode forward at batch 16 of 3×224×224: images/s.
+    #[value(name = "w3-b16")]
+    W3B16,
     /// CIFAR ResNet-20 training steps at batch 128 (SGD momentum, weight decay): images/s.
     Resnet20Train,
     /// One conv 32×64×56×56 → 64, k3 p1: forward + input grad + weight grad, GFLOP/s.
@@ -45,8 +59,12 @@ pub enum Workload {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Workloads to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::W1Train, Workload::W1Infer])]
+    #[arg(long, alias = "workload", value_enum, value_delimiter = ',', default_values_t = [Workload::W1Train, Workload::W1Infer])]
     pub workloads: Vec<Workload>,
+    /// Run the inference workloads through the model's plain eval-mode graph instead of the fused
+    /// inference path (labels get `-unfused`), to measure what fusion gains.
+    #[arg(long)]
+    pub unfused: bool,
     /// Seconds each timed repetition runs at least (at most an hour).
     #[arg(long, default_value_t = 3.0)]
     pub min_time: f64,
@@ -85,23 +103,20 @@ fn measure(
 
 /// Prints `RESULT convkit <workload> <median> <min> <max> <unit>` for a rate of `items` per call.
 fn report(workload: &str, seconds: &[f64], items: f64, unit: &str) {
-    let mut rates: Vec<f64> = seconds.iter().map(|s| items / s).collect();
-    rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
-    println!(
-        "RESULT convkit {workload} {median:.4} {:.4} {:.4} {unit}",
-        rates[0],
-        rates[rates.len() - 1]
-    );
+    let rates: Vec<f64> = seconds.iter().map(|s| items / s).collect();
+    report_values(workload, &rates, unit);
 }
 
-fn lenet() -> anyhow::Result<Box<dyn Module>> {
-    let spec = ModelSpec {
-        in_channels: 1,
-        num_classes: 10,
-        input_size: (28, 28),
-    };
-    Ok(build_model("lenet5", &spec, &mut seeded_rng(0))?)
+/// Prints `RESULT convkit <workload> <median> <min> <max> <unit>` of `values`.
+fn report_values(workload: &str, values: &[f64], unit: &str) {
+    let mut values = values.to_vec();
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    println!(
+        "RESULT convkit {workload} {median:.4} {:.4} {:.4} {unit}",
+        values[0],
+        values[values.len() - 1]
+    );
 }
 
 /// A training workload: a zoo model, its input and SGD settings.
@@ -113,8 +128,10 @@ struct TrainWorkload {
     sgd: SgdConfig,
 }
 
-/// Images/s of full training steps (forward, backward, SGD step) on random images.
+/// Images/s of full training steps (forward, backward, SGD step) on random images, and the peak
+/// resident memory while they ran (`<label>-rss`).
 fn train_steps(args: &BenchArgs, w: &TrainWorkload) -> anyhow::Result<()> {
+    let was_reset = rss::reset_peak();
     let [batch, channels, h, wid] = w.input;
     let spec = ModelSpec {
         in_channels: channels,
@@ -135,21 +152,33 @@ fn train_steps(args: &BenchArgs, w: &TrainWorkload) -> anyhow::Result<()> {
         Ok(())
     })?;
     report(w.label, &seconds, batch as f64, "img/s");
+    rss::report(w.label, was_reset);
     Ok(())
 }
 
-/// W1-train: LeNet-5, batch 64, SGD lr 0.01 momentum 0.9.
+/// SGD lr 0.01 momentum 0.9, as `pytorch_bench.py` trains W1 and W2.
+const ANCHOR_SGD: SgdConfig = SgdConfig {
+    lr: 0.01,
+    momentum: 0.9,
+    dampening: 0.0,
+    weight_decay: 0.0,
+    nesterov: false,
+};
+
+/// W1-train: LeNet-5, batch 64.
 const W1_TRAIN: TrainWorkload = TrainWorkload {
     label: "W1-train",
     model: "lenet5",
     input: [64, 1, 28, 28],
-    sgd: SgdConfig {
-        lr: 0.01,
-        momentum: 0.9,
-        dampening: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-    },
+    sgd: ANCHOR_SGD,
+};
+
+/// W2-train: ResNet-18 with the CIFAR stem, 10 classes, batch 64 of 3×32×32.
+const W2_TRAIN: TrainWorkload = TrainWorkload {
+    label: "W2-train",
+    model: "resnet18-cifar",
+    input: [64, 3, 32, 32],
+    sgd: ANCHOR_SGD,
 };
 
 /// ResNet-20 on CIFAR-sized images with `convkit train`'s CIFAR recipe: batch 128, SGD lr 0.1
@@ -166,21 +195,6 @@ const RESNET20_TRAIN: TrainWorkload = TrainWorkload {
         nesterov: false,
     },
 };
-
-fn w1_infer(args: &BenchArgs) -> anyhow::Result<()> {
-    let model = lenet()?;
-    let images = Tensor::randn([256, 1, 28, 28], &mut seeded_rng(1));
-    let seconds = measure(args, || {
-        no_grad(|| {
-            model
-                .forward(&images, Mode::Eval)
-                .map(drop)
-                .map_err(Into::into)
-        })
-    })?;
-    report("W1-infer", &seconds, 256.0, "img/s");
-    Ok(())
-}
 
 fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     let g = Conv2dGeometry {
@@ -332,7 +346,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         match workload {
             Workload::W1Train => train_steps(&args, &W1_TRAIN)?,
             Workload::Resnet20Train => train_steps(&args, &RESNET20_TRAIN)?,
-            Workload::W1Infer => w1_infer(&args)?,
+            Workload::W1Infer => inference::run(&args, &inference::W1_INFER)?,
+            Workload::W2Train => train_steps(&args, &W2_TRAIN)?,
+            Workload::W2Infer => inference::run(&args, &inference::W2_INFER)?,
+            Workload::W3B1 => inference::run(&args, &inference::W3_B1)?,
+            Workload::W3B16 => inference::run(&args, &inference::W3_B16)?,
             Workload::W4 => w4(&args, true)?,
             Workload::W4Fwd => w4(&args, false)?,
             Workload::W5 => w5(&args)?,

@@ -1,8 +1,8 @@
 //! `convkit predict`: classify image files with a saved checkpoint.
 use crate::image_input::{load_image, InputFormat};
 use clap::Args;
-use convkit_nn::Mode;
-use convkit_tensor::{no_grad, Tensor};
+use convkit_nn::fusion::FusedModel;
+use convkit_tensor::Tensor;
 use convkit_train::checkpoint::load_model;
 use std::path::PathBuf;
 
@@ -36,17 +36,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         normalize: record.normalize.clone(),
         invert: args.invert,
     };
+    let model = FusedModel::new(loaded.model.as_ref())?;
     for path in &args.images {
         let pixels = load_image(path, &format)?;
         let input = Tensor::from_vec(pixels, [1, format.channels, h, w])?;
-        let probs = no_grad(|| {
-            loaded
-                .model
-                .forward(&input, Mode::Eval)?
-                .softmax(1)
-                .map_err(anyhow::Error::from)
-        })?
-        .to_vec();
+        let probs = model.forward(&input)?.softmax(1)?.to_vec();
         let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let top: Vec<String> = ranked

@@ -85,6 +85,15 @@ impl Module for Sequential {
             .map(|(name, m)| (name.as_str(), m.as_ref()))
             .collect()
     }
+
+    /// All children: each runs on the output of the one before.
+    fn fusable_chains(&self) -> Vec<Vec<&str>> {
+        vec![self
+            .children
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()]
+    }
 }
 
 #[cfg(test)]

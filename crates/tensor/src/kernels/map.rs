@@ -33,6 +33,16 @@ pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> 
     })
 }
 
+/// `x[i] = f(x[i])` in place.
+pub fn map_in_place(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
+    let apply = |chunk: &mut [f32]| chunk.iter_mut().for_each(|v| *v = f(*v));
+    if x.len() < 2 * PAR_MIN || rayon::current_num_threads() == 1 {
+        apply(x);
+    } else {
+        x.par_chunks_mut(PAR_MIN).for_each(apply);
+    }
+}
+
 /// Sum of all elements, accumulated in f64 over fixed-size chunks (in parallel when large) that are
 /// then added in order, so the result does not depend on the thread count.
 pub fn sum(x: &[f32]) -> f64 {
@@ -98,6 +108,9 @@ mod tests {
             let (a, b, c) = (random_vec(n, 1), random_vec(n, 2), random_vec(n, 3));
             let expect: Vec<f32> = a.iter().map(|v| v.max(0.0) * 2.0).collect();
             assert_eq!(map(&a, |v| v.max(0.0) * 2.0), expect);
+            let mut in_place = a.clone();
+            map_in_place(&mut in_place, |v| v.max(0.0) * 2.0);
+            assert_eq!(in_place, expect);
             let expect: Vec<f32> = (0..n).map(|i| a[i] * b[i] - c[i]).collect();
             assert_eq!(map3(&a, &b, &c, |x, y, z| x * y - z), expect);
             let expect: Vec<f32> = (0..n).map(|i| a[i] - b[i]).collect();

@@ -174,6 +174,32 @@ impl Tensor {
         )
     }
 
+    /// Applies a point-wise activation in place, writing no new buffer (every tensor sharing this
+    /// one's storage sees the change): for inference paths that own their activations, such as a
+    /// fused convolution's epilogue.
+    ///
+    /// # Errors
+    /// When the tensor requires grad: autodiff would see values that no recorded op produced.
+    pub fn activation_(&self, op: Activation) -> Result<()> {
+        if self.requires_grad() {
+            return Err(Error::config(
+                "activation_",
+                format!(
+                    "cannot apply {op:?} in place to a tensor that requires grad (shape {}): use activation()",
+                    self.shape()
+                ),
+            ));
+        }
+        let mut x = self.data_mut();
+        match op {
+            Activation::Relu => {
+                crate::kernels::map::map_in_place(&mut x, |v| Activation::Relu.apply(v))
+            }
+            _ => crate::kernels::map::map_in_place(&mut x, |v| op.apply(v)),
+        }
+        Ok(())
+    }
+
     pub fn relu(&self) -> Tensor {
         self.activation(Activation::Relu)
     }

@@ -6,7 +6,7 @@ use crate::checkpoint::LoadedModel;
 use crate::error::{Error, Result};
 use crate::tensors::batch_images;
 use convkit_data::{Dataset, Normalize};
-use convkit_nn::Mode;
+use convkit_nn::fusion::FusedModel;
 use convkit_tensor::{no_grad, Tensor};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -114,12 +114,16 @@ pub fn evaluate_ensemble(
         .collect();
     let mut ensemble = Tally::new(classes);
     let loader = eval_loader(dataset, normalize, batch_size)?;
+    let fused = members
+        .iter()
+        .map(|(_, member)| FusedModel::new(member.model.as_ref()))
+        .collect::<convkit_nn::Result<Vec<_>>>()?;
     no_grad(|| -> Result<()> {
         for batch in loader.epoch(0) {
             let (images, labels) = batch_images(batch)?;
             let mut logits = Vec::with_capacity(members.len());
-            for ((_, member), tally) in members.iter().zip(&mut tallies) {
-                let out = member.model.forward(&images, Mode::Eval)?;
+            for (member, tally) in fused.iter().zip(&mut tallies) {
+                let out = member.forward(&images)?;
                 let loss = out.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
                 tally.add(&out.data(), &labels, loss);
                 logits.push(out);

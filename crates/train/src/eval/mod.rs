@@ -9,7 +9,8 @@ pub use ensemble::{check_compatible, evaluate_ensemble, mean_probabilities};
 use crate::error::{Error, Result};
 use crate::tensors::batch_images;
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Normalize};
-use convkit_nn::{Mode, Module};
+use convkit_nn::fusion::FusedModel;
+use convkit_nn::Module;
 use convkit_tensor::no_grad;
 use std::sync::Arc;
 
@@ -146,7 +147,9 @@ pub fn eval_loader(
     Ok(DataLoader::new(dataset, config)?)
 }
 
-/// Runs `model` in eval mode over every image of `dataset`, without recording a graph.
+/// Runs `model` in eval mode over every image of `dataset`, without recording a graph, through
+/// its fused inference path ([`FusedModel`]: batch norms folded, activations in place; the model
+/// itself is left as it is).
 ///
 /// # Errors
 /// An empty dataset, or images the model cannot take.
@@ -158,10 +161,11 @@ pub fn evaluate(
 ) -> Result<EvalReport> {
     let mut tally = Tally::new(dataset.class_names().to_vec());
     let loader = eval_loader(dataset, normalize, batch_size)?;
+    let fused = FusedModel::new(model)?;
     no_grad(|| -> Result<()> {
         for batch in loader.epoch(0) {
             let (images, labels) = batch_images(batch)?;
-            let logits = model.forward(&images, Mode::Eval)?;
+            let logits = fused.forward(&images)?;
             let loss = logits.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
             tally.add(&logits.data(), &labels, loss);
         }
