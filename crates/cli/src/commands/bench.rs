@@ -6,9 +6,8 @@ use clap::{Args, ValueEnum};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
 use convkit_nn::{Mode, Module};
-use convkit_tensor::kernels::conv2d::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
-};
+use convkit_tensor::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward};
+use convkit_tensor::kernels::conv_geometry::Conv2dGeometry;
 use convkit_tensor::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
 };
@@ -186,14 +185,12 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     let g = Conv2dGeometry {
         n: 32,
         c_in: 64,
-        h: 56,
-        w: 56,
         c_out: 64,
-        kh: 3,
-        kw: 3,
-        stride: (1, 1),
-        padding: (1, 1),
-        dilation: (1, 1),
+        size: [56, 56],
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
         groups: 1,
     };
     let mut rng = seeded_rng(2);
@@ -206,10 +203,10 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
         vec![0.0; g.weight_len()],
     );
     let seconds = measure(args, || {
-        conv2d_forward(&g, &input, &weight, None, &mut out);
+        conv_forward(&g, &input, &weight, None, &mut out);
         if backward {
-            conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
-            conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, None);
+            conv_backward_input(&g, &grad_out, &weight, &mut grad_in);
+            conv_backward_weight(&g, &input, &grad_out, &mut grad_w, None);
         }
         Ok(())
     })?;
@@ -236,14 +233,12 @@ fn conv_layer(
     let g = Conv2dGeometry {
         n: 32,
         c_in: 64,
-        h: 56,
-        w: 56,
         c_out,
-        kh: k,
-        kw: k,
-        stride: (1, 1),
-        padding: (k / 2, k / 2),
-        dilation: (1, 1),
+        size: [56, 56],
+        kernel: [k, k],
+        stride: [1, 1],
+        padding: [k / 2, k / 2],
+        dilation: [1, 1],
         groups,
     };
     let depthwise = is_depthwise(&g);
@@ -264,14 +259,14 @@ fn conv_layer(
             if depthwise {
                 depthwise_forward(&g, &input, &weight, Some(&bias), &mut out);
             } else {
-                conv2d_forward(&g, &input, &weight, Some(&bias), &mut out);
+                conv_forward(&g, &input, &weight, Some(&bias), &mut out);
             }
             if backward && depthwise {
                 depthwise_backward_input(&g, &grad_out, &weight, &mut grad_in);
                 depthwise_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
             } else if backward {
-                conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
-                conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
+                conv_backward_input(&g, &grad_out, &weight, &mut grad_in);
+                conv_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
             }
             Ok(())
         })?;
