@@ -11,7 +11,7 @@ use convkit_tensor::kernels::conv_geometry::Conv2dGeometry;
 use convkit_tensor::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
 };
-use convkit_tensor::kernels::gemm::sgemm;
+use convkit_tensor::kernels::gemm::{Gemm, MatMut, MatRef};
 use convkit_tensor::{no_grad, seeded_rng, Tensor};
 use std::time::Instant;
 
@@ -287,7 +287,14 @@ fn w5(args: &BenchArgs) -> anyhow::Result<()> {
         let b = Tensor::randn([n * n], &mut rng).to_vec();
         let mut c = vec![0.0; n * n];
         let seconds = measure(args, || {
-            sgemm(n, n, n, &a, false, &b, false, &mut c, false, true);
+            Gemm {
+                a: MatRef::new(&a, n, n),
+                b: MatRef::new(&b, n, n),
+                c: MatMut::new(&mut c, n, n),
+                accumulate: false,
+                parallel: true,
+            }
+            .run();
             Ok(())
         })?;
         report(

@@ -23,7 +23,7 @@
 //! Every kernel **overwrites** its output buffer(s).
 
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
-use super::gemm::sgemm_strided;
+use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
 use super::vol2col::{col2vol_rows, vol2col_rows};
 use super::with_scratch;
@@ -160,6 +160,19 @@ impl Plan {
         &w[grp * self.cg_out * self.kg..][..self.cg_out * self.kg]
     }
 
+    /// The output rows `band` of one group's `[cg_out, out_vol]` output-side block, as a
+    /// `[cg_out, band columns]` block of the GEMM.
+    fn band_of<'a>(&self, y: &'a mut [f32], (r0, r1): (usize, usize)) -> MatMut<'a> {
+        let cols = (r1 - r0) * self.ow;
+        MatMut::new(&mut y[r0 * self.ow..], self.cg_out, cols).with_row_stride(self.out_vol)
+    }
+
+    /// [`Plan::band_of`] of a read-only block.
+    fn band_of_ref<'a>(&self, y: &'a [f32], (r0, r1): (usize, usize)) -> MatRef<'a> {
+        let cols = (r1 - r0) * self.ow;
+        MatRef::new(&y[r0 * self.ow..], self.cg_out, cols).with_row_stride(self.out_vol)
+    }
+
     /// Scratch floats for one band's columns.
     fn col_len(&self) -> usize {
         self.kg * self.band * self.ow
@@ -277,23 +290,30 @@ fn forward_image(p: &Plan, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [
         let (xg, wg) = (p.in_group(grp, x), p.weight_group(grp, w));
         let yg = &mut y[grp * p.cg_out * p.out_vol..][..p.cg_out * p.out_vol];
         if p.pointwise {
-            // y_g [cg_out, vol] = w_g [cg_out, cg_in] · x_g [cg_in, vol]
-            sgemm_strided(
-                p.cg_out, p.out_vol, p.kg, wg, p.kg, false, xg, p.vol, false, yg, p.out_vol, acc,
-                par,
-            );
+            // y_g [cg_out, vol] (+)= w_g [cg_out, cg_in] · x_g [cg_in, vol]
+            Gemm {
+                a: MatRef::new(wg, p.cg_out, p.kg),
+                b: MatRef::new(xg, p.kg, p.vol),
+                c: MatMut::new(yg, p.cg_out, p.out_vol),
+                accumulate: acc,
+                parallel: par,
+            }
+            .run();
             continue;
         }
         with_scratch(p.col_len(), |col| {
             for band in p.bands() {
                 let cols = (band.1 - band.0) * p.ow;
-                // col [kg, cols]; y_g[:, band] [cg_out, cols] = w_g [cg_out, kg] · col
+                // y_g[:, band] [cg_out, cols] (+)= w_g [cg_out, kg] · col [kg, cols]
                 p.columns.im2col(xg, band, col);
-                let yb = &mut yg[band.0 * p.ow..];
-                sgemm_strided(
-                    p.cg_out, cols, p.kg, wg, p.kg, false, col, cols, false, yb, p.out_vol, acc,
-                    par,
-                );
+                Gemm {
+                    a: MatRef::new(wg, p.cg_out, p.kg),
+                    b: MatRef::new(col, p.kg, cols),
+                    c: p.band_of(yg, band),
+                    accumulate: acc,
+                    parallel: par,
+                }
+                .run();
             }
         });
     }
@@ -348,10 +368,14 @@ fn backward_input_image(p: &Plan, dy: &[f32], w: &[f32], dx: &mut [f32], par: bo
         let dxg = &mut dx[grp * p.cg_in * p.vol..][..p.cg_in * p.vol];
         if p.pointwise {
             // dx_g [cg_in, vol] = w_gᵀ [cg_in, cg_out] · dy_g [cg_out, vol]
-            sgemm_strided(
-                p.kg, p.vol, p.cg_out, wg, p.kg, true, dyg, p.out_vol, false, dxg, p.vol, false,
-                par,
-            );
+            Gemm {
+                a: MatRef::new(wg, p.cg_out, p.kg).t(),
+                b: MatRef::new(dyg, p.cg_out, p.out_vol),
+                c: MatMut::new(dxg, p.kg, p.vol),
+                accumulate: false,
+                parallel: par,
+            }
+            .run();
             continue;
         }
         dxg.fill(0.0);
@@ -359,11 +383,14 @@ fn backward_input_image(p: &Plan, dy: &[f32], w: &[f32], dx: &mut [f32], par: bo
             for band in p.bands() {
                 let cols = (band.1 - band.0) * p.ow;
                 // dcol [kg, cols] = w_gᵀ [kg, cg_out] · dy_g[:, band] [cg_out, cols]
-                let dyb = &dyg[band.0 * p.ow..];
-                sgemm_strided(
-                    p.kg, cols, p.cg_out, wg, p.kg, true, dyb, p.out_vol, false, col, cols, false,
-                    par,
-                );
+                Gemm {
+                    a: MatRef::new(wg, p.cg_out, p.kg).t(),
+                    b: p.band_of_ref(dyg, band),
+                    c: MatMut::new(col, p.kg, cols),
+                    accumulate: false,
+                    parallel: par,
+                }
+                .run();
                 p.columns.col2im(col, band, dxg);
             }
         });
@@ -457,10 +484,14 @@ fn backward_weight_image(
         let dwg = &mut dw[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];
         if p.pointwise {
             // dw_g [cg_out, cg_in] += dy_g [cg_out, vol] · x_gᵀ [vol, cg_in]
-            sgemm_strided(
-                p.cg_out, p.kg, p.out_vol, dyg, p.out_vol, false, xg, p.vol, true, dwg, p.kg, true,
-                par,
-            );
+            Gemm {
+                a: MatRef::new(dyg, p.cg_out, p.out_vol),
+                b: MatRef::new(xg, p.kg, p.vol).t(),
+                c: MatMut::new(dwg, p.cg_out, p.kg),
+                accumulate: true,
+                parallel: par,
+            }
+            .run();
             continue;
         }
         with_scratch(p.col_len(), |col| {
@@ -468,11 +499,14 @@ fn backward_weight_image(
                 let cols = (band.1 - band.0) * p.ow;
                 // dw_g [cg_out, kg] += dy_g[:, band] [cg_out, cols] · colᵀ [cols, kg]
                 p.columns.im2col(xg, band, col);
-                let dyb = &dyg[band.0 * p.ow..];
-                sgemm_strided(
-                    p.cg_out, p.kg, cols, dyb, p.out_vol, false, col, cols, true, dwg, p.kg, true,
-                    par,
-                );
+                Gemm {
+                    a: p.band_of_ref(dyg, band),
+                    b: MatRef::new(col, p.kg, cols).t(),
+                    c: MatMut::new(dwg, p.cg_out, p.kg),
+                    accumulate: true,
+                    parallel: par,
+                }
+                .run();
             }
         });
     }
