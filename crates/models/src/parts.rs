@@ -7,6 +7,7 @@ use convkit_nn::layers::{
     Sequential,
 };
 use convkit_nn::Module;
+use convkit_tensor::window_out_len;
 use rand::Rng;
 
 /// A layer list with `state_dict` names, for [`named`].
@@ -111,13 +112,14 @@ impl Step {
     /// The output length for an input of `len`, `None` when no window fits: PyTorch's
     /// `pooling_output_shape` (in ceil mode a window may overhang the input's end).
     fn out(self, len: usize) -> Option<usize> {
-        let extra = if self.ceil_mode { self.stride - 1 } else { 0 };
-        let span = (len + 2 * self.padding + extra).checked_sub(self.kernel)?;
-        let mut out = span / self.stride + 1;
-        if self.ceil_mode && (out - 1) * self.stride >= len + self.padding {
-            out -= 1;
-        }
-        (out > 0).then_some(out)
+        window_out_len(
+            len,
+            self.kernel,
+            self.stride,
+            self.padding,
+            1,
+            self.ceil_mode,
+        )
     }
 }
 

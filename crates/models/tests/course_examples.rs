@@ -2,7 +2,7 @@
 use convkit_models::{receptive_field, Window};
 use convkit_nn::layers::{Conv2d, Conv2dConfig};
 use convkit_nn::{Mode, Module};
-use convkit_tensor::kernels::conv2d::Conv2dGeometry;
+use convkit_tensor::kernels::conv_geometry::Conv2dGeometry;
 use convkit_tensor::ops::pool::{max_pool2d, Pool2dConfig};
 use convkit_tensor::{linear, seeded_rng, Tensor};
 
@@ -35,14 +35,12 @@ fn ten_5x5_filters_on_3x32x32() {
     let g = Conv2dGeometry {
         n: 1,
         c_in: 3,
-        h: 32,
-        w: 32,
         c_out: 10,
-        kh: 5,
-        kw: 5,
-        stride: (1, 1),
-        padding: (2, 2),
-        dilation: (1, 1),
+        size: [32, 32],
+        kernel: [5, 5],
+        stride: [1, 1],
+        padding: [2, 2],
+        dilation: [1, 1],
         groups: 1,
     };
     assert_eq!(g.macs(), 768_000); // 10·32·32 outputs × 5·5·3 multiply-adds

@@ -2,9 +2,10 @@
 //!
 //! - [`Module`]: `forward(x, mode)` with an explicit [`Mode`], parameters and buffers named exactly as
 //!   in PyTorch's `state_dict` (`features.3.weight`, `bn1.running_mean`).
-//! - [`layers`]: `Linear`, `Conv1d`/`Conv2d`/`Conv3d`/`ConvTranspose2d`, pooling (max/avg/adaptive/
-//!   global, unpooling, BlurPool, channel max-pool), normalisation (batch, layer, group, instance,
-//!   local response), activations (`ReLU`, `GELU`, `PReLU`, `Maxout`, `Softmax`, ...), dropout
+//! - [`layers`]: `Linear`, `Conv1d`/`Conv2d`/`Conv3d` (one generic `ConvNd`),
+//!   `ConvTranspose1d/2d/3d` (one `ConvTransposeNd`), pooling (max/avg/adaptive/global,
+//!   unpooling, BlurPool, channel max-pool), normalisation (batch, layer, group, instance, local
+//!   response), activations (`ReLU`, `GELU`, `PReLU`, `Maxout`, `Softmax`, ...), dropout
 //!   variants (`Dropout`, `Dropout2d`, `DropConnect`, `StochasticDepth`), `Flatten`, `Sequential`,
 //!   one per file, each built from a config struct with PyTorch's argument names and defaults.
 //! - [`losses`]: `CrossEntropyLoss`, `NLLLoss`, `MSELoss`, `L1Loss`, `SmoothL1Loss`,

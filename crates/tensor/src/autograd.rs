@@ -4,6 +4,7 @@
 //! `Op::backward` is one exhaustive match (an op without a backward does not compile); each arm calls
 //! the backward function that sits next to the op's forward in `ops/`.
 use crate::error::{Error, Result};
+use crate::kernels::conv_geometry::Conv3dGeometry;
 use crate::ops::{
     activation, adaptive_pool, conv, dropout, elementwise, group_norm, loss, lrn, matmul, norm,
     pool, reduce, shape_ops, unpool,
@@ -115,23 +116,14 @@ pub(crate) enum Op {
     },
     // ── end of normalisation ──
     // ── convolutions ──
-    Conv2d {
+    /// Any member of the convolution family: `geometry` is that of the direct convolution,
+    /// lifted to three axes; a transposed convolution is its adjoint.
+    Conv {
         input: Tensor,
         weight: Tensor,
         bias: Option<Tensor>,
-        config: conv::Conv2dConfig,
-    },
-    Conv3d {
-        input: Tensor,
-        weight: Tensor,
-        bias: Option<Tensor>,
-        config: conv::Conv3dConfig,
-    },
-    ConvTranspose2d {
-        input: Tensor,
-        weight: Tensor,
-        bias: Option<Tensor>,
-        config: conv::ConvTranspose2dConfig,
+        geometry: Conv3dGeometry,
+        transposed: bool,
     },
     // ── end of convolutions ──
     // ── pooling ──
@@ -207,19 +199,7 @@ impl Op {
             Op::LocalResponseNorm { input, .. } => vec![input],
             // ── end of normalisation ──
             // ── convolutions ──
-            Op::Conv2d {
-                input,
-                weight,
-                bias,
-                ..
-            }
-            | Op::Conv3d {
-                input,
-                weight,
-                bias,
-                ..
-            }
-            | Op::ConvTranspose2d {
+            Op::Conv {
                 input,
                 weight,
                 bias,
@@ -300,24 +280,13 @@ impl Op {
             } => lrn::local_response_norm_backward(input, params, scale, out, grad),
             // ── end of normalisation ──
             // ── convolutions ──
-            Op::Conv2d {
+            Op::Conv {
                 input,
                 weight,
                 bias,
-                config,
-            } => conv::conv2d_backward(input, weight, bias.as_ref(), config, grad),
-            Op::Conv3d {
-                input,
-                weight,
-                bias,
-                config,
-            } => conv::conv3d_backward(input, weight, bias.as_ref(), config, grad),
-            Op::ConvTranspose2d {
-                input,
-                weight,
-                bias,
-                config,
-            } => conv::conv_transpose2d_backward(input, weight, bias.as_ref(), config, grad),
+                geometry,
+                transposed,
+            } => conv::conv_backward(input, weight, bias.as_ref(), geometry, *transposed, grad),
             // ── end of convolutions ──
             // ── pooling ──
             Op::MaxPool2d {

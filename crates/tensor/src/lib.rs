@@ -29,5 +29,5 @@ pub use ops::lrn::{local_response_norm, LrnParams};
 pub use ops::matmul::linear;
 pub use ops::norm::{batch_norm, sync_batch_norm, BatchNormConfig, BatchStatsReducer};
 pub use rng::{seeded_rng, ConvRng};
-pub use shape::Shape;
+pub use shape::{conv_out_len, conv_transpose_out_len, window_out_len, Shape};
 pub use tensor::Tensor;

@@ -89,19 +89,23 @@ impl Op {
             }
             // ── end of normalisation ──
             // ── convolutions ──
-            Op::Conv2d { weight, config, .. } => sliding(
-                &weight.dims()[2..],
-                &[config.stride.0, config.stride.1],
-                &[config.dilation.0, config.dilation.1],
-            ),
-            Op::Conv3d { weight, config, .. } => {
-                let (s, d) = (config.stride, config.dilation);
-                sliding(&weight.dims()[2..], &[s.0, s.1, s.2], &[d.0, d.1, d.2])
-            }
-            Op::ConvTranspose2d { .. } => not_followed(
-                "conv_transpose2d",
+            Op::Conv {
+                transposed: true, ..
+            } => not_followed(
+                "transposed convolution",
                 "output positions see different numbers of inputs",
             ),
+            Op::Conv {
+                input, geometry, ..
+            } => {
+                // The geometry is lifted to three axes; the input's own axes are the last ones.
+                let lead = 3 - (input.rank() - 2);
+                sliding(
+                    &geometry.kernel[lead..],
+                    &geometry.stride[lead..],
+                    &geometry.dilation[lead..],
+                )
+            }
             // ── end of convolutions ──
             // ── pooling ──
             Op::MaxPool2d { config, .. } | Op::AvgPool2d { config, .. } => sliding(

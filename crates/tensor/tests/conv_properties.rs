@@ -1,6 +1,9 @@
 //! Properties of convolution that hold whatever the weights: translation equivariance, 1×1 conv as
 //! a per-pixel linear layer, and two stacked linear convs as one conv with the composed kernel.
-use convkit_tensor::ops::conv::{conv2d, Conv2dConfig};
+use convkit_tensor::ops::conv::{
+    conv2d, conv_nd, conv_transpose_nd, Conv2dConfig, ConvConfig, ConvTransposeConfig, Rank,
+    Spatial,
+};
 use convkit_tensor::{linear, seeded_rng, Tensor};
 use convkit_testkit::assert_close;
 
@@ -154,4 +157,81 @@ fn course_output_size_example() {
         conv2d(&x, &w, None, &config).unwrap().dims(),
         &[32, 128, 6, 6]
     );
+}
+
+/// `⟨a, b⟩` in f64.
+fn dot(a: &Tensor, b: &Tensor) -> f64 {
+    a.to_vec()
+        .iter()
+        .zip(b.to_vec())
+        .map(|(x, y)| *x as f64 * y as f64)
+        .sum()
+}
+
+/// `⟨conv_transpose(dy, w), x⟩ = ⟨dy, conv(x, w)⟩`: the transposed convolution is the adjoint of
+/// the convolution with the same weight and settings (`output_padding` picks x's size back).
+fn check_adjoint<const D: usize>(
+    x_dims: &[usize],
+    w_dims: &[usize],
+    conv: ConvConfig<D>,
+    output_padding: [usize; D],
+    seed: u64,
+) where
+    Rank<D>: Spatial<D>,
+{
+    let (x, w) = (randn(x_dims, seed), randn(w_dims, seed + 1));
+    let y = conv_nd(&x, &w, None, &conv).unwrap();
+    let dy = randn(y.dims(), seed + 2);
+    let transposed = ConvTransposeConfig {
+        stride: conv.stride,
+        padding: conv.padding,
+        output_padding: <Rank<D> as Spatial<D>>::from_array(output_padding),
+        dilation: conv.dilation,
+        groups: conv.groups,
+    };
+    let back = conv_transpose_nd(&dy, &w, None, &transposed).unwrap();
+    assert_eq!(back.dims(), x.dims(), "{conv:?}");
+    let (lhs, rhs) = (dot(&back, &x), dot(&dy, &y));
+    assert!(
+        (lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()),
+        "{conv:?}: {lhs} vs {rhs}"
+    );
+}
+
+#[test]
+fn transposed_convolutions_are_adjoints_at_every_rank() {
+    // Weight [C_out, C_in/groups, k...] of the convolution x [N, C_in, ...] → y [N, C_out, ...].
+    let c1 = ConvConfig::<1> {
+        stride: 2,
+        padding: 1,
+        dilation: 2,
+        groups: 2,
+    };
+    check_adjoint(&[2, 4, 11], &[6, 2, 3], c1, [0], 1);
+    check_adjoint(
+        &[1, 3, 10],
+        &[2, 3, 3],
+        ConvConfig {
+            stride: 3,
+            ..ConvConfig { groups: 1, ..c1 }
+        },
+        [1],
+        2,
+    );
+    let c2 = ConvConfig::<2> {
+        stride: (2, 1),
+        padding: (1, 2),
+        dilation: (1, 2),
+        groups: 1,
+    };
+    check_adjoint(&[2, 3, 8, 7], &[4, 3, 3, 2], c2, [1, 0], 3);
+    let depthwise = ConvConfig::<2> { groups: 3, ..c2 };
+    check_adjoint(&[1, 3, 7, 7], &[6, 1, 3, 3], depthwise, [0, 0], 4);
+    let c3 = ConvConfig::<3> {
+        stride: (1, 2, 2),
+        padding: (1, 0, 1),
+        dilation: (2, 1, 1),
+        groups: 1,
+    };
+    check_adjoint(&[1, 2, 5, 6, 5], &[3, 2, 2, 3, 3], c3, [0, 1, 0], 5);
 }

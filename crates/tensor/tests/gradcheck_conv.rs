@@ -2,8 +2,9 @@
 //! edge cases) for every convolution, and the error messages of invalid configurations.
 use convkit_tensor::gradcheck::{check_gradients, GradCheckConfig};
 use convkit_tensor::ops::conv::{
-    conv1d, conv2d, conv3d, conv_transpose2d, Conv1dConfig, Conv2dConfig, Conv3dConfig,
-    ConvTranspose2dConfig,
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, Conv1dConfig,
+    Conv2dConfig, Conv3dConfig, ConvTranspose1dConfig, ConvTranspose2dConfig,
+    ConvTranspose3dConfig,
 };
 use convkit_tensor::{seeded_rng, Result, Tensor};
 
@@ -214,6 +215,50 @@ fn conv_transpose2d_configurations() {
             conv_transpose2d(x, w, b, &config)
         });
     }
+}
+
+#[test]
+fn conv_transpose1d_and_3d_configurations() {
+    // (input, weight [C_in, C_out/groups, k], stride, padding, output_padding, dilation, groups)
+    let cases = [
+        ([2, 3, 5], [3, 2, 3], 2, 1, 1, 1, 1),
+        ([1, 4, 4], [4, 1, 2], 1, 0, 0, 2, 2),
+        ([1, 2, 3], [2, 3, 3], 2, 0, 2, 3, 1), // output_padding ≥ stride: extended input
+        ([1, 3, 6], [3, 2, 3], 1, 1, 0, 1, 3), // depthwise, ×2
+    ];
+    for (i, (x, w, stride, padding, output_padding, dilation, groups)) in
+        cases.into_iter().enumerate()
+    {
+        let config = ConvTranspose1dConfig {
+            stride,
+            padding,
+            output_padding,
+            dilation,
+            groups,
+        };
+        check(&x, &w, w[1] * groups, 500 + i as u64 * 10, |x, w, b| {
+            conv_transpose1d(x, w, b, &config)
+        });
+    }
+    let config = ConvTranspose3dConfig {
+        stride: (2, 1, 2),
+        padding: (1, 0, 0),
+        output_padding: (1, 0, 1),
+        dilation: (1, 2, 1),
+        groups: 2,
+    };
+    check(&[1, 4, 3, 2, 3], &[4, 1, 2, 2, 3], 2, 600, |x, w, b| {
+        conv_transpose3d(x, w, b, &config)
+    });
+    let y = conv_transpose3d(
+        &Tensor::zeros([1, 4, 3, 2, 3]),
+        &Tensor::zeros([4, 1, 2, 2, 3]),
+        None,
+        &config,
+    )
+    .unwrap();
+    // (3 − 1)·2 − 2 + 1 + 1 + 1; (2 − 1) + 2 + 1; (3 − 1)·2 + 2 + 1 + 1
+    assert_eq!(y.dims(), &[1, 2, 5, 4, 8]);
 }
 
 #[test]

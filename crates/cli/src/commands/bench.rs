@@ -8,13 +8,12 @@ use clap::{Args, ValueEnum};
 use convkit_models::{build_model, ModelSpec};
 use convkit_nn::optim::{Optimizer, Sgd, SgdConfig};
 use convkit_nn::Mode;
-use convkit_tensor::kernels::conv2d::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dGeometry,
-};
+use convkit_tensor::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward};
+use convkit_tensor::kernels::conv_geometry::Conv2dGeometry;
 use convkit_tensor::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
 };
-use convkit_tensor::kernels::gemm::sgemm;
+use convkit_tensor::kernels::gemm::{Gemm, MatMut, MatRef};
 use convkit_tensor::{seeded_rng, Tensor};
 use std::time::Instant;
 
@@ -200,14 +199,12 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     let g = Conv2dGeometry {
         n: 32,
         c_in: 64,
-        h: 56,
-        w: 56,
         c_out: 64,
-        kh: 3,
-        kw: 3,
-        stride: (1, 1),
-        padding: (1, 1),
-        dilation: (1, 1),
+        size: [56, 56],
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
         groups: 1,
     };
     let mut rng = seeded_rng(2);
@@ -220,10 +217,10 @@ fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
         vec![0.0; g.weight_len()],
     );
     let seconds = measure(args, || {
-        conv2d_forward(&g, &input, &weight, None, &mut out);
+        conv_forward(&g, &input, &weight, None, &mut out);
         if backward {
-            conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
-            conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, None);
+            conv_backward_input(&g, &grad_out, &weight, &mut grad_in);
+            conv_backward_weight(&g, &input, &grad_out, &mut grad_w, None);
         }
         Ok(())
     })?;
@@ -250,14 +247,12 @@ fn conv_layer(
     let g = Conv2dGeometry {
         n: 32,
         c_in: 64,
-        h: 56,
-        w: 56,
         c_out,
-        kh: k,
-        kw: k,
-        stride: (1, 1),
-        padding: (k / 2, k / 2),
-        dilation: (1, 1),
+        size: [56, 56],
+        kernel: [k, k],
+        stride: [1, 1],
+        padding: [k / 2, k / 2],
+        dilation: [1, 1],
         groups,
     };
     let depthwise = is_depthwise(&g);
@@ -278,14 +273,14 @@ fn conv_layer(
             if depthwise {
                 depthwise_forward(&g, &input, &weight, Some(&bias), &mut out);
             } else {
-                conv2d_forward(&g, &input, &weight, Some(&bias), &mut out);
+                conv_forward(&g, &input, &weight, Some(&bias), &mut out);
             }
             if backward && depthwise {
                 depthwise_backward_input(&g, &grad_out, &weight, &mut grad_in);
                 depthwise_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
             } else if backward {
-                conv2d_backward_input(&g, &grad_out, &weight, &mut grad_in);
-                conv2d_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
+                conv_backward_input(&g, &grad_out, &weight, &mut grad_in);
+                conv_backward_weight(&g, &input, &grad_out, &mut grad_w, Some(&mut grad_b));
             }
             Ok(())
         })?;
@@ -306,7 +301,14 @@ fn w5(args: &BenchArgs) -> anyhow::Result<()> {
         let b = Tensor::randn([n * n], &mut rng).to_vec();
         let mut c = vec![0.0; n * n];
         let seconds = measure(args, || {
-            sgemm(n, n, n, &a, false, &b, false, &mut c, false, true);
+            Gemm {
+                a: MatRef::new(&a, n, n),
+                b: MatRef::new(&b, n, n),
+                c: MatMut::new(&mut c, n, n),
+                accumulate: false,
+                parallel: true,
+            }
+            .run();
             Ok(())
         })?;
         report(

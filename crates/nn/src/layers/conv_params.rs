@@ -1,4 +1,4 @@
-//! What the convolution layers (Conv1d, Conv2d, Conv3d, ConvTranspose2d) share: checked construction of
+//! What the convolution layers (`ConvNd`, `ConvTransposeNd`) share: checked construction of
 //! their weight and bias with PyTorch's layout and default init, state_dict naming, and PyTorch's
 //! `print(module)` format.
 use crate::error::{Error, Result};
@@ -7,24 +7,25 @@ use crate::module::{join_name, parameter, TensorKind};
 use convkit_tensor::{Error as TensorError, Tensor};
 use rand::Rng;
 
-/// A convolution's learnable tensors.
+/// A convolution layer's shape and learnable tensors.
 pub(crate) struct ConvParams {
+    pub shape: ConvShape,
     pub weight: Tensor,
     pub bias: Option<Tensor>,
 }
 
 /// The channel and kernel settings of a convolution layer.
-pub(crate) struct ConvShape<'a> {
+pub(crate) struct ConvShape {
     pub layer: &'static str,
     pub in_channels: usize,
     pub out_channels: usize,
-    pub kernel: &'a [usize],
+    pub kernel: Vec<usize>,
     pub groups: usize,
     /// Transposed convolution: weight `[in, out/groups, k...]` instead of `[out, in/groups, k...]`.
     pub transposed: bool,
 }
 
-impl ConvShape<'_> {
+impl ConvShape {
     /// Checks the settings (`validate` is the op config's own check, its errors renamed to the
     /// layer) and builds the parameters with PyTorch's default init: Kaiming-uniform (a = √5) weight
     /// and bias from U(−1/√fan_in, 1/√fan_in), where fan_in = `weight.shape[1] · Πkernel`.
@@ -32,7 +33,7 @@ impl ConvShape<'_> {
     /// # Errors
     /// Zero channels or kernel sizes, channels not divisible by groups, or what `validate` rejects.
     pub fn build(
-        &self,
+        self,
         validate: convkit_tensor::Result<()>,
         bias: bool,
         rng: &mut impl Rng,
@@ -65,14 +66,18 @@ impl ConvShape<'_> {
         } else {
             [cout, cin / groups]
         };
-        let weight = parameter(layer, &[&lead[..], self.kernel].concat())?;
+        let weight = parameter(layer, &[&lead[..], &self.kernel].concat())?;
         let bias = if bias {
             Some(parameter(layer, &[cout])?)
         } else {
             None
         };
         default_layer_init(&weight, bias.as_ref(), rng)?;
-        Ok(ConvParams { weight, bias })
+        Ok(ConvParams {
+            shape: self,
+            weight,
+            bias,
+        })
     }
 }
 
@@ -97,6 +102,32 @@ impl ConvParams {
         let per_element = self.weight.numel() / self.weight.dims()[0];
         (dims.iter().product::<usize>() * per_element) as u64
     }
+
+    /// PyTorch's description of the layer: stride always, the others (`(name, value, default)`)
+    /// only when not at their default, then `bias=False` when there is no bias.
+    pub fn describe(&self, stride: &[usize], optional: &[(&str, &[usize], usize)]) -> String {
+        let shape = &self.shape;
+        let mut out = format!(
+            "{}({}, {}, kernel_size={}, stride={}",
+            shape.layer,
+            shape.in_channels,
+            shape.out_channels,
+            py_tuple(&shape.kernel),
+            py_tuple(stride)
+        );
+        for (name, value, default) in optional {
+            if value.iter().any(|v| v != default) {
+                out += &format!(", {name}={}", py_tuple(value));
+            }
+        }
+        if shape.groups != 1 {
+            out += &format!(", groups={}", shape.groups);
+        }
+        if self.bias.is_none() {
+            out += ", bias=False";
+        }
+        out + ")"
+    }
 }
 
 /// A Python tuple: `(3,)`, `(2, 2)`.
@@ -111,34 +142,4 @@ pub(crate) fn py_tuple(v: &[usize]) -> String {
                 .join(", ")
         ),
     }
-}
-
-/// PyTorch's description of a convolution layer: stride always, the others (`(name, value,
-/// default)`) only when not at their default, then `bias=False` when there is no bias.
-pub(crate) fn describe(
-    shape: &ConvShape,
-    stride: &[usize],
-    optional: &[(&str, &[usize], usize)],
-    bias: bool,
-) -> String {
-    let mut out = format!(
-        "{}({}, {}, kernel_size={}, stride={}",
-        shape.layer,
-        shape.in_channels,
-        shape.out_channels,
-        py_tuple(shape.kernel),
-        py_tuple(stride)
-    );
-    for (name, value, default) in optional {
-        if value.iter().any(|v| v != default) {
-            out += &format!(", {name}={}", py_tuple(value));
-        }
-    }
-    if shape.groups != 1 {
-        out += &format!(", groups={}", shape.groups);
-    }
-    if !bias {
-        out += ", bias=False";
-    }
-    out + ")"
 }

@@ -2,7 +2,7 @@
 use crate::error::{Error, Result};
 use crate::module::py_size;
 use convkit_tensor::ops::unpool::{max_unpool2d, PoolIndices};
-use convkit_tensor::Tensor;
+use convkit_tensor::{conv_transpose_out_len, Tensor};
 
 /// Max-unpooling, PyTorch's `nn.MaxUnpool2d(kernel_size, stride, padding)`: each value goes back to
 /// the position its max-pooling index names; all other outputs are zero. It takes two inputs, so it
@@ -58,10 +58,9 @@ impl MaxUnpool2d {
         let size = match output_size {
             Some(s) => s,
             None => {
+                // PyTorch's default: the transposed-convolution size of the pooling window.
                 let axis = |len: usize, k: usize, s: usize, p: usize| {
-                    ((len.max(1) - 1) * s + k)
-                        .checked_sub(2 * p)
-                        .filter(|&v| v > 0)
+                    conv_transpose_out_len(len.max(1), k, s, p, 1, 0)
                 };
                 let d = x.dims();
                 let (Some(h), Some(w)) = (

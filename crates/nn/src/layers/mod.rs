@@ -6,11 +6,11 @@ mod avg_pool2d;
 mod batch_norm;
 mod blur_pool2d;
 mod channel_max_pool;
-mod conv1d;
-mod conv2d;
-mod conv3d;
+mod conv;
 mod conv_params;
-mod conv_transpose2d;
+#[cfg(test)]
+mod conv_tests;
+mod conv_transpose;
 mod drop_connect;
 mod dropout;
 mod dropout2d;
@@ -39,10 +39,13 @@ pub use avg_pool2d::{AvgPool2d, AvgPool2dConfig};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormConfig, BatchNormNd};
 pub use blur_pool2d::{BlurPool2d, BlurPool2dConfig};
 pub use channel_max_pool::ChannelMaxPool;
-pub use conv1d::{Conv1d, Conv1dConfig};
-pub use conv2d::{Conv2d, Conv2dConfig};
-pub use conv3d::{Conv3d, Conv3dConfig};
-pub use conv_transpose2d::{ConvTranspose2d, ConvTranspose2dConfig};
+pub use conv::{
+    Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Conv3d, Conv3dConfig, ConvNd, ConvNdConfig,
+};
+pub use conv_transpose::{
+    ConvTranspose1d, ConvTranspose1dConfig, ConvTranspose2d, ConvTranspose2dConfig,
+    ConvTranspose3d, ConvTranspose3dConfig, ConvTransposeNd, ConvTransposeNdConfig,
+};
 pub use drop_connect::{DropConnect, WeightedLayer};
 pub use dropout::{Dropout, DropoutConfig};
 pub use dropout2d::Dropout2d;

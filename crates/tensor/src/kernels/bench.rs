@@ -5,9 +5,10 @@
 //! RAYON_NUM_THREADS=2 cargo test --release -p convkit-tensor kernels::bench -- --ignored --nocapture
 //! ```
 //!
-//! `CONVKIT_TILE_FLOATS=<n>` overrides the im2col band budget (see `conv2d::set_tile_floats`).
+//! `CONVKIT_TILE_FLOATS=<n>` overrides the im2col band budget (see `conv::set_tile_floats`).
 
-use super::conv2d::*;
+use super::conv::*;
+use super::conv_geometry::Conv2dGeometry;
 use super::test_util::random_vec;
 use std::time::{Duration, Instant};
 
@@ -39,10 +40,10 @@ fn bench(name: &str, g: &Conv2dGeometry, budget: Duration) -> f64 {
     let (mut y, mut dx) = (vec![0.0; g.output_len()], vec![0.0; g.input_len()]);
     let (mut dw, mut db) = (vec![0.0; g.weight_len()], vec![0.0; g.c_out]);
     let flop = 2.0 * g.macs() as f64;
-    let tf = time(|| conv2d_forward(g, &x, &w, Some(&b), &mut y), budget);
-    let td = time(|| conv2d_backward_input(g, &dy, &w, &mut dx), budget);
+    let tf = time(|| conv_forward(g, &x, &w, Some(&b), &mut y), budget);
+    let td = time(|| conv_backward_input(g, &dy, &w, &mut dx), budget);
     let tw = time(
-        || conv2d_backward_weight(g, &x, &dy, &mut dw, Some(&mut db)),
+        || conv_backward_weight(g, &x, &dy, &mut dw, Some(&mut db)),
         budget,
     );
     let gf = |t: f64| flop / t / 1e9;
@@ -76,14 +77,12 @@ fn conv_throughput() {
     let conv = |n, c_in, c_out, hw, k, p| Conv2dGeometry {
         n,
         c_in,
-        h: hw,
-        w: hw,
         c_out,
-        kh: k,
-        kw: k,
-        stride: (1, 1),
-        padding: (p, p),
-        dilation: (1, 1),
+        size: [hw, hw],
+        kernel: [k, k],
+        stride: [1, 1],
+        padding: [p, p],
+        dilation: [1, 1],
         groups: 1,
     };
     let w4 = conv(32, 64, 64, 56, 3, 1);
@@ -123,24 +122,25 @@ fn conv_throughput() {
 #[test]
 #[ignore = "benchmark; run with --ignored --nocapture"]
 fn im2col_throughput() {
-    use super::im2col::{col2im, im2col, PatchGeometry};
+    use super::im2col::{col2im, im2col};
     for (name, c, hw, k, p) in [
         ("LeNet conv2", 20, 14, 5, 2),
         ("W4", 64, 56, 3, 1),
         ("LeNet conv1", 1, 28, 5, 2),
     ] {
-        let g = PatchGeometry {
-            c,
-            h: hw,
-            w: hw,
-            kh: k,
-            kw: k,
-            stride: (1, 1),
-            padding: (p, p),
-            dilation: (1, 1),
+        let g = Conv2dGeometry {
+            n: 1,
+            c_in: c,
+            c_out: 1,
+            size: [hw, hw],
+            kernel: [k, k],
+            stride: [1, 1],
+            padding: [p, p],
+            dilation: [1, 1],
+            groups: 1,
         };
         let x = random_vec(c * hw * hw, 1);
-        let mut col = vec![0.0; g.col_rows() * g.out_h() * g.out_w()];
+        let mut col = vec![0.0; g.col_rows() * g.out_size().iter().product::<usize>()];
         let t = time(|| im2col(&g, &x, &mut col), Duration::from_millis(500));
         let mut gx = vec![0.0; x.len()];
         let t2 = time(|| col2im(&g, &mut col, &mut gx), Duration::from_millis(500));

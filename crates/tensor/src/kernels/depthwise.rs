@@ -12,33 +12,18 @@
 //! Every kernel **overwrites** its output buffer(s).
 
 use super::axis::Axis;
-use super::conv2d::Conv2dGeometry;
-use super::conv3d::divides;
+use super::conv_geometry::Conv2dGeometry;
 use rayon::prelude::*;
 
 /// Whether the geometry is a depthwise convolution with more than one channel (the case these
 /// kernels take over from im2col + GEMM).
 pub fn is_depthwise(g: &Conv2dGeometry) -> bool {
-    g.groups > 1 && g.groups == g.c_in && divides(g.c_in, g.c_out)
+    g.groups > 1 && g.groups == g.c_in && g.c_out.is_multiple_of(g.c_in)
 }
 
 fn axes(g: &Conv2dGeometry) -> (Axis, Axis) {
-    (
-        Axis {
-            len: g.h,
-            out: g.out_h(),
-            stride: g.stride.0,
-            pad: g.padding.0,
-            dil: g.dilation.0,
-        },
-        Axis {
-            len: g.w,
-            out: g.out_w(),
-            stride: g.stride.1,
-            pad: g.padding.1,
-            dil: g.dilation.1,
-        },
-    )
+    let [ay, ax] = g.axes();
+    (ay, ax)
 }
 
 /// Calls `f(oy, iy, ox0, ox1, ix0, tap)` for every kernel tap and output row that reads inside the
@@ -70,7 +55,7 @@ fn for_each_tap(
     }
 }
 
-/// Forward: shapes as [`super::conv2d::conv2d_forward`], with `groups == c_in`.
+/// Forward: shapes as [`super::conv::conv_forward`], with `groups == c_in`.
 ///
 /// # Panics
 /// If the geometry is not depthwise or a buffer length does not match it.
@@ -83,14 +68,19 @@ pub fn depthwise_forward(
 ) {
     check_lengths(g, input.len(), weight.len(), out.len());
     let (ay, ax) = axes(g);
-    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    let (hw, ohw, kk, m) = (
+        g.size[0] * g.size[1],
+        ay.out * ax.out,
+        g.kernel[0] * g.kernel[1],
+        g.c_out / g.c_in,
+    );
     if ohw == 0 {
         return;
     }
     let plane = Plane {
         axes: (ay, ax),
-        kh: g.kh,
-        kw: g.kw,
+        kh: g.kernel[0],
+        kw: g.kernel[1],
     };
     out.par_chunks_mut(ohw).enumerate().for_each(|(p, y)| {
         let (n, co) = (p / g.c_out, p % g.c_out);
@@ -164,7 +154,7 @@ fn backward_weight_plane(p: Plane, x: &[f32], dy: &[f32], dw: &mut [f32]) {
     });
 }
 
-/// Input gradient: shapes as [`super::conv2d::conv2d_backward_input`], with `groups == c_in`.
+/// Input gradient: shapes as [`super::conv::conv_backward_input`], with `groups == c_in`.
 ///
 /// # Panics
 /// As [`depthwise_forward`].
@@ -176,14 +166,19 @@ pub fn depthwise_backward_input(
 ) {
     check_lengths(g, grad_input.len(), weight.len(), grad_out.len());
     let (ay, ax) = axes(g);
-    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    let (hw, ohw, kk, m) = (
+        g.size[0] * g.size[1],
+        ay.out * ax.out,
+        g.kernel[0] * g.kernel[1],
+        g.c_out / g.c_in,
+    );
     if hw == 0 {
         return;
     }
     let plane = Plane {
         axes: (ay, ax),
-        kh: g.kh,
-        kw: g.kw,
+        kh: g.kernel[0],
+        kw: g.kernel[1],
     };
     grad_input
         .par_chunks_mut(hw)
@@ -199,7 +194,7 @@ pub fn depthwise_backward_input(
 }
 
 /// Weight (and bias) gradient summed over the batch: shapes as
-/// [`super::conv2d::conv2d_backward_weight`], with `groups == c_in`.
+/// [`super::conv::conv_backward_weight`], with `groups == c_in`.
 ///
 /// # Panics
 /// As [`depthwise_forward`].
@@ -212,7 +207,12 @@ pub fn depthwise_backward_weight(
 ) {
     check_lengths(g, input.len(), grad_weight.len(), grad_out.len());
     let (ay, ax) = axes(g);
-    let (hw, ohw, kk, m) = (g.h * g.w, ay.out * ax.out, g.kh * g.kw, g.c_out / g.c_in);
+    let (hw, ohw, kk, m) = (
+        g.size[0] * g.size[1],
+        ay.out * ax.out,
+        g.kernel[0] * g.kernel[1],
+        g.c_out / g.c_in,
+    );
     let dy_plane = |n: usize, co: usize| &grad_out[(n * g.c_out + co) * ohw..][..ohw];
     if let Some(db) = grad_bias {
         assert_eq!(
@@ -229,8 +229,8 @@ pub fn depthwise_backward_weight(
     }
     let plane = Plane {
         axes: (ay, ax),
-        kh: g.kh,
-        kw: g.kw,
+        kh: g.kernel[0],
+        kw: g.kernel[1],
     };
     grad_weight
         .par_chunks_mut(kk)

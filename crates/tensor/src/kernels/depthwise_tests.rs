@@ -1,6 +1,6 @@
 //! The direct depthwise kernels against the direct-loop references over edge geometries.
 
-use super::conv2d::Conv2dGeometry;
+use super::conv_geometry::Conv2dGeometry;
 use super::depthwise::*;
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -20,21 +20,19 @@ fn geom(
     Conv2dGeometry {
         n,
         c_in: c,
-        h,
-        w,
         c_out: c * m,
-        kh,
-        kw,
-        stride,
-        padding,
-        dilation,
+        size: [h, w],
+        kernel: [kh, kw],
+        stride: [stride.0, stride.1],
+        padding: [padding.0, padding.1],
+        dilation: [dilation.0, dilation.1],
         groups: c,
     }
 }
 
 fn check(g: &Conv2dGeometry) {
     assert!(is_depthwise(g));
-    let seed = (g.n * 13 + g.c_out * 7 + g.h * 5 + g.kw) as u64;
+    let seed = (g.n * 13 + g.c_out * 7 + g.size[0] * 5 + g.kernel[1]) as u64;
     let x = random_vec(g.input_len(), seed);
     let w = random_vec(g.weight_len(), seed + 1);
     let b = random_vec(g.c_out, seed + 2);
@@ -43,19 +41,19 @@ fn check(g: &Conv2dGeometry) {
     for bias in [None, Some(&b[..])] {
         let (mut y, mut r) = (vec![f32::NAN; g.output_len()], vec![0.0; g.output_len()]);
         depthwise_forward(g, &x, &w, bias, &mut y);
-        conv2d_reference_forward(g, &x, &w, bias, &mut r);
+        conv_reference_forward(g, &x, &w, bias, &mut r);
         assert_close(&y, &r, 1e-5, 1e-4, &format!("forward {what}"));
     }
     let (mut dx, mut rx) = (vec![f32::NAN; g.input_len()], vec![0.0; g.input_len()]);
     depthwise_backward_input(g, &dy, &w, &mut dx);
-    conv2d_reference_backward_input(g, &dy, &w, &mut rx);
+    conv_reference_backward_input(g, &dy, &w, &mut rx);
     assert_close(&dx, &rx, 1e-5, 1e-4, &format!("grad_input {what}"));
 
-    let tol_w = 1e-5 * ((g.n * g.out_h() * g.out_w()).max(1) as f32).sqrt() * 4.0;
+    let tol_w = 1e-5 * ((g.n * g.out_size()[0] * g.out_size()[1]).max(1) as f32).sqrt() * 4.0;
     let (mut dw, mut rw) = (vec![f32::NAN; g.weight_len()], vec![0.0; g.weight_len()]);
     let (mut db, mut rb) = (vec![f32::NAN; g.c_out], vec![0.0; g.c_out]);
     depthwise_backward_weight(g, &x, &dy, &mut dw, Some(&mut db));
-    conv2d_reference_backward_weight(g, &x, &dy, &mut rw, Some(&mut rb));
+    conv_reference_backward_weight(g, &x, &dy, &mut rw, Some(&mut rb));
     assert_close(&dw, &rw, tol_w, 1e-4, &format!("grad_weight {what}"));
     assert_close(&db, &rb, tol_w, 1e-4, &format!("grad_bias {what}"));
 }
@@ -81,7 +79,7 @@ fn depthwise_strides_paddings_dilations() {
         for p in [(0, 0), (1, 1), (2, 0), (3, 3)] {
             for d in [(1, 1), (2, 2), (1, 3)] {
                 let g = geom(2, 3, 1, (9, 8), (3, 3), s, p, d);
-                if g.out_h() > 0 && g.out_w() > 0 {
+                if g.output_len() > 0 {
                     check(&g);
                 }
             }

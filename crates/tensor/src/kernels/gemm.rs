@@ -1,43 +1,116 @@
-//! Single-precision matrix multiply: a thin safe wrapper over the `gemm` crate.
+//! Single-precision matrix multiply: a thin safe wrapper over the `gemm` crate whose call sites
+//! name their operands.
 //!
-//! All matrices are row-major slices. `C (m×n) = op(A) (m×k) · op(B) (k×n)`, optionally added to
-//! what `C` already holds. `op(X)` is `X` or `Xᵀ`; a transposed operand is described by the shape
-//! it is *stored* in (`Aᵀ` stored as `k×m`), and transposition is expressed through strides, so
-//! nothing is copied here. The `gemm` crate (built with `x86-v4`) picks its AVX-512 kernels at
-//! run time and falls back to AVX2/SSE on CPUs without them.
+//! `C (m×n) = op(A) (m×k) · op(B) (k×n)`, optionally added to what `C` already holds. Every
+//! matrix is a row-major block of a slice ([`MatRef`], [`MatMut`]); `op(X)` is `X` or `Xᵀ`, a
+//! transposed operand being described by the shape it is *stored* in (`Aᵀ` stored as `k×m`) and
+//! expressed through strides, so nothing is copied here. The `gemm` crate (built with `x86-v4`)
+//! picks its AVX-512 kernels at run time and falls back to AVX2/SSE on CPUs without them.
+//!
+//! ```
+//! use convkit_tensor::kernels::gemm::{Gemm, MatMut, MatRef};
+//! let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+//! let b = [1.0, 0.0, 0.0, 1.0, 5.0, 6.0]; // stored [3, 2]: used as its transpose [2, 3]
+//! let mut c = [0.0; 6];
+//! Gemm {
+//!     a: MatRef::new(&a, 2, 2),
+//!     b: MatRef::new(&b, 3, 2).t(),
+//!     c: MatMut::new(&mut c, 2, 3),
+//!     accumulate: false,
+//!     parallel: false,
+//! }
+//! .run();
+//! assert_eq!(c, [1.0, 2.0, 17.0, 3.0, 4.0, 39.0]);
+//! ```
 
 use gemm::Parallelism;
 
-/// `C = op(A)·op(B)` (or `C += op(A)·op(B)` when `accumulate`), contiguous row-major operands.
-///
-/// Buffers:
-/// - `a`: `[m, k]` row-major, or `[k, m]` when `a_trans` (then `op(A) = Aᵀ`)
-/// - `b`: `[k, n]` row-major, or `[n, k]` when `b_trans`
-/// - `c`: `[m, n]` row-major; overwritten, or accumulated into when `accumulate`
-///
-/// `parallel` lets the `gemm` crate split the product over the rayon pool; pass `false` when the
-/// caller already runs one product per thread (e.g. parallel over the batch).
-///
-/// # Panics
-/// If a slice is shorter than its shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    a_trans: bool,
-    b: &[f32],
-    b_trans: bool,
-    c: &mut [f32],
-    accumulate: bool,
-    parallel: bool,
-) {
-    let lda = if a_trans { m } else { k };
-    let ldb = if b_trans { k } else { n };
-    sgemm_strided(
-        m, n, k, a, lda, a_trans, b, ldb, b_trans, c, n, accumulate, parallel,
-    );
+/// A read-only operand: the `rows × cols` matrix stored row-major in `data` with row `i` starting
+/// at `i·row_stride`, used as is or (`transposed`) as its transpose.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    pub data: &'a [f32],
+    /// Rows of the stored matrix.
+    pub rows: usize,
+    /// Columns of the stored matrix.
+    pub cols: usize,
+    /// Elements between the starts of consecutive rows (≥ `cols`).
+    pub row_stride: usize,
+    /// Take part in the product as the transpose of the stored matrix.
+    pub transposed: bool,
+}
+
+impl<'a> MatRef<'a> {
+    /// The contiguous `rows × cols` matrix at the start of `data`.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        MatRef {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            transposed: false,
+        }
+    }
+
+    /// The same matrix with rows `row_stride` elements apart (a block of a wider matrix).
+    pub fn with_row_stride(self, row_stride: usize) -> Self {
+        MatRef { row_stride, ..self }
+    }
+
+    /// The transpose of this operand (no copy).
+    pub fn t(self) -> Self {
+        MatRef {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// (rows, columns) as the operand takes part in the product.
+    fn op_shape(&self) -> (usize, usize) {
+        if self.transposed {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+
+    /// (row stride, column stride) of the operand as it takes part in the product.
+    fn op_strides(&self) -> (isize, isize) {
+        let ld = self.row_stride as isize;
+        if self.transposed {
+            (1, ld)
+        } else {
+            (ld, 1)
+        }
+    }
+}
+
+/// The output: the `rows × cols` matrix stored row-major in `data` with row `i` starting at
+/// `i·row_stride`; elements between rows are left untouched.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    pub data: &'a mut [f32],
+    pub rows: usize,
+    pub cols: usize,
+    /// Elements between the starts of consecutive rows (≥ `cols`).
+    pub row_stride: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// The contiguous `rows × cols` matrix at the start of `data`.
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        MatMut {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+        }
+    }
+
+    /// The same matrix with rows `row_stride` elements apart (a block of a wider matrix).
+    pub fn with_row_stride(self, row_stride: usize) -> Self {
+        MatMut { row_stride, ..self }
+    }
 }
 
 /// Minimum slice length for a row-major matrix of `rows × cols` with row stride `ld`.
@@ -50,118 +123,117 @@ fn required_len(rows: usize, cols: usize, ld: usize) -> usize {
     }
 }
 
-/// [`sgemm`] with explicit row strides ("leading dimensions"), for sub-matrices of larger
-/// buffers (e.g. a block of columns of a convolution's output).
-///
-/// Buffers (row-major, row `i` of a stored matrix starts at `i * ld`):
-/// - `a`: stored `[m, k]` with row stride `lda ≥ k`, or `[k, m]` with `lda ≥ m` when `a_trans`
-/// - `b`: stored `[k, n]` with row stride `ldb ≥ n`, or `[n, k]` with `ldb ≥ k` when `b_trans`
-/// - `c`: `[m, n]` with row stride `ldc ≥ n`; elements between rows are left untouched
-///
-/// # Panics
-/// If a stride is smaller than its row length or a slice is shorter than its shape requires.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_strided(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    a_trans: bool,
-    b: &[f32],
-    ldb: usize,
-    b_trans: bool,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-    parallel: bool,
-) {
-    let (a_rows, a_cols) = if a_trans { (k, m) } else { (m, k) };
-    let (b_rows, b_cols) = if b_trans { (n, k) } else { (k, n) };
-    // These checks make the unsafe call below sound; they are O(1).
-    assert!(a_rows <= 1 || lda >= a_cols, "sgemm: lda {lda} < {a_cols}");
-    assert!(b_rows <= 1 || ldb >= b_cols, "sgemm: ldb {ldb} < {b_cols}");
-    assert!(m <= 1 || ldc >= n, "sgemm: ldc {ldc} < {n}");
+/// Checks that a stored matrix lies inside its slice with rows that do not overlap (`what` names
+/// it); this is what makes the unsafe call in [`Gemm::run`] sound.
+fn assert_fits(what: &str, len: usize, rows: usize, cols: usize, ld: usize) {
     assert!(
-        a.len() >= required_len(a_rows, a_cols, lda),
-        "sgemm: a too short"
+        rows <= 1 || ld >= cols,
+        "gemm: {what} row stride {ld} < {cols}"
     );
     assert!(
-        b.len() >= required_len(b_rows, b_cols, ldb),
-        "sgemm: b too short"
+        len >= required_len(rows, cols, ld),
+        "gemm: {what} slice too short ({len} for {rows}×{cols}, row stride {ld})"
     );
-    assert!(c.len() >= required_len(m, n, ldc), "sgemm: c too short");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for row in c.chunks_mut(ldc).take(m) {
-                row[..n].fill(0.0);
-            }
-        }
-        return;
-    }
-    // (row stride, column stride) of op(A) and op(B) as the gemm crate wants them.
-    let (a_rs, a_cs) = if a_trans { (1, lda) } else { (lda, 1) };
-    let (b_rs, b_cs) = if b_trans { (1, ldb) } else { (ldb, 1) };
-    let parallelism = if parallel && rayon::current_num_threads() > 1 {
-        Parallelism::Rayon(0)
-    } else {
-        Parallelism::None
-    };
-    // SAFETY: the asserts above guarantee every element the product touches lies inside its
-    // slice: op(A)(i, p) is at i*a_rs + p*a_cs ≤ (a_rows-1)*lda + a_cols-1 < a.len(), likewise for
-    // B and C. `c` is a unique borrow, so it cannot alias `a` or `b`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            ldc as isize,
+}
+
+/// One product `c = op(a)·op(b)` (or `c += op(a)·op(b)` when `accumulate`).
+///
+/// `parallel` lets the `gemm` crate split the product over the rayon pool; pass `false` when the
+/// caller already runs one product per thread (e.g. parallel over the batch).
+#[derive(Debug)]
+pub struct Gemm<'a> {
+    pub a: MatRef<'a>,
+    pub b: MatRef<'a>,
+    pub c: MatMut<'a>,
+    pub accumulate: bool,
+    pub parallel: bool,
+}
+
+impl Gemm<'_> {
+    /// Runs the product.
+    ///
+    /// # Panics
+    /// If the shapes do not chain (`op(a)` is `m×k`, `op(b)` `k×n`, `c` `m×n`), a row stride is
+    /// smaller than its row, or a slice is shorter than its matrix.
+    pub fn run(self) {
+        let Gemm {
+            a,
+            b,
+            c,
             accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
+            parallel,
+        } = self;
+        let ((m, k), (kb, n)) = (a.op_shape(), b.op_shape());
+        assert!(
+            k == kb && (m, n) == (c.rows, c.cols),
+            "gemm: shapes do not chain: op(a) {m}×{k} · op(b) {kb}×{n} into c {}×{}",
+            c.rows,
+            c.cols
         );
+        assert_fits("a", a.data.len(), a.rows, a.cols, a.row_stride);
+        assert_fits("b", b.data.len(), b.rows, b.cols, b.row_stride);
+        assert_fits("c", c.data.len(), m, n, c.row_stride);
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if !accumulate {
+                for row in c.data.chunks_mut(c.row_stride).take(m) {
+                    row[..n].fill(0.0);
+                }
+            }
+            return;
+        }
+        let ((a_rs, a_cs), (b_rs, b_cs)) = (a.op_strides(), b.op_strides());
+        let parallelism = if parallel && rayon::current_num_threads() > 1 {
+            Parallelism::Rayon(0)
+        } else {
+            Parallelism::None
+        };
+        // SAFETY: the checks above guarantee every element the product touches lies inside its
+        // slice: op(A)(i, p) is at i*a_rs + p*a_cs ≤ (rows-1)*row_stride + cols-1 < data.len() of
+        // the stored matrix, likewise for B and C. `c.data` is a unique borrow, so it cannot
+        // alias `a` or `b`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.data.as_mut_ptr(),
+                1,
+                c.row_stride as isize,
+                accumulate,
+                a.data.as_ptr(),
+                a_cs,
+                a_rs,
+                b.data.as_ptr(),
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
     }
 }
 
-/// Naive triple loop, `f64` accumulation: the reference [`sgemm`] is tested against.
+/// Naive triple loop, `f64` accumulation: the reference [`Gemm`] is tested against.
 #[cfg(test)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sgemm_reference(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    a_trans: bool,
-    b: &[f32],
-    b_trans: bool,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    for i in 0..m {
-        for j in 0..n {
-            let mut s = 0.0f64;
-            for p in 0..k {
-                let av = if a_trans { a[p * m + i] } else { a[i * k + p] };
-                let bv = if b_trans { b[j * k + p] } else { b[p * n + j] };
-                s += av as f64 * bv as f64;
-            }
-            let prev = if accumulate { c[i * n + j] as f64 } else { 0.0 };
-            c[i * n + j] = (prev + s) as f32;
+fn gemm_reference(a: MatRef, b: MatRef, c: &mut MatMut, accumulate: bool) {
+    let at = |m: &MatRef, i: usize, j: usize| {
+        let (r, c) = if m.transposed { (j, i) } else { (i, j) };
+        m.data[r * m.row_stride + c] as f64
+    };
+    let ((rows, k), (_, cols)) = (a.op_shape(), b.op_shape());
+    for i in 0..rows {
+        for j in 0..cols {
+            let s: f64 = (0..k).map(|p| at(&a, i, p) * at(&b, p, j)).sum();
+            let v = &mut c.data[i * c.row_stride + j];
+            let prev = if accumulate { *v as f64 } else { 0.0 };
+            *v = (prev + s) as f32;
         }
     }
 }
@@ -171,8 +243,17 @@ mod tests {
     use super::*;
     use crate::kernels::test_util::{assert_close, random_vec};
 
+    /// The stored operand of `op(X)` of shape `rows × cols`.
+    fn operand(data: &[f32], rows: usize, cols: usize, transposed: bool) -> MatRef<'_> {
+        if transposed {
+            MatRef::new(data, cols, rows).t()
+        } else {
+            MatRef::new(data, rows, cols)
+        }
+    }
+
     #[test]
-    fn sgemm_matches_reference_on_odd_sizes() {
+    fn gemm_matches_reference_on_odd_sizes() {
         let sizes = [1usize, 2, 7, 16, 33, 65];
         let mut seed = 1;
         for &m in &sizes {
@@ -180,14 +261,22 @@ mod tests {
                 for &k in &[1usize, 7, 33, 130] {
                     for flags in 0..16u32 {
                         let (at, bt) = (flags & 1 != 0, flags & 2 != 0);
-                        let (acc, par) = (flags & 4 != 0, flags & 8 != 0);
+                        let (accumulate, parallel) = (flags & 4 != 0, flags & 8 != 0);
                         seed += 1;
                         let a = random_vec(m * k, seed);
                         let b = random_vec(k * n, seed + 1000);
                         let c0 = random_vec(m * n, seed + 2000);
                         let (mut c, mut r) = (c0.clone(), c0);
-                        sgemm(m, n, k, &a, at, &b, bt, &mut c, acc, par);
-                        sgemm_reference(m, n, k, &a, at, &b, bt, &mut r, acc);
+                        let (a, b) = (operand(&a, m, k, at), operand(&b, k, n, bt));
+                        Gemm {
+                            a,
+                            b,
+                            c: MatMut::new(&mut c, m, n),
+                            accumulate,
+                            parallel,
+                        }
+                        .run();
+                        gemm_reference(a, b, &mut MatMut::new(&mut r, m, n), accumulate);
                         assert_close(&c, &r, 1e-4, 1e-4, &format!("{m}x{n}x{k} {flags}"));
                     }
                 }
@@ -196,37 +285,47 @@ mod tests {
     }
 
     #[test]
-    fn sgemm_k_zero_and_empty() {
+    fn gemm_k_zero_and_empty() {
         let mut c = vec![5.0f32; 6];
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, true, false);
+        let product = |c: &mut [f32], accumulate| {
+            Gemm {
+                a: MatRef::new(&[], 2, 0),
+                b: MatRef::new(&[], 0, 3),
+                c: MatMut::new(c, 2, 3),
+                accumulate,
+                parallel: false,
+            }
+            .run()
+        };
+        product(&mut c, true);
         assert_eq!(c, vec![5.0; 6]);
-        sgemm(2, 3, 0, &[], false, &[], false, &mut c, false, false);
+        product(&mut c, false);
         assert_eq!(c, vec![0.0; 6]);
-        sgemm(0, 3, 4, &[], false, &[0.0; 12], false, &mut [], false, true);
+        Gemm {
+            a: MatRef::new(&[], 0, 4),
+            b: MatRef::new(&[0.0; 12], 4, 3),
+            c: MatMut::new(&mut [], 0, 3),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
     }
 
     #[test]
-    fn sgemm_strided_touches_only_its_block() {
+    fn strided_gemm_touches_only_its_block() {
         // C is a 3×4 block inside a 5×9 buffer; A and B are blocks inside wider buffers.
         let (m, n, k) = (3, 4, 5);
-        let a_buf = random_vec(m * 8, 7); // lda 8
-        let b_buf = random_vec(k * 6, 8); // ldb 6
+        let a_buf = random_vec(m * 8, 7); // row stride 8
+        let b_buf = random_vec(k * 6, 8); // row stride 6
         let mut c_buf = [9.0f32; 5 * 9];
-        sgemm_strided(
-            m,
-            n,
-            k,
-            &a_buf,
-            8,
-            false,
-            &b_buf,
-            6,
-            false,
-            &mut c_buf[2..],
-            9,
-            false,
-            false,
-        );
+        Gemm {
+            a: MatRef::new(&a_buf, m, k).with_row_stride(8),
+            b: MatRef::new(&b_buf, k, n).with_row_stride(6),
+            c: MatMut::new(&mut c_buf[2..], m, n).with_row_stride(9),
+            accumulate: false,
+            parallel: false,
+        }
+        .run();
         for i in 0..m {
             for j in 0..n {
                 let s: f32 = (0..k).map(|p| a_buf[i * 8 + p] * b_buf[p * 6 + j]).sum();
@@ -238,5 +337,19 @@ mod tests {
         }
         assert_eq!(c_buf[0], 9.0);
         assert_eq!(c_buf[1], 9.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "shapes do not chain")]
+    fn mismatched_shapes_are_refused() {
+        let (a, b, mut c) = ([0.0; 6], [0.0; 6], [0.0; 4]);
+        Gemm {
+            a: MatRef::new(&a, 2, 3),
+            b: MatRef::new(&b, 2, 3),
+            c: MatMut::new(&mut c, 2, 2),
+            accumulate: false,
+            parallel: false,
+        }
+        .run();
     }
 }

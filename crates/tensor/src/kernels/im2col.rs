@@ -1,4 +1,5 @@
-//! im2col and its adjoint col2im for one image (or one group of channels of one image).
+//! im2col and its adjoint col2im for one group of channels of one image of a 2-D convolution
+//! `g` (`C = g.c_in / g.groups` channels; `g.n` and `g.c_out` play no part).
 //!
 //! Column layout: `col[C·kh·kw, Hout·Wout]`, row `(c·kh + i)·kw + j` holds, for every output pixel
 //! `(oh, ow)` in row-major order, the input value `x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`
@@ -16,65 +17,12 @@
 //! single copy (or add) over the whole band, and only its padding columns are fixed up after. On
 //! 32×32 and 8×8 images this replaces many short row copies, whose call overhead dominated.
 
-/// Geometry of the patches of one image: `c` channels of `h × w`, kernel `kh × kw`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PatchGeometry {
-    /// Channels taken from the input (per group for grouped convolutions).
-    pub c: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Kernel height.
-    pub kh: usize,
-    /// Kernel width.
-    pub kw: usize,
-    /// (vertical, horizontal) stride, both ≥ 1.
-    pub stride: (usize, usize),
-    /// (vertical, horizontal) zero padding on each side.
-    pub padding: (usize, usize),
-    /// (vertical, horizontal) dilation, both ≥ 1.
-    pub dilation: (usize, usize),
-}
+use super::conv_geometry::Conv2dGeometry;
 
-/// PyTorch's output size `floor((len + 2·pad − dil·(k − 1) − 1) / stride) + 1`, or 0 when the
-/// dilated kernel does not fit in the padded input (or `k` or `stride` is 0).
+/// Output width of `g`.
 #[inline]
-pub fn conv_out_len(len: usize, k: usize, stride: usize, pad: usize, dil: usize) -> usize {
-    let span = dil * k.saturating_sub(1) + 1;
-    let padded = len + 2 * pad;
-    if k == 0 || stride == 0 || padded < span {
-        0
-    } else {
-        (padded - span) / stride + 1
-    }
-}
-
-impl PatchGeometry {
-    /// Output height `Hout`.
-    pub fn out_h(&self) -> usize {
-        conv_out_len(
-            self.h,
-            self.kh,
-            self.stride.0,
-            self.padding.0,
-            self.dilation.0,
-        )
-    }
-    /// Output width `Wout`.
-    pub fn out_w(&self) -> usize {
-        conv_out_len(
-            self.w,
-            self.kw,
-            self.stride.1,
-            self.padding.1,
-            self.dilation.1,
-        )
-    }
-    /// Rows of the column matrix, `C·kh·kw`.
-    pub fn col_rows(&self) -> usize {
-        self.c * self.kh * self.kw
-    }
+fn out_w(g: &Conv2dGeometry) -> usize {
+    g.out_size()[1]
 }
 
 /// Output columns `ow` in `[lo, hi)` read a real input column for kernel column offset `off`
@@ -94,8 +42,8 @@ fn valid_range(off: isize, s: usize, w: usize, ow_n: usize) -> (usize, usize) {
 
 /// A column row of a band is one contiguous shifted run of the input (see the module doc).
 #[inline]
-fn is_same_geometry(g: &PatchGeometry) -> bool {
-    g.stride == (1, 1) && g.out_w() == g.w
+fn is_same_geometry(g: &Conv2dGeometry) -> bool {
+    g.stride == [1, 1] && out_w(g) == g.size[1]
 }
 
 /// Visits, for a same geometry ([`is_same_geometry`]), every column row of the band `oh0..oh1`:
@@ -105,27 +53,28 @@ fn is_same_geometry(g: &PatchGeometry) -> bool {
 /// clamps `t + shift` to that plane, which only cuts padding columns.
 #[inline(always)]
 fn for_each_same_row(
-    g: &PatchGeometry,
+    g: &Conv2dGeometry,
     oh0: usize,
     oh1: usize,
     mut f: impl FnMut(usize, usize, usize, usize, usize, isize, usize),
 ) {
-    let (ph, pw) = (g.padding.0 as isize, g.padding.1 as isize);
-    let (dh, dw) = g.dilation;
-    let (h, w) = (g.h as isize, g.w as isize);
+    let (ph, pw) = (g.padding[0] as isize, g.padding[1] as isize);
+    let [dh, dw] = g.dilation;
+    let [kh, kw] = g.kernel;
+    let (h, w) = (g.size[0] as isize, g.size[1] as isize);
     let band = oh1 - oh0;
-    for c in 0..g.c {
-        for i in 0..g.kh {
+    for c in 0..g.cg_in() {
+        for i in 0..kh {
             // Band row r reads input row ih = oh0 + r + i·dh − ph.
             let ih0 = (oh0 + i * dh) as isize - ph;
             let r_lo = (-ih0).clamp(0, band as isize) as usize;
             let r_hi = (h - ih0).clamp(r_lo as isize, band as isize) as usize;
-            for j in 0..g.kw {
-                let row = (c * g.kh + i) * g.kw + j;
+            for j in 0..kw {
+                let row = (c * kh + i) * kw + j;
                 let off_w = (j * dw) as isize - pw;
-                let (lo, hi) = valid_range(off_w, 1, g.w, g.w);
+                let (lo, hi) = valid_range(off_w, 1, g.size[1], g.size[1]);
                 let shift = ih0 * w + off_w;
-                f(row, r_lo, r_hi, lo, hi, shift, c * g.h * g.w);
+                f(row, r_lo, r_hi, lo, hi, shift, c * (h * w) as usize);
             }
         }
     }
@@ -162,26 +111,28 @@ fn zero_pad_columns(dst: &mut [f32], ow: usize, r_lo: usize, r_hi: usize, lo: us
 /// input column of `lo`, the horizontal stride, and the band-local index `(row, r)`.
 #[inline(always)]
 fn for_each_segment(
-    g: &PatchGeometry,
+    g: &Conv2dGeometry,
     oh0: usize,
     oh1: usize,
     mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
 ) {
-    let (sh, sw) = g.stride;
-    let (ph, pw) = g.padding;
-    let (dh, dw) = g.dilation;
-    let ow_n = g.out_w();
-    for c in 0..g.c {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = (c * g.kh + i) * g.kw + j;
+    let [sh, sw] = g.stride;
+    let [ph, pw] = g.padding;
+    let [dh, dw] = g.dilation;
+    let [kh, kw] = g.kernel;
+    let [h, w] = g.size;
+    let ow_n = out_w(g);
+    for c in 0..g.cg_in() {
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = (c * kh + i) * kw + j;
                 let off_w = (j * dw) as isize - pw as isize;
-                let (lo, hi) = valid_range(off_w, sw, g.w, ow_n);
+                let (lo, hi) = valid_range(off_w, sw, w, ow_n);
                 let iw0 = (lo as isize * sw as isize + off_w).max(0) as usize;
                 for (r, oh) in (oh0..oh1).enumerate() {
                     let ih = (oh * sh + i * dh) as isize - ph as isize;
-                    let src = if ih >= 0 && (ih as usize) < g.h {
-                        Some((c * g.h + ih as usize) * g.w)
+                    let src = if ih >= 0 && (ih as usize) < h {
+                        Some((c * h + ih as usize) * w)
                     } else {
                         None
                     };
@@ -196,22 +147,23 @@ fn for_each_segment(
 ///
 /// - `input`: `[C, H, W]`
 /// - `col`: `[C·kh·kw, Hout·Wout]`, fully overwritten
-pub fn im2col(g: &PatchGeometry, input: &[f32], col: &mut [f32]) {
-    im2col_rows(g, input, 0, g.out_h(), col);
+pub fn im2col(g: &Conv2dGeometry, input: &[f32], col: &mut [f32]) {
+    im2col_rows(g, input, 0, g.out_size()[0], col);
 }
 
 /// im2col of the output-row band `oh0..oh1` (`oh1 ≤ Hout`).
 ///
 /// - `input`: `[C, H, W]`
 /// - `col`: `[C·kh·kw, (oh1 − oh0)·Wout]`, fully overwritten
-pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col: &mut [f32]) {
-    let ow_n = g.out_w();
+pub fn im2col_rows(g: &Conv2dGeometry, input: &[f32], oh0: usize, oh1: usize, col: &mut [f32]) {
+    let [oh_n, ow_n] = g.out_size();
+    let [h, w] = g.size;
     let cols = (oh1 - oh0) * ow_n;
-    assert!(oh0 <= oh1 && oh1 <= g.out_h(), "im2col: bad row band");
-    assert!(input.len() >= g.c * g.h * g.w, "im2col: input too short");
+    assert!(oh0 <= oh1 && oh1 <= oh_n, "im2col: bad row band");
+    assert!(input.len() >= g.cg_in() * h * w, "im2col: input too short");
     assert!(col.len() >= g.col_rows() * cols, "im2col: col too short");
     if is_same_geometry(g) {
-        let hw = g.h * g.w;
+        let hw = h * w;
         for_each_same_row(g, oh0, oh1, |row, r_lo, r_hi, lo, hi, shift, plane| {
             let dst = &mut col[row * cols..][..cols];
             dst[..r_lo * ow_n].fill(0.0);
@@ -230,7 +182,7 @@ pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col
         });
         return;
     }
-    let sw = g.stride.1;
+    let sw = g.stride[1];
     for_each_segment(g, oh0, oh1, |row, r, src, lo, hi, iw0| {
         let dst = &mut col[row * cols + r * ow_n..][..ow_n];
         let Some(src) = src else {
@@ -243,7 +195,7 @@ pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col
             return;
         }
         let dst = &mut dst[lo..hi];
-        let src = &input[src + iw0..src + g.w];
+        let src = &input[src + iw0..src + w];
         if sw == 1 {
             dst.copy_from_slice(&src[..dst.len()]);
         } else {
@@ -258,8 +210,8 @@ pub fn im2col_rows(g: &PatchGeometry, input: &[f32], oh0: usize, oh1: usize, col
 ///
 /// - `col`: `[C·kh·kw, Hout·Wout]`, used as scratch: entries that read padding may be zeroed
 /// - `input_grad`: `[C, H, W]`, each column entry is **added** to the input cell it was read from
-pub fn col2im(g: &PatchGeometry, col: &mut [f32], input_grad: &mut [f32]) {
-    col2im_rows(g, col, 0, g.out_h(), input_grad);
+pub fn col2im(g: &Conv2dGeometry, col: &mut [f32], input_grad: &mut [f32]) {
+    col2im_rows(g, col, 0, g.out_size()[0], input_grad);
 }
 
 /// col2im of the output-row band `oh0..oh1`, accumulating (adjoint of [`im2col_rows`]).
@@ -268,22 +220,23 @@ pub fn col2im(g: &PatchGeometry, col: &mut [f32], input_grad: &mut [f32]) {
 ///   zeroed (a same geometry adds whole shifted runs, whose padding entries must add nothing)
 /// - `input_grad`: `[C, H, W]`, accumulated into
 pub fn col2im_rows(
-    g: &PatchGeometry,
+    g: &Conv2dGeometry,
     col: &mut [f32],
     oh0: usize,
     oh1: usize,
     input_grad: &mut [f32],
 ) {
-    let ow_n = g.out_w();
+    let [oh_n, ow_n] = g.out_size();
+    let [h, w] = g.size;
     let cols = (oh1 - oh0) * ow_n;
-    assert!(oh0 <= oh1 && oh1 <= g.out_h(), "col2im: bad row band");
+    assert!(oh0 <= oh1 && oh1 <= oh_n, "col2im: bad row band");
     assert!(
-        input_grad.len() >= g.c * g.h * g.w,
+        input_grad.len() >= g.cg_in() * h * w,
         "col2im: input_grad too short"
     );
     assert!(col.len() >= g.col_rows() * cols, "col2im: col too short");
     if is_same_geometry(g) {
-        let hw = g.h * g.w;
+        let hw = h * w;
         for_each_same_row(g, oh0, oh1, |row, r_lo, r_hi, lo, hi, shift, plane| {
             let src = &mut col[row * cols..][..cols];
             zero_pad_columns(src, ow_n, r_lo, r_hi, lo, hi);
@@ -296,13 +249,13 @@ pub fn col2im_rows(
         });
         return;
     }
-    let sw = g.stride.1;
+    let sw = g.stride[1];
     for_each_segment(g, oh0, oh1, |row, r, dst, lo, hi, iw0| {
         let Some(dst) = dst.filter(|_| lo < hi) else {
             return;
         };
         let src = &col[row * cols + r * ow_n..][lo..hi];
-        let dst = &mut input_grad[dst + iw0..dst + g.w];
+        let dst = &mut input_grad[dst + iw0..dst + w];
         if sw == 1 {
             for (d, s) in dst[..src.len()].iter_mut().zip(src) {
                 *d += *s;
@@ -320,24 +273,25 @@ mod tests {
     use super::*;
     use crate::kernels::test_util::random_vec;
 
-    fn geoms() -> Vec<PatchGeometry> {
+    fn geoms() -> Vec<Conv2dGeometry> {
         let mut v = Vec::new();
-        for &(h, w) in &[(1, 1), (5, 7), (8, 8)] {
-            for &(kh, kw) in &[(1, 1), (3, 3), (2, 5)] {
-                for &s in &[(1, 1), (2, 3)] {
-                    for &p in &[(0, 0), (1, 1), (1, 2)] {
-                        for &d in &[(1, 1), (2, 1)] {
-                            let g = PatchGeometry {
-                                c: 2,
-                                h,
-                                w,
-                                kh,
-                                kw,
-                                stride: s,
-                                padding: p,
-                                dilation: d,
+        for size in [[1, 1], [5, 7], [8, 8]] {
+            for kernel in [[1, 1], [3, 3], [2, 5]] {
+                for stride in [[1, 1], [2, 3]] {
+                    for padding in [[0, 0], [1, 1], [1, 2]] {
+                        for dilation in [[1, 1], [2, 1]] {
+                            let g = Conv2dGeometry {
+                                n: 1,
+                                c_in: 2,
+                                c_out: 1,
+                                size,
+                                kernel,
+                                stride,
+                                padding,
+                                dilation,
+                                groups: 1,
                             };
-                            if g.out_h() > 0 && g.out_w() > 0 {
+                            if g.output_len() > 0 {
                                 v.push(g);
                             }
                         }
@@ -348,22 +302,23 @@ mod tests {
         v
     }
 
-    fn naive_im2col(g: &PatchGeometry, x: &[f32]) -> Vec<f32> {
-        let (oh_n, ow_n) = (g.out_h(), g.out_w());
+    fn naive_im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+        let [oh_n, ow_n] = g.out_size();
+        let ([h, w], [kh, kw]) = (g.size, g.kernel);
         let mut col = vec![0.0; g.col_rows() * oh_n * ow_n];
-        for c in 0..g.c {
-            for i in 0..g.kh {
-                for j in 0..g.kw {
+        for c in 0..g.c_in {
+            for i in 0..kh {
+                for j in 0..kw {
                     for oh in 0..oh_n {
                         for ow in 0..ow_n {
-                            let ih = (oh * g.stride.0 + i * g.dilation.0) as isize
-                                - g.padding.0 as isize;
-                            let iw = (ow * g.stride.1 + j * g.dilation.1) as isize
-                                - g.padding.1 as isize;
-                            if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
-                                let row = (c * g.kh + i) * g.kw + j;
+                            let ih = (oh * g.stride[0] + i * g.dilation[0]) as isize
+                                - g.padding[0] as isize;
+                            let iw = (ow * g.stride[1] + j * g.dilation[1]) as isize
+                                - g.padding[1] as isize;
+                            if ih >= 0 && iw >= 0 && (ih as usize) < h && (iw as usize) < w {
+                                let row = (c * kh + i) * kw + j;
                                 col[row * oh_n * ow_n + oh * ow_n + ow] =
-                                    x[(c * g.h + ih as usize) * g.w + iw as usize];
+                                    x[(c * h + ih as usize) * w + iw as usize];
                             }
                         }
                     }
@@ -376,13 +331,13 @@ mod tests {
     #[test]
     fn im2col_matches_naive_and_bands_agree() {
         for g in geoms() {
-            let x = random_vec(g.c * g.h * g.w, 3);
+            let x = random_vec(g.c_in * g.size.iter().product::<usize>(), 3);
             let expect = naive_im2col(&g, &x);
             let mut col = vec![f32::NAN; expect.len()];
             im2col(&g, &x, &mut col);
             assert_eq!(col, expect, "{g:?}");
             // A band reproduces the matching block of columns.
-            let (oh_n, ow_n) = (g.out_h(), g.out_w());
+            let [oh_n, ow_n] = g.out_size();
             let (a, b) = (oh_n / 2, oh_n);
             let mut band = vec![f32::NAN; g.col_rows() * (b - a) * ow_n];
             im2col_rows(&g, &x, a, b, &mut band);
@@ -399,8 +354,8 @@ mod tests {
     fn col2im_is_adjoint_of_im2col() {
         // <im2col(x), y> == <x, col2im(y)> for random x, y.
         for g in geoms() {
-            let x = random_vec(g.c * g.h * g.w, 5);
-            let y = random_vec(g.col_rows() * g.out_h() * g.out_w(), 6);
+            let x = random_vec(g.c_in * g.size.iter().product::<usize>(), 5);
+            let y = random_vec(g.col_rows() * g.out_size().iter().product::<usize>(), 6);
             let mut col = vec![0.0; y.len()];
             im2col(&g, &x, &mut col);
             let lhs: f64 = col

@@ -4,14 +4,17 @@
 //! (NCHW for images) and *overwrites* its output buffers. The optimised kernels are tested against
 //! naive direct-loop references (`reference.rs`) over edge geometries.
 //!
+//! Convolutions of every rank share one geometry ([`conv_geometry::ConvGeometry`]) and one
+//! driver (`conv.rs`); depthwise 2-D convolutions have direct kernels (`depthwise.rs`).
+//!
 //! Threads: kernels parallelise with rayon (over the batch, or over N·C planes) and take the thread
 //! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
 //! per-thread and reused across calls; nothing allocates inside hot loops.
 
 pub mod adaptive_pool;
 pub(crate) mod axis;
-pub mod conv2d;
-pub mod conv3d;
+pub mod conv;
+pub mod conv_geometry;
 pub mod depthwise;
 pub mod gemm;
 pub mod im2col;
@@ -19,13 +22,12 @@ pub mod lrn;
 pub mod map;
 pub mod norm;
 pub mod pool;
+pub mod vol2col;
 
 #[cfg(test)]
 mod bench;
 #[cfg(test)]
-mod conv2d_tests;
-#[cfg(test)]
-mod conv3d_tests;
+mod conv_tests;
 #[cfg(test)]
 mod depthwise_tests;
 #[cfg(test)]

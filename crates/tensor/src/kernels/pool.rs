@@ -5,6 +5,7 @@
 //! test for padding. All kernels **overwrite** their output buffers; backward kernels sum the
 //! contributions of overlapping windows.
 
+use crate::shape::window_out_len;
 use rayon::prelude::*;
 
 /// Shapes and hyper-parameters of a 2-D pooling (PyTorch's `MaxPool2d` / `AvgPool2d` arguments).
@@ -37,21 +38,9 @@ pub struct Pool2dGeometry {
     pub ceil_mode: bool,
 }
 
-/// PyTorch's pooling output size (`pooling_output_shape`), 0 when no window fits.
+/// PyTorch's pooling output size ([`window_out_len`]), 0 when no window fits.
 fn pool_out_len(len: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> usize {
-    if k == 0 || s == 0 {
-        return 0;
-    }
-    let (len, k, s, p, d) = (len as isize, k as isize, s as isize, p as isize, d as isize);
-    let num = len + 2 * p - d * (k - 1) - 1 + if ceil { s - 1 } else { 0 };
-    if num < 0 {
-        return 0;
-    }
-    let mut out = num / s + 1;
-    if ceil && (out - 1) * s >= len + p {
-        out -= 1;
-    }
-    out.max(0) as usize
+    window_out_len(len, k, s, p, d, ceil).unwrap_or(0)
 }
 
 impl Pool2dGeometry {

@@ -1,7 +1,7 @@
 //! Naive direct-loop reference kernels (`f64` accumulation) that the fast kernels are tested
 //! against. Written for obviousness, not speed; every bounds test is explicit.
 
-use super::conv2d::Conv2dGeometry;
+use super::conv_geometry::ConvGeometry;
 use super::pool::Pool2dGeometry;
 
 /// Input coordinate read by output coordinate `o` at kernel offset `k`, if inside `0..len`.
@@ -10,22 +10,36 @@ fn src(o: usize, k: usize, stride: usize, pad: usize, dil: usize, len: usize) ->
     (i >= 0 && (i as usize) < len).then_some(i as usize)
 }
 
-/// Calls `f(n, co, oy, ox, ci, ky, kx, iy, ix)` for every multiply-add of the convolution
-/// (`ci` is the absolute input channel; the weight index is `(co, ci % cg_in, ky, kx)`).
-fn for_each_mac(g: &Conv2dGeometry, mut f: impl FnMut([usize; 9])) {
-    let (cg_in, cg_out) = (g.c_in / g.groups, g.c_out / g.groups);
+/// Calls `f(x, w, y)` with the flat input, weight and output indices of every multiply-add of
+/// the convolution (any rank: it is lifted to three axes first).
+fn for_each_mac<const D: usize>(g: &ConvGeometry<D>, mut f: impl FnMut(usize, usize, usize)) {
+    let g = g.lift::<3>();
+    let (cg_in, cg_out) = (g.cg_in(), g.cg_out());
+    let ([d, h, w], [kd, kh, kw], o) = (g.size, g.kernel, g.out_size());
+    let at = |axis: usize, o: usize, k: usize| {
+        let len = g.size[axis];
+        src(o, k, g.stride[axis], g.padding[axis], g.dilation[axis], len)
+    };
     for n in 0..g.n {
         for co in 0..g.c_out {
-            let grp = co / cg_out;
-            for oy in 0..g.out_h() {
-                for ox in 0..g.out_w() {
-                    for ci in grp * cg_in..(grp + 1) * cg_in {
-                        for ky in 0..g.kh {
-                            for kx in 0..g.kw {
-                                let iy = src(oy, ky, g.stride.0, g.padding.0, g.dilation.0, g.h);
-                                let ix = src(ox, kx, g.stride.1, g.padding.1, g.dilation.1, g.w);
-                                if let (Some(iy), Some(ix)) = (iy, ix) {
-                                    f([n, co, oy, ox, ci, ky, kx, iy, ix]);
+            for oz in 0..o[0] {
+                for oy in 0..o[1] {
+                    for ox in 0..o[2] {
+                        let y = (((n * g.c_out + co) * o[0] + oz) * o[1] + oy) * o[2] + ox;
+                        for c in 0..cg_in {
+                            let ci = co / cg_out * cg_in + c;
+                            for kz in 0..kd {
+                                for ky in 0..kh {
+                                    for kx in 0..kw {
+                                        let (Some(iz), Some(iy), Some(ix)) =
+                                            (at(0, oz, kz), at(1, oy, ky), at(2, ox, kx))
+                                        else {
+                                            continue;
+                                        };
+                                        let x = (((n * g.c_in + ci) * d + iz) * h + iy) * w + ix;
+                                        let wi = (((co * cg_in + c) * kd + kz) * kh + ky) * kw + kx;
+                                        f(x, wi, y);
+                                    }
                                 }
                             }
                         }
@@ -36,70 +50,52 @@ fn for_each_mac(g: &Conv2dGeometry, mut f: impl FnMut([usize; 9])) {
     }
 }
 
-fn indices(g: &Conv2dGeometry, m: [usize; 9]) -> (usize, usize, usize) {
-    let [n, co, oy, ox, ci, ky, kx, iy, ix] = m;
-    let cg_in = g.c_in / g.groups;
-    let x = ((n * g.c_in + ci) * g.h + iy) * g.w + ix;
-    let w = ((co * cg_in + ci % cg_in) * g.kh + ky) * g.kw + kx;
-    let y = ((n * g.c_out + co) * g.out_h() + oy) * g.out_w() + ox;
-    (x, w, y)
-}
-
-/// Reference forward: shapes as [`super::conv2d::conv2d_forward`].
-pub(crate) fn conv2d_reference_forward(
-    g: &Conv2dGeometry,
+/// Reference forward: shapes as [`super::conv::conv_forward`].
+pub(crate) fn conv_reference_forward<const D: usize>(
+    g: &ConvGeometry<D>,
     input: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
     let mut acc = vec![0.0f64; g.output_len()];
-    for_each_mac(g, |m| {
-        let (x, w, y) = indices(g, m);
-        acc[y] += input[x] as f64 * weight[w] as f64;
-    });
-    let plane = g.out_h() * g.out_w();
+    for_each_mac(g, |x, w, y| acc[y] += input[x] as f64 * weight[w] as f64);
+    let plane: usize = g.out_size().iter().product();
     for (i, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
         let b = bias.map_or(0.0, |b| b[(i / plane.max(1)) % g.c_out] as f64);
         *o = (a + b) as f32;
     }
 }
 
-/// Reference input gradient: shapes as [`super::conv2d::conv2d_backward_input`].
-pub(crate) fn conv2d_reference_backward_input(
-    g: &Conv2dGeometry,
+/// Reference input gradient: shapes as [`super::conv::conv_backward_input`].
+pub(crate) fn conv_reference_backward_input<const D: usize>(
+    g: &ConvGeometry<D>,
     grad_out: &[f32],
     weight: &[f32],
     grad_input: &mut [f32],
 ) {
     let mut acc = vec![0.0f64; g.input_len()];
-    for_each_mac(g, |m| {
-        let (x, w, y) = indices(g, m);
-        acc[x] += grad_out[y] as f64 * weight[w] as f64;
-    });
+    for_each_mac(g, |x, w, y| acc[x] += grad_out[y] as f64 * weight[w] as f64);
     for (o, a) in grad_input.iter_mut().zip(&acc) {
         *o = *a as f32;
     }
 }
 
-/// Reference weight/bias gradient: shapes as [`super::conv2d::conv2d_backward_weight`].
-pub(crate) fn conv2d_reference_backward_weight(
-    g: &Conv2dGeometry,
+/// Reference weight/bias gradient: shapes as [`super::conv::conv_backward_weight`].
+pub(crate) fn conv_reference_backward_weight<const D: usize>(
+    g: &ConvGeometry<D>,
     input: &[f32],
     grad_out: &[f32],
     grad_weight: &mut [f32],
     grad_bias: Option<&mut [f32]>,
 ) {
     let mut acc = vec![0.0f64; g.weight_len()];
-    for_each_mac(g, |m| {
-        let (x, w, y) = indices(g, m);
-        acc[w] += grad_out[y] as f64 * input[x] as f64;
-    });
+    for_each_mac(g, |x, w, y| acc[w] += grad_out[y] as f64 * input[x] as f64);
     for (o, a) in grad_weight.iter_mut().zip(&acc) {
         *o = *a as f32;
     }
     if let Some(db) = grad_bias {
-        let plane = g.out_h() * g.out_w();
+        let plane: usize = g.out_size().iter().product();
         for (co, b) in db.iter_mut().enumerate() {
             let mut s = 0.0f64;
             for n in 0..g.n {

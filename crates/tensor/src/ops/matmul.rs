@@ -1,7 +1,7 @@
 //! Matrix products: `matmul` of 2-D tensors and the fused `linear` layer op.
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
-use crate::kernels::gemm::sgemm;
+use crate::kernels::gemm::{Gemm, MatMut, MatRef};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
@@ -32,18 +32,14 @@ impl Tensor {
             ));
         }
         let mut out = vec![0.0; m * n];
-        sgemm(
-            m,
-            n,
-            k,
-            &self.data(),
-            false,
-            &rhs.data(),
-            false,
-            &mut out,
-            false,
-            true,
-        );
+        Gemm {
+            a: MatRef::new(&self.data(), m, k),
+            b: MatRef::new(&rhs.data(), k, n),
+            c: MatMut::new(&mut out, m, n),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
         Ok(Tensor::from_op(
             out,
             Shape::new(&[m, n]),
@@ -61,13 +57,27 @@ pub(crate) fn matmul_backward(lhs: &Tensor, rhs: &Tensor, grad: &[f32]) -> Vec<I
     if lhs.requires_grad() {
         // dA [M,K] = dC [M,N] · Bᵀ
         let mut g = vec![0.0; m * k];
-        sgemm(m, k, n, grad, false, &rhs.data(), true, &mut g, false, true);
+        Gemm {
+            a: MatRef::new(grad, m, n),
+            b: MatRef::new(&rhs.data(), k, n).t(),
+            c: MatMut::new(&mut g, m, k),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
         grads.push((lhs.clone(), g));
     }
     if rhs.requires_grad() {
         // dB [K,N] = Aᵀ · dC
         let mut g = vec![0.0; k * n];
-        sgemm(k, n, m, &lhs.data(), true, grad, false, &mut g, false, true);
+        Gemm {
+            a: MatRef::new(&lhs.data(), m, k).t(),
+            b: MatRef::new(grad, m, n),
+            c: MatMut::new(&mut g, k, n),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
         grads.push((rhs.clone(), g));
     }
     grads
@@ -114,18 +124,15 @@ pub fn linear(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
         Some(b) => b.data().repeat(n),
         None => vec![0.0; n * out_features],
     };
-    sgemm(
-        n,
-        out_features,
-        features,
-        &input.data(),
-        false,
-        &weight.data(),
-        true,
-        &mut out,
-        true,
-        true,
-    );
+    // out [N, out] += X [N, in] · Wᵀ
+    Gemm {
+        a: MatRef::new(&input.data(), n, features),
+        b: MatRef::new(&weight.data(), out_features, features).t(),
+        c: MatMut::new(&mut out, n, out_features),
+        accumulate: true,
+        parallel: true,
+    }
+    .run();
     let op = Op::Linear {
         input: input.clone(),
         weight: weight.clone(),
@@ -145,35 +152,27 @@ pub(crate) fn linear_backward(
     if input.requires_grad() {
         // dX [N,in] = dY [N,out] · W [out,in]
         let mut g = vec![0.0; n * in_f];
-        sgemm(
-            n,
-            in_f,
-            out_f,
-            grad,
-            false,
-            &weight.data(),
-            false,
-            &mut g,
-            false,
-            true,
-        );
+        Gemm {
+            a: MatRef::new(grad, n, out_f),
+            b: MatRef::new(&weight.data(), out_f, in_f),
+            c: MatMut::new(&mut g, n, in_f),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
         grads.push((input.clone(), g));
     }
     if weight.requires_grad() {
         // dW [out,in] = dYᵀ · X
         let mut g = vec![0.0; out_f * in_f];
-        sgemm(
-            out_f,
-            in_f,
-            n,
-            grad,
-            true,
-            &input.data(),
-            false,
-            &mut g,
-            false,
-            true,
-        );
+        Gemm {
+            a: MatRef::new(grad, n, out_f).t(),
+            b: MatRef::new(&input.data(), n, in_f),
+            c: MatMut::new(&mut g, out_f, in_f),
+            accumulate: false,
+            parallel: true,
+        }
+        .run();
         grads.push((weight.clone(), g));
     }
     if let Some(b) = bias.filter(|b| b.requires_grad()) {

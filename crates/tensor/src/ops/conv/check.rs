@@ -1,6 +1,8 @@
 //! Shape and configuration checks shared by the convolutions (1-D, 2-D, 3-D, transposed): every
 //! message names the op and the shapes involved.
 use crate::error::{Error, Result};
+use crate::kernels::conv_geometry::ConvGeometry;
+use crate::shape::conv_out_len;
 use crate::tensor::Tensor;
 
 /// Rejects zero strides, dilations or groups.
@@ -118,38 +120,36 @@ pub(crate) fn check_channels(
     Ok(())
 }
 
-/// Output size per axis of a convolution, `floor((len + 2·pad − dil·(k − 1) − 1) / stride) + 1`.
-///
-/// # Errors
-/// When the dilated kernel is larger than the padded input along some axis.
-pub(crate) fn conv_output_sizes(
+/// Rejects a geometry whose dilated kernel is larger than the padded input along some axis
+/// (where [`conv_out_len`] has no output).
+pub(crate) fn check_kernel_fits<const D: usize>(
     op: &'static str,
     input: &Tensor,
     weight: &Tensor,
-    stride: &[usize],
-    padding: &[usize],
-    dilation: &[usize],
-) -> Result<Vec<usize>> {
-    let (size, kernel) = (&input.dims()[2..], &weight.dims()[2..]);
-    let padded: Vec<usize> = size.iter().zip(padding).map(|(s, p)| s + 2 * p).collect();
-    let span: Vec<usize> = kernel
-        .iter()
-        .zip(dilation)
-        .map(|(k, d)| d * (k - 1) + 1)
-        .collect();
-    if padded.iter().zip(&span).any(|(p, s)| p < s) {
-        return Err(Error::shape(
-            op,
-            format!(
-                "kernel {} (dilation {}) is larger than the padded input {} {}",
-                tuple(kernel),
-                tuple(dilation),
-                tuple(&padded),
-                shapes(input, weight)
-            ),
-        ));
+    g: &ConvGeometry<D>,
+) -> Result<()> {
+    let fits = |i: usize| {
+        conv_out_len(
+            g.size[i],
+            g.kernel[i],
+            g.stride[i],
+            g.padding[i],
+            g.dilation[i],
+        )
+        .is_some()
+    };
+    if (0..D).all(fits) {
+        return Ok(());
     }
-    Ok((0..size.len())
-        .map(|i| (padded[i] - span[i]) / stride[i] + 1)
-        .collect())
+    let padded: Vec<usize> = (0..D).map(|i| g.size[i] + 2 * g.padding[i]).collect();
+    Err(Error::shape(
+        op,
+        format!(
+            "kernel {} (dilation {}) is larger than the padded input {} {}",
+            tuple(&g.kernel),
+            tuple(&g.dilation),
+            tuple(&padded),
+            shapes(input, weight)
+        ),
+    ))
 }

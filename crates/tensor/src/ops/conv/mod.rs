@@ -1,167 +1,176 @@
-//! Convolutions (cross-correlation, as in PyTorch): 1-D, 2-D and 3-D with stride, padding,
-//! dilation and groups, and the transposed 2-D convolution.
+//! The convolution family (cross-correlation, as in PyTorch): 1-D, 2-D and 3-D convolutions with
+//! stride, padding, dilation and groups, and the transposed convolutions of the same ranks.
 //!
-//! 2-D work happens in `kernels::conv2d` (im2col + GEMM, parallel over the batch; 1×1 stride-1
-//! unpadded kernels skip im2col) or, for depthwise convolutions (`groups == C_in`), in the direct
-//! kernels of `kernels::depthwise`. 1-D convolutions run as 2-D ones over `[N, C, 1, L]`; 3-D ones
-//! use `kernels::conv3d` (vol2col + GEMM); the transposed convolution reuses the 2-D kernels with
-//! forward and input gradient swapped.
+//! One path serves them all: the settings ([`ConvConfig`], generic over the spatial rank) and the
+//! tensors are checked (`check.rs`) and become one [`ConvGeometry`], which one kernel driver runs
+//! (`kernels::conv`: im2col/vol2col + GEMM, parallel over the batch; unit-kernel stride-1 unpadded
+//! convolutions skip im2col) or, for depthwise 1-D and 2-D convolutions (`groups == C_in`), the
+//! direct kernels of `kernels::depthwise`. The graph records one `Op::Conv` with the geometry
+//! lifted to three axes; the transposed convolution reuses the kernels with forward and input
+//! gradient swapped.
 mod check;
-mod conv1d;
-mod conv3d;
+mod config;
 mod transpose;
 
-pub use conv1d::{conv1d, Conv1dConfig};
-pub(crate) use conv3d::conv3d_backward;
-pub use conv3d::{conv3d, Conv3dConfig};
-pub(crate) use transpose::conv_transpose2d_backward;
-pub use transpose::{conv_transpose2d, ConvTranspose2dConfig};
+pub use config::{
+    axes_array, Axes, Conv1dConfig, Conv2dConfig, Conv3dConfig, ConvConfig, ConvTranspose1dConfig,
+    ConvTranspose2dConfig, ConvTranspose3dConfig, ConvTransposeConfig, Rank, Spatial,
+};
+pub use transpose::{conv_transpose1d, conv_transpose2d, conv_transpose3d, conv_transpose_nd};
 
 use crate::autograd::{InputGrad, Op};
 use crate::error::Result;
-use crate::kernels::conv2d::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward_new, Conv2dGeometry,
-};
+use crate::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward_new};
+use crate::kernels::conv_geometry::{Conv3dGeometry, ConvGeometry};
 use crate::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
 };
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use check::{check_channels, check_hyper, conv_output_sizes};
+use check::{check_channels, check_kernel_fits};
+use config::conv_op_name;
 
-/// Hyper-parameters of [`conv2d`], as (height, width) pairs; PyTorch's defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dConfig {
-    pub stride: (usize, usize),
-    pub padding: (usize, usize),
-    pub dilation: (usize, usize),
-    pub groups: usize,
+/// The spatial dims of a checked tensor of rank `D + 2`.
+fn spatial<const D: usize>(t: &Tensor) -> [usize; D] {
+    std::array::from_fn(|i| t.dims()[2 + i])
 }
 
-impl Default for Conv2dConfig {
-    fn default() -> Self {
-        Conv2dConfig {
-            stride: (1, 1),
-            padding: (0, 0),
-            dilation: (1, 1),
-            groups: 1,
-        }
-    }
-}
-
-impl Conv2dConfig {
-    /// Rejects settings that are never valid, whatever the input.
-    ///
-    /// # Errors
-    /// A zero stride, dilation or group count.
-    pub fn validate(&self) -> Result<()> {
-        check_hyper(
-            "conv2d",
-            &[self.stride.0, self.stride.1],
-            &[self.dilation.0, self.dilation.1],
-            self.groups,
-        )
-    }
-
-    /// Output size along one axis: `floor((len + 2·pad − dilation·(k − 1) − 1) / stride) + 1`,
-    /// or None when the dilated kernel is larger than the padded input.
-    pub fn output_len(
-        len: usize,
-        kernel: usize,
-        stride: usize,
-        padding: usize,
-        dilation: usize,
-    ) -> Option<usize> {
-        let span = dilation * (kernel.max(1) - 1) + 1;
-        let padded = len + 2 * padding;
-        (padded >= span).then(|| (padded - span) / stride.max(1) + 1)
-    }
-}
-
-/// The kernel geometry of a checked (input, weight, bias) triple; errors are named `op`.
-fn geometry(
-    op: &'static str,
+/// The kernel geometry of a checked (input, weight, bias) triple; errors are named `conv{D}d`.
+fn geometry<const D: usize>(
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
-    config: &Conv2dConfig,
-) -> Result<Conv2dGeometry> {
-    let pair = |(a, b): (usize, usize)| [a, b];
-    check_hyper(
-        op,
-        &pair(config.stride),
-        &pair(config.dilation),
-        config.groups,
-    )?;
-    check_channels(op, input, weight, bias, config.groups, 2, false)?;
-    conv_output_sizes(
-        op,
-        input,
-        weight,
-        &pair(config.stride),
-        &pair(config.padding),
-        &pair(config.dilation),
-    )?;
-    let (&[n, c_in, h, w], &[c_out, _, kh, kw]) = (input.dims(), weight.dims()) else {
-        unreachable!("ranks were checked");
-    };
-    Ok(Conv2dGeometry {
-        n,
-        c_in,
-        h,
-        w,
-        c_out,
-        kh,
-        kw,
-        stride: config.stride,
-        padding: config.padding,
-        dilation: config.dilation,
-        groups: config.groups,
-    })
+    config: &ConvConfig<D>,
+) -> Result<ConvGeometry<D>>
+where
+    Rank<D>: Spatial<D>,
+{
+    let op = conv_op_name::<D>();
+    config.validate()?;
+    check_channels(op, input, weight, bias, config.groups, D, false)?;
+    let (dims, w_dims) = (input.dims(), weight.dims());
+    let g = config.geometry(
+        [dims[0], dims[1], w_dims[0]],
+        spatial(input),
+        spatial(weight),
+    );
+    check_kernel_fits(op, input, weight, &g)?;
+    Ok(g)
 }
 
-/// Forward kernel for a 2-D geometry: the direct depthwise kernel when `groups == c_in`, else
-/// im2col + GEMM (which itself skips im2col for unpadded stride-1 1×1 kernels).
+/// The depthwise 2-D geometry that the direct kernels run, when `g` (lifted to three axes) is a
+/// depthwise convolution over a single slice.
+fn depthwise(g: &Conv3dGeometry) -> Option<ConvGeometry<2>> {
+    g.as_plane().filter(is_depthwise)
+}
+
+/// Forward kernel for a (lifted) geometry: the direct depthwise kernel where it applies, else the
+/// im2col/vol2col + GEMM driver.
 pub(crate) fn forward_kernel(
-    g: &Conv2dGeometry,
+    g: &Conv3dGeometry,
     x: &[f32],
     w: &[f32],
     b: Option<&[f32]>,
 ) -> Vec<f32> {
-    if is_depthwise(g) {
-        let mut out = vec![0.0; g.output_len()];
-        depthwise_forward(g, x, w, b, &mut out);
-        out
-    } else {
-        conv2d_forward_new(g, x, w, b)
+    match depthwise(g) {
+        Some(g2) => {
+            let mut out = vec![0.0; g2.output_len()];
+            depthwise_forward(&g2, x, w, b, &mut out);
+            out
+        }
+        None => conv_forward_new(g, x, w, b),
     }
 }
 
-/// Input-gradient kernel for a 2-D geometry, dispatched as [`forward_kernel`].
-pub(crate) fn backward_input_kernel(g: &Conv2dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    if is_depthwise(g) {
-        depthwise_backward_input(g, dy, w, dx)
-    } else {
-        conv2d_backward_input(g, dy, w, dx)
+/// Input-gradient kernel for a (lifted) geometry, dispatched as [`forward_kernel`].
+pub(crate) fn backward_input_kernel(g: &Conv3dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    match depthwise(g) {
+        Some(g2) => depthwise_backward_input(&g2, dy, w, dx),
+        None => conv_backward_input(g, dy, w, dx),
     }
 }
 
-/// Weight/bias-gradient kernel for a 2-D geometry, dispatched as [`forward_kernel`].
+/// Weight/bias-gradient kernel for a (lifted) geometry, dispatched as [`forward_kernel`].
 pub(crate) fn backward_weight_kernel(
-    g: &Conv2dGeometry,
+    g: &Conv3dGeometry,
     x: &[f32],
     dy: &[f32],
     dw: &mut [f32],
     db: Option<&mut [f32]>,
 ) {
-    if is_depthwise(g) {
-        depthwise_backward_weight(g, x, dy, dw, db)
-    } else {
-        conv2d_backward_weight(g, x, dy, dw, db)
+    match depthwise(g) {
+        Some(g2) => depthwise_backward_weight(&g2, x, dy, dw, db),
+        None => conv_backward_weight(g, x, dy, dw, db),
     }
 }
 
-/// 2-D convolution, PyTorch's `F.conv2d`.
+/// `D`-dimensional convolution; [`conv1d`], [`conv2d`] and [`conv3d`] are this function.
+///
+/// # Shapes
+/// input `[N, C_in, size...]`, weight `[C_out, C_in/groups, kernel...]`, bias `[C_out]`, output
+/// `[N, C_out, out...]` with `out = floor((size + 2·pad − dil·(kernel − 1) − 1) / stride) + 1` per
+/// axis.
+///
+/// # Errors
+/// Zero stride/dilation/groups; tensors whose rank is not `D + 2`; channels that don't match the
+/// weight or aren't divisible by groups; a bias of the wrong size; a kernel larger than the padded
+/// input.
+pub fn conv_nd<const D: usize>(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    config: &ConvConfig<D>,
+) -> Result<Tensor>
+where
+    Rank<D>: Spatial<D>,
+{
+    let g = geometry(input, weight, bias, config)?;
+    let lifted = g.lift::<3>();
+    let bias_data = bias.map(|b| b.data());
+    let out = forward_kernel(
+        &lifted,
+        &input.data(),
+        &weight.data(),
+        bias_data.as_deref().map(|b| b.as_slice()),
+    );
+    drop(bias_data);
+    let dims = [&[g.n, g.c_out][..], &g.out_size()].concat();
+    let op = Op::Conv {
+        input: input.clone(),
+        weight: weight.clone(),
+        bias: bias.cloned(),
+        geometry: lifted,
+        transposed: false,
+    };
+    Ok(Tensor::from_op(out, Shape::new(&dims), op))
+}
+
+/// 1-D convolution, PyTorch's `F.conv1d` ([`conv_nd`] over one axis).
+///
+/// # Shapes
+/// input `[N, C_in, L]`, weight `[C_out, C_in/groups, k]`, bias `[C_out]`, output
+/// `[N, C_out, L_out]` with `L_out = floor((L + 2·pad − dil·(k − 1) − 1) / stride) + 1`.
+///
+/// # Errors
+/// As [`conv_nd`] (non-3-D tensors).
+///
+/// ```
+/// use convkit_tensor::{ops::conv::{conv1d, Conv1dConfig}, Tensor};
+/// let x = Tensor::ones([2, 3, 16]);
+/// let w = Tensor::ones([4, 3, 5]);
+/// let y = conv1d(&x, &w, None, &Conv1dConfig { stride: 2, ..Default::default() }).unwrap();
+/// assert_eq!(y.dims(), &[2, 4, 6]);
+/// ```
+pub fn conv1d(
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    config: &Conv1dConfig,
+) -> Result<Tensor> {
+    conv_nd(input, weight, bias, config)
+}
+
+/// 2-D convolution, PyTorch's `F.conv2d` ([`conv_nd`] over two axes).
 ///
 /// Depthwise convolutions (`groups == C_in > 1`, any channel multiplier) run on a direct kernel;
 /// unpadded stride-1 1×1 convolutions multiply the input by the weight with no im2col copy; the
@@ -173,8 +182,7 @@ pub(crate) fn backward_weight_kernel(
 /// (likewise W).
 ///
 /// # Errors
-/// Zero stride/dilation/groups; non-4-D tensors; channels that don't match the weight or aren't
-/// divisible by groups; a bias of the wrong size; a kernel larger than the padded input.
+/// As [`conv_nd`] (non-4-D tensors).
 ///
 /// ```
 /// use convkit_tensor::{ops::conv::{conv2d, Conv2dConfig}, Tensor};
@@ -189,59 +197,61 @@ pub fn conv2d(
     bias: Option<&Tensor>,
     config: &Conv2dConfig,
 ) -> Result<Tensor> {
-    conv2d_named("conv2d", input, weight, bias, config)
+    conv_nd(input, weight, bias, config)
 }
 
-/// [`conv2d`] with errors named `op` (conv1d runs as a conv2d over `[N, C, 1, L]`).
-fn conv2d_named(
-    op: &'static str,
+/// 3-D convolution, PyTorch's `F.conv3d` ([`conv_nd`] over three axes, vol2col + GEMM).
+///
+/// # Shapes
+/// input `[N, C_in, D, H, W]`, weight `[C_out, C_in/groups, kD, kH, kW]`, bias `[C_out]`, output
+/// `[N, C_out, D_out, H_out, W_out]` with `D_out = floor((D + 2·pad − dil·(kD − 1) − 1) / stride) + 1`
+/// (likewise H and W).
+///
+/// # Errors
+/// As [`conv_nd`] (non-5-D tensors).
+///
+/// ```
+/// use convkit_tensor::{ops::conv::{conv3d, Conv3dConfig}, Tensor};
+/// let x = Tensor::ones([1, 2, 6, 6, 6]);
+/// let w = Tensor::ones([4, 2, 3, 3, 3]);
+/// let y = conv3d(&x, &w, None, &Conv3dConfig { padding: (1, 1, 1), ..Default::default() }).unwrap();
+/// assert_eq!(y.dims(), &[1, 4, 6, 6, 6]);
+/// ```
+pub fn conv3d(
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
-    config: &Conv2dConfig,
+    config: &Conv3dConfig,
 ) -> Result<Tensor> {
-    let g = geometry(op, input, weight, bias, config)?;
-    let bias_data = bias.map(|b| b.data());
-    let out = forward_kernel(
-        &g,
-        &input.data(),
-        &weight.data(),
-        bias_data.as_deref().map(|b| b.as_slice()),
-    );
-    drop(bias_data);
-    let op = Op::Conv2d {
-        input: input.clone(),
-        weight: weight.clone(),
-        bias: bias.cloned(),
-        config: *config,
-    };
-    Ok(Tensor::from_op(
-        out,
-        Shape::new(&[g.n, g.c_out, g.out_h(), g.out_w()]),
-        op,
-    ))
+    conv_nd(input, weight, bias, config)
 }
 
-pub(crate) fn conv2d_backward(
+/// Backward of a recorded `Op::Conv`: the gradients of input, weight and bias that require grad.
+/// `geometry` is the (lifted) geometry of the direct convolution; a transposed convolution is its
+/// adjoint (see `transpose.rs`).
+pub(crate) fn conv_backward(
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&Tensor>,
-    config: &Conv2dConfig,
+    geometry: &Conv3dGeometry,
+    transposed: bool,
     grad: &[f32],
 ) -> Vec<InputGrad> {
-    let g = geometry("conv2d", input, weight, bias, config).expect("checked in forward");
+    if transposed {
+        return transpose::conv_transpose_backward(input, weight, bias, geometry, grad);
+    }
     conv_grads(
         [input, weight],
         bias,
-        |dx| backward_input_kernel(&g, grad, &weight.data(), dx),
-        |dw, db| backward_weight_kernel(&g, &input.data(), grad, dw, db),
+        |dx| backward_input_kernel(geometry, grad, &weight.data(), dx),
+        |dw, db| backward_weight_kernel(geometry, &input.data(), grad, dw, db),
     )
 }
 
 /// The gradients of a convolution's `[input, weight]` and bias that require grad, from the
 /// input-gradient kernel `dx(buffer)` and the weight/bias-gradient kernel `dwb(dw, db)` (which
 /// overwrite their buffers; `db` is None when the bias needs no gradient).
-pub(crate) fn conv_grads(
+fn conv_grads(
     [input, weight]: [&Tensor; 2],
     bias: Option<&Tensor>,
     dx: impl FnOnce(&mut [f32]),
