@@ -390,3 +390,31 @@ fn other_subcommands() {
     ];
     println!("{} bad inputs refused", refuse_all(dir.path(), &cases));
 }
+
+/// `plot` and the initialisation flag: folders that are not runs, unknown metrics, labels that
+/// don't match the runs, and `--weight-init` beside `--init-from`.
+#[test]
+fn plot_and_weight_init() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let cases = vec![
+        case(
+            &["plot", "empty", "--out", "p.png"],
+            &["empty/metrics.csv: No such file or directory (os error 2)"],
+        ),
+        case(
+            &["plot", "empty", "--metric", "loss"],
+            &["unknown metric 'loss'", "train-loss", "batch-loss"],
+        ),
+        case(
+            &["plot", "empty", "--label", "a,b"],
+            &["--label: 2 labels for 1 runs"],
+        ),
+        case(&["plot", "empty", "--smooth", "0"], &["--smooth"]),
+        case(
+            &["train", "--weight-init", "kaiming", "--init-from", "w.pth"],
+            &["--weight-init (weight_init): cannot be combined with init_from"],
+        ),
+    ];
+    println!("{} bad inputs refused", refuse_all(dir.path(), &cases));
+}
