@@ -23,6 +23,10 @@
 //! Every kernel **overwrites** its output buffer(s).
 
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
+use super::direct_conv::{
+    applies, direct_backward_weight, direct_forward, direct_forward_uninit,
+    input_gradient_geometry, PackedFilter,
+};
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
 use super::vol2col::{col2vol_rows, vol2col_rows};
@@ -179,6 +183,11 @@ impl Plan {
     }
 }
 
+/// The 2-D geometry of `g` when the direct kernel runs it (a dense convolution over one slice).
+fn direct_geometry<const D: usize>(g: &ConvGeometry<D>) -> Option<Conv2dGeometry> {
+    g.lift::<3>().as_plane().filter(applies)
+}
+
 /// Checks the buffer lengths against the geometry (`op` names the kernel).
 fn check_lengths<const D: usize>(
     g: &ConvGeometry<D>,
@@ -242,6 +251,10 @@ fn forward_into<const D: usize>(
     out: &mut [MaybeUninit<f32>],
 ) {
     let op = "conv_forward";
+    if let Some(g2) = direct_geometry(g) {
+        let filter = PackedFilter::forward(&g2, weight, pulp::Arch::new());
+        return direct_forward_uninit(&g2, input, &filter, bias, None, out);
+    }
     let p = Plan::new(g, op);
     check_lengths(g, op, [input.len(), weight.len(), out.len()]);
     if let Some(b) = bias {
@@ -334,6 +347,12 @@ pub fn conv_backward_input<const D: usize>(
     grad_input: &mut [f32],
 ) {
     let op = "conv_backward_input";
+    if let Some((g2, gi)) =
+        direct_geometry(g).and_then(|g2| Some((g2, input_gradient_geometry(&g2)?)))
+    {
+        let filter = PackedFilter::input_gradient(&g2, weight, pulp::Arch::new());
+        return direct_forward(&gi, grad_out, &filter, None, None, grad_input);
+    }
     let p = Plan::new(g, op);
     check_lengths(g, op, [grad_input.len(), weight.len(), grad_out.len()]);
     let (x_img, y_img) = p.image_lens();
@@ -419,6 +438,13 @@ pub fn conv_backward_weight<const D: usize>(
     if let Some(db) = grad_bias.as_deref() {
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
+    if let Some(g2) = direct_geometry(g) {
+        direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
+        if let Some(db) = grad_bias {
+            bias_gradient(&p, grad_out, db);
+        }
+        return;
+    }
     let (x_img, y_img) = p.image_lens();
     let with_bias = grad_bias.is_some();
     let image = |i: usize, dw: &mut [f32], db: Option<&mut [f32]>, par: bool| {
@@ -460,6 +486,16 @@ pub fn conv_backward_weight<const D: usize>(
         grad_weight.copy_from_slice(&total[..wl]);
         if let Some(db) = grad_bias {
             db.copy_from_slice(&total[wl..]);
+        }
+    }
+}
+
+/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`.
+fn bias_gradient(p: &Plan, grad_out: &[f32], db: &mut [f32]) {
+    db.fill(0.0);
+    for image in grad_out.chunks_exact(p.c_out * p.out_vol) {
+        for (b, row) in db.iter_mut().zip(image.chunks_exact(p.out_vol)) {
+            *b += row.iter().sum::<f32>();
         }
     }
 }

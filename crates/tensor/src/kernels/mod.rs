@@ -16,6 +16,7 @@ pub(crate) mod axis;
 pub mod conv;
 pub mod conv_geometry;
 pub mod depthwise;
+pub mod direct_conv;
 pub mod gemm;
 pub mod im2col;
 pub mod lrn;
@@ -30,6 +31,8 @@ mod bench;
 mod conv_tests;
 #[cfg(test)]
 mod depthwise_tests;
+#[cfg(test)]
+mod direct_conv_tests;
 #[cfg(test)]
 mod pointwise_tests;
 #[cfg(test)]

@@ -1,0 +1,111 @@
+//! Convolution weights packed for the direct kernel: output channels in blocks of two vectors,
+//! each block stored `[input channel][tap][2·lanes]`, so the tile reads its two weight vectors
+//! per step from consecutive memory. Channels past the last real one are zero.
+
+use super::tile::lanes;
+use crate::kernels::conv_geometry::Conv2dGeometry;
+
+/// Packed weights of one 2-D convolution (or of the convolution that computes its input gradient).
+#[derive(Clone, Debug)]
+pub struct PackedFilter {
+    data: Vec<f32>,
+    /// Output channels per block: two vectors of the instruction set it was packed for.
+    width: usize,
+    c_out: usize,
+    c_in: usize,
+    taps: usize,
+    /// The instruction set the packing is laid out for.
+    arch: pulp::Arch,
+}
+
+impl PackedFilter {
+    /// The weights `[c_out, c_in, kh, kw]` of the (dense, `groups == 1`) convolution `g`.
+    ///
+    /// # Panics
+    /// If `w` does not hold `g.weight_len()` values.
+    pub fn forward(g: &Conv2dGeometry, w: &[f32], arch: pulp::Arch) -> PackedFilter {
+        assert_eq!(
+            w.len(),
+            g.weight_len(),
+            "PackedFilter::forward: weight length"
+        );
+        let taps = g.kernel[0] * g.kernel[1];
+        Self::pack(arch, [g.c_out, g.c_in, taps], |o, i, t| {
+            w[(o * g.c_in + i) * taps + t]
+        })
+    }
+
+    /// The weights of the stride-1 convolution of `grad_out` that gives the input gradient of `g`:
+    /// input and output channels swapped, taps reversed.
+    ///
+    /// # Panics
+    /// As [`PackedFilter::forward`].
+    pub fn input_gradient(g: &Conv2dGeometry, w: &[f32], arch: pulp::Arch) -> PackedFilter {
+        assert_eq!(
+            w.len(),
+            g.weight_len(),
+            "PackedFilter::input_gradient: weight length"
+        );
+        let taps = g.kernel[0] * g.kernel[1];
+        Self::pack(arch, [g.c_in, g.c_out, taps], |o, i, t| {
+            w[(i * g.c_in + o) * taps + taps - 1 - t]
+        })
+    }
+
+    /// Packs `value(output channel, input channel, tap)` for `[c_out, c_in, taps]`.
+    fn pack(
+        arch: pulp::Arch,
+        [c_out, c_in, taps]: [usize; 3],
+        value: impl Fn(usize, usize, usize) -> f32,
+    ) -> PackedFilter {
+        let width = 2 * lanes(arch);
+        let blocks = c_out.div_ceil(width);
+        let mut data = vec![0.0; blocks * c_in * taps * width];
+        for (b, block) in data
+            .chunks_exact_mut((c_in * taps * width).max(1))
+            .enumerate()
+        {
+            for (step, out) in block.chunks_exact_mut(width).enumerate() {
+                let (i, t) = (step / taps, step % taps);
+                for (j, v) in out.iter_mut().enumerate() {
+                    let o = b * width + j;
+                    if o < c_out {
+                        *v = value(o, i, t);
+                    }
+                }
+            }
+        }
+        PackedFilter {
+            data,
+            width,
+            c_out,
+            c_in,
+            taps,
+            arch,
+        }
+    }
+
+    pub(super) fn width(&self) -> usize {
+        self.width
+    }
+
+    pub(super) fn arch(&self) -> pulp::Arch {
+        self.arch
+    }
+
+    /// Output channels, input channels and taps of the convolution it packs.
+    pub(super) fn dims(&self) -> [usize; 3] {
+        [self.c_out, self.c_in, self.taps]
+    }
+
+    /// Output-channel blocks.
+    pub(super) fn blocks(&self) -> usize {
+        self.c_out.div_ceil(self.width)
+    }
+
+    /// Block `b`'s weights for input channels `c0..c0 + channels`.
+    pub(super) fn panel(&self, b: usize, c0: usize, channels: usize) -> &[f32] {
+        let step = self.taps * self.width;
+        &self.data[(b * self.c_in + c0) * step..][..channels * step]
+    }
+}

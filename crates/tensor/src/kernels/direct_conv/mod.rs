@@ -1,0 +1,114 @@
+//! Direct 2-D convolution (dense, `groups == 1`): output pixels × output channels are accumulated
+//! in registers straight from the input ([`tile`]), with no column matrix, for any kernel size,
+//! stride, padding and dilation. The input gradient of a stride-1 convolution is the same kernel
+//! run on the output gradient with the packed filter transposed and flipped
+//! ([`PackedFilter::input_gradient`]).
+//!
+//! Layout stays NCHW. A padded copy of the input (zero borders) makes every tap of every pixel a
+//! plain offset, so pixels of a tile may sit anywhere — across rows or images. Pixels of the whole
+//! batch are cut into blocks, and output channels into groups when there are too few blocks to
+//! keep every thread busy (batch 1), so both cores work at any batch size. A job accumulates its
+//! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
+//! channel-major with the bias and the activation applied (the fused epilogue).
+
+mod filter;
+mod forward;
+mod padded;
+mod tile;
+mod weight_gradient;
+
+pub use filter::PackedFilter;
+pub use weight_gradient::direct_backward_weight;
+
+use super::conv_geometry::Conv2dGeometry;
+use super::with_scratch;
+use crate::ops::activation::Activation;
+use forward::Plan;
+use padded::padded;
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
+
+/// Whether the direct kernel runs `g`: a dense 2-D convolution with a non-trivial window (unit
+/// kernels with stride 1 and no padding are plain GEMMs on the input).
+pub fn applies(g: &Conv2dGeometry) -> bool {
+    g.groups == 1 && !g.is_pointwise() && g.output_len() > 0 && g.c_in > 0
+}
+
+/// The geometry of the stride-1 convolution of `grad_out` that yields the input gradient of `g`,
+/// when there is one (stride 1 and padding at most the dilated kernel's reach).
+pub fn input_gradient_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {
+    let reach: [usize; 2] = std::array::from_fn(|a| g.dilation[a] * (g.kernel[a] - 1));
+    let ok = g.groups == 1 && g.stride == [1, 1] && (0..2).all(|a| g.padding[a] <= reach[a]);
+    ok.then(|| Conv2dGeometry {
+        n: g.n,
+        c_in: g.c_out,
+        c_out: g.c_in,
+        size: g.out_size(),
+        kernel: g.kernel,
+        stride: [1, 1],
+        padding: std::array::from_fn(|a| reach[a] - g.padding[a]),
+        dilation: g.dilation,
+        groups: 1,
+    })
+}
+
+/// `out = activation(conv(input, filter) + bias)`, overwriting `out` (`[n, c_out, out_size]`).
+///
+/// # Panics
+/// If the buffers or the filter do not match `g`, or `g` is not one the kernel [`applies`] to.
+pub fn direct_forward(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    filter: &PackedFilter,
+    bias: Option<&[f32]>,
+    activation: Option<Activation>,
+    out: &mut [f32],
+) {
+    // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and only initialised values are stored.
+    let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+    direct_forward_uninit(g, input, filter, bias, activation, out);
+}
+
+/// [`direct_forward`] into a possibly uninitialised `out`, which it fully initialises.
+///
+/// # Panics
+/// As [`direct_forward`].
+pub fn direct_forward_uninit(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    filter: &PackedFilter,
+    bias: Option<&[f32]>,
+    activation: Option<Activation>,
+    out: &mut [MaybeUninit<f32>],
+) {
+    let op = "direct_forward";
+    g.assert_valid(op);
+    assert!(applies(g), "{op}: not a dense 2-D convolution: {g:?}");
+    assert_eq!(input.len(), g.input_len(), "{op}: input length");
+    assert_eq!(out.len(), g.output_len(), "{op}: output length");
+    assert_eq!(
+        filter.dims(),
+        [g.c_out, g.c_in, g.kernel[0] * g.kernel[1]],
+        "{op}: filter"
+    );
+    if let Some(b) = bias {
+        assert_eq!(b.len(), g.c_out, "{op}: bias length");
+    }
+    let plan = Plan::new(g, filter);
+    let padded = padded(g, input);
+    let out_ptr = SharedOut(out.as_mut_ptr().cast::<f32>());
+    (0..plan.jobs()).into_par_iter().for_each(|job| {
+        let (block, group) = (job / plan.groups, job % plan.groups);
+        with_scratch(plan.buffer_len(), |acc| {
+            plan.accumulate(&padded, filter, block, group, acc);
+            // SAFETY: jobs write disjoint (pixel block × channel group) parts of `out`, whose
+            // offsets `Plan::write_out` keeps inside `g.output_len()`, checked above.
+            unsafe { plan.write_out(acc, block, group, bias, activation, &out_ptr) };
+        });
+    });
+}
+
+/// The output's base pointer, shared by jobs that write disjoint elements.
+struct SharedOut(*mut f32);
+// SAFETY: only used for writes to disjoint elements (see `direct_forward`).
+unsafe impl Sync for SharedOut {}

@@ -1,0 +1,45 @@
+//! The input of a direct convolution with its zero borders materialised, so that every tap of
+//! every output pixel is a plain offset into it.
+
+use crate::kernels::conv_geometry::Conv2dGeometry;
+use rayon::prelude::*;
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+/// Rows and row length of one padded plane of `g`'s input.
+pub(super) fn padded_plane(g: &Conv2dGeometry) -> (usize, usize) {
+    (g.size[0] + 2 * g.padding[0], g.size[1] + 2 * g.padding[1])
+}
+
+/// `input` (`[n, c_in, h, w]`) as `[n, c_in, h + 2·pad, w + 2·pad]` with zero borders, written in
+/// one pass; the input itself when there is no padding.
+pub(super) fn padded<'a>(g: &Conv2dGeometry, input: &'a [f32]) -> Cow<'a, [f32]> {
+    if g.padding == [0, 0] {
+        return Cow::Borrowed(input);
+    }
+    let (ph, pw) = padded_plane(g);
+    let ([h, w], [top, left]) = (g.size, g.padding);
+    let zero = MaybeUninit::new(0.0);
+    let len = g.n * g.c_in * ph * pw;
+    let mut out = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(ph * pw)
+        .zip(input.par_chunks(h * w))
+        .for_each(|(dst, src)| {
+            let (above, rest) = dst.split_at_mut(top * pw);
+            above.fill(zero);
+            let (middle, below) = rest.split_at_mut(h * pw);
+            below.fill(zero);
+            for (row, src_row) in middle.chunks_exact_mut(pw).zip(src.chunks_exact(w)) {
+                row[..left].fill(zero);
+                for (d, &s) in row[left..left + w].iter_mut().zip(src_row) {
+                    *d = MaybeUninit::new(s);
+                }
+                row[left + w..].fill(zero);
+            }
+        });
+    // SAFETY: every plane was written in full just above (top rows, `h` rows of left border,
+    // data and right border, bottom rows), and there are `n·c_in` planes of `ph·pw`.
+    unsafe { out.set_len(len) };
+    Cow::Owned(out)
+}

@@ -1,0 +1,119 @@
+//! The register tile of the direct convolution: `ROWS` rows × two vectors of columns, accumulated
+//! over a two-level loop of offsets straight from the (padded) input — each step broadcasts one
+//! input value per row and multiplies it with two vectors of a packed panel, so no column matrix
+//! is ever built.
+//!
+//! In the forward pass a row is an output pixel, the columns are output channels, the outer loop
+//! runs over input channels and the inner one over kernel taps. In the weight gradient a row is an
+//! (input channel, tap) pair, the columns are output channels of the output gradient, the outer
+//! loop runs over output rows and the inner one over the pixels of a row.
+//!
+//! Written once over `pulp`'s generic `Simd`: the same code compiles to AVX-512 (16 lanes), AVX2 +
+//! FMA (8 lanes) or scalar code, picked at run time by the caller's `pulp::Arch`.
+
+use pulp::{Simd, WithSimd};
+
+/// Output pixels per tile: with two vectors of channels, 12 accumulators (AVX2 has 16 registers).
+pub(super) const ROWS: usize = 6;
+
+/// One tile's work: `acc[r][c] (+)= Σ_{i, t} x[rows[r] + outer[i] + inner[t]] · panel[i][t][c]`
+/// for `c` in the tile's `2·lanes` columns.
+pub(super) struct Tile<'a> {
+    /// The input; every offset below is relative to its start.
+    pub x: &'a [f32],
+    /// Offset of each row's first value.
+    pub rows: [usize; ROWS],
+    /// Offsets of the outer loop's steps.
+    pub outer: &'a [usize],
+    /// Offsets of the inner loop's steps.
+    pub inner: &'a [usize],
+    /// `[outer][inner.len()][2·lanes]`.
+    pub panel: &'a [f32],
+    /// Accumulators `[ROWS]` rows of `2·lanes`, `acc_stride` apart.
+    pub acc: &'a mut [f32],
+    pub acc_stride: usize,
+    /// Add to what `acc` holds (else overwrite it).
+    pub accumulate: bool,
+}
+
+/// Floats per vector of the instruction set `arch` dispatches to.
+pub(super) fn lanes(arch: pulp::Arch) -> usize {
+    struct Lanes;
+    impl WithSimd for Lanes {
+        type Output = usize;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> usize {
+            S::F32_LANES
+        }
+    }
+    arch.dispatch(Lanes)
+}
+
+impl Tile<'_> {
+    /// Runs the tile with the instruction set of `arch`.
+    ///
+    /// # Panics
+    /// If an offset reaches past `x`, or `panel`/`acc` are too short for the tile.
+    pub fn run(self, arch: pulp::Arch) {
+        let width = 2 * lanes(arch);
+        let steps = self.inner.len();
+        let furthest = |offsets: &[usize]| offsets.iter().max().copied().unwrap_or(0);
+        let reach = furthest(self.outer) + furthest(self.inner);
+        if !self.outer.is_empty() && steps > 0 {
+            assert!(
+                self.rows.iter().all(|&p| p + reach < self.x.len()),
+                "direct conv tile: input offset out of range"
+            );
+        }
+        assert!(
+            self.panel.len() >= self.outer.len() * steps * width,
+            "direct conv tile: panel too short"
+        );
+        assert!(
+            self.acc.len() >= (ROWS - 1) * self.acc_stride + width,
+            "direct conv tile: accumulators too short"
+        );
+        arch.dispatch(self);
+    }
+}
+
+impl WithSimd for Tile<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let lanes = S::F32_LANES;
+        let acc_at = |r: usize, v: usize| r * self.acc_stride + v * lanes;
+        let mut acc = [[simd.splat_f32s(0.0); 2]; ROWS];
+        if self.accumulate {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, a) in row.iter_mut().enumerate() {
+                    *a = simd.partial_load_f32s(&self.acc[acc_at(r, v)..][..lanes]);
+                }
+            }
+        }
+        let x = self.x.as_ptr();
+        let mut w = self.panel.as_ptr();
+        for &base in self.outer {
+            for &step in self.inner {
+                // SAFETY: `run` checked that every row's furthest offset lies inside `x` and that
+                // the panel holds `outer.len()·inner.len()` steps of two vectors.
+                unsafe {
+                    let w0 = w.cast::<S::f32s>().read_unaligned();
+                    let w1 = w.add(lanes).cast::<S::f32s>().read_unaligned();
+                    w = w.add(2 * lanes);
+                    for (row, &p) in acc.iter_mut().zip(&self.rows) {
+                        let b = simd.splat_f32s(*x.add(p + base + step));
+                        row[0] = simd.mul_add_f32s(b, w0, row[0]);
+                        row[1] = simd.mul_add_f32s(b, w1, row[1]);
+                    }
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &a) in row.iter().enumerate() {
+                simd.partial_store_f32s(&mut self.acc[acc_at(r, v)..][..lanes], a);
+            }
+        }
+    }
+}

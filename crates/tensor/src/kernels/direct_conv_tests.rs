@@ -1,0 +1,165 @@
+//! The direct convolution kernel against the direct-loop references, on every instruction set
+//! this CPU has: scalar and AVX2 + FMA everywhere on x86-64, AVX-512 where the CPU has it (the
+//! test says which ran).
+
+use super::conv_geometry::Conv2dGeometry;
+use super::direct_conv::{
+    applies, direct_backward_weight, direct_forward, input_gradient_geometry, PackedFilter,
+};
+use super::reference::*;
+use super::test_util::{assert_close, random_vec};
+use crate::ops::activation::Activation;
+
+/// The instruction sets to test: scalar, then each SIMD level this CPU supports.
+fn instruction_sets() -> Vec<(&'static str, pulp::Arch)> {
+    let mut sets = vec![("scalar", pulp::Arch::Scalar)];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            sets.push(("avx2", pulp::Arch::V3(v3)));
+        }
+        if let Some(v4) = pulp::x86::V4::try_new() {
+            sets.push(("avx512", pulp::Arch::V4(v4)));
+        } else {
+            eprintln!("direct conv: this CPU has no AVX-512; its path is not tested here");
+        }
+    }
+    sets
+}
+
+/// Geometries covering odd sizes, every padding up to the kernel, strides, dilations, channel
+/// counts below, at and above a vector block, batch 1 and more.
+fn geometries() -> Vec<Conv2dGeometry> {
+    let mut out = Vec::new();
+    for (kernel, stride, padding, dilation) in [
+        ([3, 3], [1, 1], [1, 1], [1, 1]),
+        ([3, 3], [2, 2], [1, 1], [1, 1]),
+        ([1, 1], [2, 2], [0, 0], [1, 1]),
+        ([1, 1], [1, 1], [1, 0], [1, 1]),
+        ([5, 3], [1, 2], [2, 0], [1, 1]),
+        ([3, 3], [1, 1], [2, 2], [2, 2]),
+        ([7, 7], [2, 2], [3, 3], [1, 1]),
+        ([2, 4], [3, 1], [0, 3], [2, 1]),
+        ([3, 1], [1, 1], [0, 0], [1, 1]),
+    ] {
+        for (n, c_in, c_out, size) in [(1, 1, 1, [5, 6]), (2, 3, 17, [9, 7]), (3, 20, 40, [6, 11])]
+        {
+            let g = Conv2dGeometry {
+                n,
+                c_in,
+                c_out,
+                size,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                groups: 1,
+            };
+            if g.output_len() > 0 && applies(&g) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+/// Tolerance for sums of `terms` products of values in [-1, 1].
+fn tolerance(terms: usize) -> f32 {
+    4e-6 * (terms.max(1) as f32).sqrt() * 4.0
+}
+
+#[test]
+fn forward_matches_the_reference_with_bias_and_activation() {
+    for (isa, arch) in instruction_sets() {
+        for (i, g) in geometries().iter().enumerate() {
+            let x = random_vec(g.input_len(), 3 * i as u64);
+            let w = random_vec(g.weight_len(), 3 * i as u64 + 1);
+            let b = random_vec(g.c_out, 3 * i as u64 + 2);
+            let filter = PackedFilter::forward(g, &w, arch);
+            for (bias, activation) in [(None, None), (Some(&b[..]), Some(Activation::Relu))] {
+                let mut want = vec![0.0; g.output_len()];
+                conv_reference_forward(g, &x, &w, bias, &mut want);
+                if let Some(a) = activation {
+                    want.iter_mut().for_each(|v| *v = a.apply(*v));
+                }
+                let mut got = vec![f32::NAN; g.output_len()];
+                direct_forward(g, &x, &filter, bias, activation, &mut got);
+                let what = format!("{isa} forward {g:?} bias {}", bias.is_some());
+                assert_close(&got, &want, tolerance(g.col_rows()), 1e-4, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
+    let mut tested = 0;
+    for (isa, arch) in instruction_sets() {
+        for (i, g) in geometries().iter().enumerate() {
+            let Some(gi) = input_gradient_geometry(g) else {
+                continue;
+            };
+            let dy = random_vec(g.output_len(), 5 * i as u64);
+            let w = random_vec(g.weight_len(), 5 * i as u64 + 1);
+            let mut want = vec![0.0; g.input_len()];
+            conv_reference_backward_input(g, &dy, &w, &mut want);
+            let mut got = vec![f32::NAN; g.input_len()];
+            let filter = PackedFilter::input_gradient(g, &w, arch);
+            direct_forward(&gi, &dy, &filter, None, None, &mut got);
+            let terms = g.c_out * g.kernel[0] * g.kernel[1];
+            assert_close(
+                &got,
+                &want,
+                tolerance(terms),
+                1e-4,
+                &format!("{isa} dx {g:?}"),
+            );
+            tested += 1;
+        }
+    }
+    assert!(
+        tested >= 8,
+        "only {tested} geometries had a direct input gradient"
+    );
+}
+
+#[test]
+fn weight_gradient_matches_the_reference() {
+    for (isa, arch) in instruction_sets() {
+        for (i, g) in geometries().iter().enumerate() {
+            let x = random_vec(g.input_len(), 7 * i as u64);
+            let dy = random_vec(g.output_len(), 7 * i as u64 + 1);
+            let mut want = vec![0.0; g.weight_len()];
+            conv_reference_backward_weight(g, &x, &dy, &mut want, None);
+            let mut got = vec![f32::NAN; g.weight_len()];
+            direct_backward_weight(g, &x, &dy, &mut got, arch);
+            let terms = g.n * g.out_size().iter().product::<usize>();
+            assert_close(
+                &got,
+                &want,
+                tolerance(terms),
+                1e-4,
+                &format!("{isa} dw {g:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_filter_runs_with_the_instruction_set_it_was_packed_for() {
+    // A filter carries the instruction set it was packed for, and the kernel uses that one.
+    let g = geometries()[1];
+    let w = random_vec(g.weight_len(), 1);
+    let filter = PackedFilter::forward(&g, &w, pulp::Arch::Scalar);
+    let x = random_vec(g.input_len(), 2);
+    let (mut a, mut b) = (vec![0.0; g.output_len()], vec![0.0; g.output_len()]);
+    direct_forward(&g, &x, &filter, None, None, &mut a);
+    conv_reference_forward(&g, &x, &w, None, &mut b);
+    assert_close(
+        &a,
+        &b,
+        tolerance(g.col_rows()),
+        1e-4,
+        "scalar-packed filter",
+    );
+}
