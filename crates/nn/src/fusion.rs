@@ -14,6 +14,7 @@ use crate::fold::{fold_conv_bn, fold_linear_bn};
 use crate::forward_pass::ForwardPass;
 use crate::layers::{ActivationLayer, BatchNormNd, Conv2d, Linear};
 use crate::module::{join_name, Mode, Module};
+use convkit_tensor::ops::conv::InferenceConv2d;
 use convkit_tensor::{no_grad, Activation, Tensor};
 use std::any::Any;
 use std::collections::HashMap;
@@ -33,14 +34,15 @@ impl<T> Held<'_, T> {
     }
 }
 
-/// The weighted layer a fused layer runs.
+/// The weighted layer a fused layer runs: a convolution with its weights packed once, or a
+/// linear layer.
 enum Weighted<'a> {
-    Conv(Held<'a, Conv2d>),
+    Conv(InferenceConv2d),
     Linear(Held<'a, Linear>),
 }
 
 /// A convolution or linear layer with what it absorbed: its batch norm (folded into the weights)
-/// and its activation (run in place on the output).
+/// and its activation (in the convolution's epilogue, or in place on the linear layer's output).
 struct FusedLayer<'a> {
     weighted: Weighted<'a>,
     activation: Option<Activation>,
@@ -50,14 +52,16 @@ struct FusedLayer<'a> {
 
 impl FusedLayer<'_> {
     fn run(&self, x: &Tensor) -> Result<Tensor> {
-        let out = match &self.weighted {
-            Weighted::Conv(conv) => conv.get().forward(x, Mode::Eval)?,
-            Weighted::Linear(linear) => linear.get().forward(x, Mode::Eval)?,
-        };
-        if let Some(activation) = self.activation {
-            out.activation_(activation)?;
+        match &self.weighted {
+            Weighted::Conv(conv) => Ok(conv.forward(x, self.activation)?),
+            Weighted::Linear(linear) => {
+                let out = linear.get().forward(x, Mode::Eval)?;
+                if let Some(activation) = self.activation {
+                    out.activation_(activation)?;
+                }
+                Ok(out)
+            }
         }
-        Ok(out)
     }
 }
 
@@ -184,9 +188,11 @@ fn fuse<'a>(chain: &[(String, &'a dyn Module)]) -> Result<Option<FusedLayer<'a>>
     let first = chain[0].1 as &dyn Any;
     let next = |i: usize| chain.get(i).map(|(_, m)| *m as &dyn Any);
     let (weighted, folded) = if let Some(conv) = first.downcast_ref::<Conv2d>() {
+        let packed =
+            |conv: &Conv2d| InferenceConv2d::new(conv.weight(), conv.bias(), &conv.config().op());
         match next(1).and_then(|m| tracked::<2>(m)) {
-            Some(bn) => (Weighted::Conv(Held::Folded(fold_conv_bn(conv, bn)?)), 1),
-            None => (Weighted::Conv(Held::Model(conv)), 0),
+            Some(bn) => (Weighted::Conv(packed(&fold_conv_bn(conv, bn)?)), 1),
+            None => (Weighted::Conv(packed(conv)), 0),
         }
     } else if let Some(linear) = first.downcast_ref::<Linear>() {
         match next(1).and_then(|m| tracked::<1>(m)) {

@@ -52,8 +52,8 @@ impl<const D: usize> ConvNdConfig<D>
 where
     Rank<D>: Spatial<D>,
 {
-    /// The op's settings.
-    fn op(&self) -> ConvConfig<D> {
+    /// The op's settings (the layer's without `bias`).
+    pub fn op(&self) -> ConvConfig<D> {
         ConvConfig {
             stride: self.stride,
             padding: self.padding,

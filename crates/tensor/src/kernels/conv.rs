@@ -24,7 +24,7 @@
 
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
 use super::direct_conv::{
-    applies, direct_backward_weight, direct_forward, direct_forward_uninit,
+    applies, direct_backward_weight, direct_forward, direct_forward_uninit, filter_dims,
     input_gradient_geometry, PackedFilter,
 };
 use super::gemm::{Gemm, MatMut, MatRef};
@@ -252,7 +252,7 @@ fn forward_into<const D: usize>(
 ) {
     let op = "conv_forward";
     if let Some(g2) = direct_geometry(g) {
-        let filter = PackedFilter::forward(&g2, weight, pulp::Arch::new());
+        let filter = PackedFilter::forward(weight, filter_dims(&g2), pulp::Arch::new());
         return direct_forward_uninit(&g2, input, &filter, bias, None, out);
     }
     let p = Plan::new(g, op);
@@ -350,7 +350,7 @@ pub fn conv_backward_input<const D: usize>(
     if let Some((g2, gi)) =
         direct_geometry(g).and_then(|g2| Some((g2, input_gradient_geometry(&g2)?)))
     {
-        let filter = PackedFilter::input_gradient(&g2, weight, pulp::Arch::new());
+        let filter = PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new());
         return direct_forward(&gi, grad_out, &filter, None, None, grad_input);
     }
     let p = Plan::new(g, op);

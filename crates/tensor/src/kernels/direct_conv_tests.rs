@@ -4,7 +4,8 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
-    applies, direct_backward_weight, direct_forward, input_gradient_geometry, PackedFilter,
+    applies, direct_backward_weight, direct_forward, filter_dims, input_gradient_geometry,
+    PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -75,7 +76,7 @@ fn forward_matches_the_reference_with_bias_and_activation() {
             let x = random_vec(g.input_len(), 3 * i as u64);
             let w = random_vec(g.weight_len(), 3 * i as u64 + 1);
             let b = random_vec(g.c_out, 3 * i as u64 + 2);
-            let filter = PackedFilter::forward(g, &w, arch);
+            let filter = PackedFilter::forward(&w, filter_dims(g), arch);
             for (bias, activation) in [(None, None), (Some(&b[..]), Some(Activation::Relu))] {
                 let mut want = vec![0.0; g.output_len()];
                 conv_reference_forward(g, &x, &w, bias, &mut want);
@@ -104,7 +105,7 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
             let mut want = vec![0.0; g.input_len()];
             conv_reference_backward_input(g, &dy, &w, &mut want);
             let mut got = vec![f32::NAN; g.input_len()];
-            let filter = PackedFilter::input_gradient(g, &w, arch);
+            let filter = PackedFilter::input_gradient(&w, filter_dims(g), arch);
             direct_forward(&gi, &dy, &filter, None, None, &mut got);
             let terms = g.c_out * g.kernel[0] * g.kernel[1];
             assert_close(
@@ -150,7 +151,7 @@ fn a_filter_runs_with_the_instruction_set_it_was_packed_for() {
     // A filter carries the instruction set it was packed for, and the kernel uses that one.
     let g = geometries()[1];
     let w = random_vec(g.weight_len(), 1);
-    let filter = PackedFilter::forward(&g, &w, pulp::Arch::Scalar);
+    let filter = PackedFilter::forward(&w, filter_dims(&g), pulp::Arch::Scalar);
     let x = random_vec(g.input_len(), 2);
     let (mut a, mut b) = (vec![0.0; g.output_len()], vec![0.0; g.output_len()]);
     direct_forward(&g, &x, &filter, None, None, &mut a);

@@ -3,7 +3,6 @@
 //! per step from consecutive memory. Channels past the last real one are zero.
 
 use super::tile::lanes;
-use crate::kernels::conv_geometry::Conv2dGeometry;
 
 /// Packed weights of one 2-D convolution (or of the convolution that computes its input gradient).
 #[derive(Clone, Debug)]
@@ -19,36 +18,30 @@ pub struct PackedFilter {
 }
 
 impl PackedFilter {
-    /// The weights `[c_out, c_in, kh, kw]` of the (dense, `groups == 1`) convolution `g`.
+    /// The weights `w` (`[c_out, c_in, kh, kw]`, `dims = [c_out, c_in, kh·kw]`) of a dense
+    /// convolution.
     ///
     /// # Panics
-    /// If `w` does not hold `g.weight_len()` values.
-    pub fn forward(g: &Conv2dGeometry, w: &[f32], arch: pulp::Arch) -> PackedFilter {
-        assert_eq!(
-            w.len(),
-            g.weight_len(),
-            "PackedFilter::forward: weight length"
-        );
-        let taps = g.kernel[0] * g.kernel[1];
-        Self::pack(arch, [g.c_out, g.c_in, taps], |o, i, t| {
-            w[(o * g.c_in + i) * taps + t]
-        })
+    /// If `w` does not hold `c_out·c_in·kh·kw` values.
+    pub fn forward(w: &[f32], dims: [usize; 3], arch: pulp::Arch) -> PackedFilter {
+        let [_, c_in, taps] = dims;
+        let len: usize = dims.iter().product();
+        assert_eq!(w.len(), len, "PackedFilter::forward: weight length");
+        Self::pack(arch, dims, |o, i, t| w[(o * c_in + i) * taps + t])
     }
 
-    /// The weights of the stride-1 convolution of `grad_out` that gives the input gradient of `g`:
-    /// input and output channels swapped, taps reversed.
+    /// The weights of the stride-1 convolution of `grad_out` that gives the input gradient of
+    /// the convolution with weights `w` (`dims` as [`PackedFilter::forward`]): input and output
+    /// channels swapped, taps reversed.
     ///
     /// # Panics
     /// As [`PackedFilter::forward`].
-    pub fn input_gradient(g: &Conv2dGeometry, w: &[f32], arch: pulp::Arch) -> PackedFilter {
-        assert_eq!(
-            w.len(),
-            g.weight_len(),
-            "PackedFilter::input_gradient: weight length"
-        );
-        let taps = g.kernel[0] * g.kernel[1];
-        Self::pack(arch, [g.c_in, g.c_out, taps], |o, i, t| {
-            w[(i * g.c_in + o) * taps + taps - 1 - t]
+    pub fn input_gradient(w: &[f32], dims: [usize; 3], arch: pulp::Arch) -> PackedFilter {
+        let [c_out, c_in, taps] = dims;
+        let len: usize = dims.iter().product();
+        assert_eq!(w.len(), len, "PackedFilter::input_gradient: weight length");
+        Self::pack(arch, [c_in, c_out, taps], |o, i, t| {
+            w[(i * c_in + o) * taps + taps - 1 - t]
         })
     }
 
@@ -94,7 +87,7 @@ impl PackedFilter {
     }
 
     /// Output channels, input channels and taps of the convolution it packs.
-    pub(super) fn dims(&self) -> [usize; 3] {
+    pub fn dims(&self) -> [usize; 3] {
         [self.c_out, self.c_in, self.taps]
     }
 

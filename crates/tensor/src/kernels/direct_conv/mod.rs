@@ -34,6 +34,11 @@ pub fn applies(g: &Conv2dGeometry) -> bool {
     g.groups == 1 && !g.is_pointwise() && g.output_len() > 0 && g.c_in > 0
 }
 
+/// `[c_out, c_in, kh·kw]` of `g`'s filter, as [`PackedFilter`] takes them.
+pub fn filter_dims(g: &Conv2dGeometry) -> [usize; 3] {
+    [g.c_out, g.c_in, g.kernel[0] * g.kernel[1]]
+}
+
 /// The geometry of the stride-1 convolution of `grad_out` that yields the input gradient of `g`,
 /// when there is one (stride 1 and padding at most the dilated kernel's reach).
 pub fn input_gradient_geometry(g: &Conv2dGeometry) -> Option<Conv2dGeometry> {

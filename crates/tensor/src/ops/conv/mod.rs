@@ -10,12 +10,14 @@
 //! gradient swapped.
 mod check;
 mod config;
+mod inference;
 mod transpose;
 
 pub use config::{
     axes_array, Axes, Conv1dConfig, Conv2dConfig, Conv3dConfig, ConvConfig, ConvTranspose1dConfig,
     ConvTranspose2dConfig, ConvTranspose3dConfig, ConvTransposeConfig, Rank, Spatial,
 };
+pub use inference::InferenceConv2d;
 pub use transpose::{conv_transpose1d, conv_transpose2d, conv_transpose3d, conv_transpose_nd};
 
 use crate::autograd::{InputGrad, Op};
