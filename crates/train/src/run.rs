@@ -184,7 +184,7 @@ impl Run<'_> {
         if config
             .checkpoint
             .every
-            .is_some_and(|k| state.epoch % k == 0)
+            .is_some_and(|k| state.epoch.is_multiple_of(k))
         {
             let kind = CheckpointKind::Epoch(state.epoch);
             write_checkpoint(*model, record, run_dir, callbacks, kind, &options)?;

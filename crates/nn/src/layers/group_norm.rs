@@ -47,7 +47,7 @@ impl GroupNorm {
         num_channels: usize,
         config: GroupNormConfig,
     ) -> Result<GroupNorm> {
-        if num_groups == 0 || num_channels == 0 || num_channels % num_groups != 0 {
+        if num_groups == 0 || num_channels == 0 || !num_channels.is_multiple_of(num_groups) {
             return Err(Error::config(
                 "GroupNorm",
                 format!("num_channels {num_channels} must be a positive multiple of num_groups {num_groups}"),

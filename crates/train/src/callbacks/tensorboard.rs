@@ -40,7 +40,7 @@ impl Callback for TensorBoard {
     }
 
     fn on_batch_end(&mut self, e: &BatchEnd) -> Result<Control> {
-        if e.step % BATCH_LOSS_EVERY == 0 {
+        if e.step.is_multiple_of(BATCH_LOSS_EVERY) {
             let w = self.writer();
             w.add_scalar("train/batch_loss", e.global_step, e.loss as f64)
                 .and_then(|()| w.add_scalar("train/lr", e.global_step, e.lr as f64))

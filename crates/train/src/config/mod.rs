@@ -186,7 +186,7 @@ impl TrainConfig {
         at_least_one("early_stop", self.early_stop)?;
         at_least_one("checkpoint.every", self.checkpoint.every)?;
         if let Some(cycles) = self.snapshots {
-            if cycles == 0 || self.epochs % cycles != 0 {
+            if cycles == 0 || !self.epochs.is_multiple_of(cycles) {
                 return Err(Error::config(
                     "snapshots",
                     format!(
