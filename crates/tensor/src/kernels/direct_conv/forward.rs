@@ -161,9 +161,16 @@ impl Plan {
             for (local, co) in channels.clone().enumerate() {
                 let b = bias.map_or(0.0, |b| b[co]);
                 let dst = out.0.add((img * self.c_out + co) * self.out_pixels + r0);
-                for i in 0..run {
-                    let v = acc[i * row_len + local] + b;
-                    *dst.add(i) = activation.map_or(v, |a| a.apply(v));
+                let values = (0..run).map(|i| acc[i * row_len + local] + b);
+                // One loop per activation, so the common cases are straight-line code.
+                match activation {
+                    None => values.enumerate().for_each(|(i, v)| *dst.add(i) = v),
+                    Some(Activation::Relu) => values
+                        .enumerate()
+                        .for_each(|(i, v)| *dst.add(i) = v.max(0.0)),
+                    Some(a) => values
+                        .enumerate()
+                        .for_each(|(i, v)| *dst.add(i) = a.apply(v)),
                 }
             }
             q += run;

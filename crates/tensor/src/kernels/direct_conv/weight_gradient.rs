@@ -12,6 +12,7 @@ use super::SharedOut;
 use crate::kernels::conv_geometry::Conv2dGeometry;
 use crate::kernels::with_scratch;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Output pixels a tile reduces over per call, at least (whole images are taken).
 const REDUCTION: usize = 512;
@@ -127,24 +128,32 @@ impl Plan {
         self.tiles_per_job * ROWS * self.width
     }
 
-    /// `grad_out` as `[block][image][pixel][width]`, output channels past the last one zero.
+    /// `grad_out` as `[block][image][pixel][width]`, output channels past the last one zero;
+    /// written pixel by pixel, so each destination line is filled in one go.
     fn pack_grad_out(&self, grad_out: &[f32]) -> Vec<f32> {
         let (w, pixels) = (self.width, self.out_pixels);
-        let mut packed = vec![0.0; self.blocks * self.n * pixels * w];
-        packed
-            .par_chunks_mut(self.n * pixels * w)
+        let len = self.blocks * self.n * pixels * w;
+        let mut packed = Vec::with_capacity(len);
+        packed.spare_capacity_mut()[..len]
+            .par_chunks_mut(pixels * w)
             .enumerate()
-            .for_each(|(block, dst)| {
-                let channels = block * w..((block + 1) * w).min(self.c_out);
-                for (img, dst) in dst.chunks_exact_mut(pixels * w).enumerate() {
-                    for (local, co) in channels.clone().enumerate() {
-                        let channel = &grad_out[(img * self.c_out + co) * pixels..][..pixels];
-                        for (p, &v) in channel.iter().enumerate() {
-                            dst[p * w + local] = v;
-                        }
+            .for_each(|(i, dst)| {
+                let (block, img) = (i / self.n, i % self.n);
+                let first = (img * self.c_out + block * w) * pixels;
+                let channels = w.min(self.c_out - block * w);
+                for (p, line) in dst.chunks_exact_mut(w).enumerate() {
+                    for (local, d) in line.iter_mut().enumerate() {
+                        let v = if local < channels {
+                            grad_out[first + local * pixels + p]
+                        } else {
+                            0.0
+                        };
+                        *d = MaybeUninit::new(v);
                     }
                 }
             });
+        // SAFETY: every (block, image) chunk of `pixels·w` was written in full just above.
+        unsafe { packed.set_len(len) };
         packed
     }
 
