@@ -117,7 +117,7 @@ impl Plan {
             for (local, b) in blocks.clone().enumerate() {
                 let panel = filter.panel(b, c0, channels);
                 for t in 0..count.div_ceil(ROWS) {
-                    Tile {
+                    let tile = Tile {
                         x,
                         rows: std::array::from_fn(|r| offsets[t * ROWS + r]),
                         outer: &self.channel_offsets[c0..c0 + channels],
@@ -126,8 +126,9 @@ impl Plan {
                         acc: &mut acc[t * ROWS * row_len + local * self.width..],
                         acc_stride: row_len,
                         accumulate: c0 > 0,
-                    }
-                    .run(self.arch);
+                    };
+                    // SAFETY: the channel offsets and the taps are built in ascending order.
+                    unsafe { tile.run(self.arch) };
                 }
             }
         }

@@ -52,21 +52,27 @@ pub(super) fn lanes(arch: pulp::Arch) -> usize {
 impl Tile<'_> {
     /// Runs the tile with the instruction set of `arch`.
     ///
+    /// # Safety
+    /// `outer` and `inner` must be ascending (the bounds check looks at their last offsets only,
+    /// to stay O(1) per tile).
+    ///
     /// # Panics
-    /// If an offset reaches past `x`, or `panel`/`acc` are too short for the tile.
-    pub fn run(self, arch: pulp::Arch) {
+    /// If the furthest offset reaches past `x`, or `panel`/`acc` are too short for the tile.
+    pub unsafe fn run(self, arch: pulp::Arch) {
         let width = 2 * lanes(arch);
-        let steps = self.inner.len();
-        let furthest = |offsets: &[usize]| offsets.iter().max().copied().unwrap_or(0);
-        let reach = furthest(self.outer) + furthest(self.inner);
-        if !self.outer.is_empty() && steps > 0 {
+        debug_assert!(
+            self.outer.is_sorted() && self.inner.is_sorted(),
+            "direct conv tile: offsets not ascending"
+        );
+        if let (Some(&o), Some(&i)) = (self.outer.last(), self.inner.last()) {
             assert!(
-                self.rows.iter().all(|&p| p + reach < self.x.len()),
+                self.rows.iter().all(|&p| p + o + i < self.x.len()),
                 "direct conv tile: input offset out of range"
             );
         }
+        let steps = self.outer.len() * self.inner.len();
         assert!(
-            self.panel.len() >= self.outer.len() * steps * width,
+            self.panel.len() >= steps * width,
             "direct conv tile: panel too short"
         );
         assert!(
@@ -96,8 +102,9 @@ impl WithSimd for Tile<'_> {
         let mut w = self.panel.as_ptr();
         for &base in self.outer {
             for &step in self.inner {
-                // SAFETY: `run` checked that every row's furthest offset lies inside `x` and that
-                // the panel holds `outer.len()·inner.len()` steps of two vectors.
+                // SAFETY: `run` checked that every row's furthest offset (its callers guarantee
+                // ascending offsets) lies inside `x`, and that the panel holds
+                // `outer.len()·inner.len()` steps of two vectors.
                 unsafe {
                     let w0 = w.cast::<S::f32s>().read_unaligned();
                     let w1 = w.add(lanes).cast::<S::f32s>().read_unaligned();

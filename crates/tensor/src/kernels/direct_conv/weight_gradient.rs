@@ -179,7 +179,7 @@ impl Plan {
                 let rows = std::array::from_fn(|r| {
                     self.row_offsets[((first + t) * ROWS + r).min(self.rows - 1)]
                 });
-                Tile {
+                let tile = Tile {
                     x,
                     rows,
                     outer,
@@ -188,8 +188,9 @@ impl Plan {
                     acc: &mut acc[t * ROWS * self.width..],
                     acc_stride: self.width,
                     accumulate: img > 0,
-                }
-                .run(self.arch);
+                };
+                // SAFETY: the (image, row) offsets and the pixel offsets are built in ascending order.
+                unsafe { tile.run(self.arch) };
             }
         }
     }
