@@ -24,8 +24,8 @@
 
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
 use super::direct_conv::{
-    applies, direct_backward_weight, direct_forward, direct_forward_uninit, filter_dims,
-    input_gradient_geometry, PackedFilter,
+    applies, direct_backward_weight, direct_forward, direct_forward_uninit, fills_blocks,
+    filter_dims, input_gradient_geometry, PackedFilter,
 };
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
@@ -188,6 +188,15 @@ fn direct_geometry<const D: usize>(g: &ConvGeometry<D>) -> Option<Conv2dGeometry
     g.lift::<3>().as_plane().filter(applies)
 }
 
+/// [`direct_geometry`] where the direct kernel's output channels (`columns` of the 2-D geometry)
+/// fill its vector blocks.
+fn direct_with_columns<const D: usize>(
+    g: &ConvGeometry<D>,
+    columns: impl Fn(&Conv2dGeometry) -> usize,
+) -> Option<Conv2dGeometry> {
+    direct_geometry(g).filter(|g2| fills_blocks(columns(g2), pulp::Arch::new()))
+}
+
 /// Checks the buffer lengths against the geometry (`op` names the kernel).
 fn check_lengths<const D: usize>(
     g: &ConvGeometry<D>,
@@ -251,7 +260,7 @@ fn forward_into<const D: usize>(
     out: &mut [MaybeUninit<f32>],
 ) {
     let op = "conv_forward";
-    if let Some(g2) = direct_geometry(g) {
+    if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
         let filter = PackedFilter::forward(weight, filter_dims(&g2), pulp::Arch::new());
         return direct_forward_uninit(&g2, input, &filter, bias, None, out);
     }
@@ -347,8 +356,8 @@ pub fn conv_backward_input<const D: usize>(
     grad_input: &mut [f32],
 ) {
     let op = "conv_backward_input";
-    if let Some((g2, gi)) =
-        direct_geometry(g).and_then(|g2| Some((g2, input_gradient_geometry(&g2)?)))
+    if let Some((g2, gi)) = direct_with_columns(g, |g2| g2.c_in)
+        .and_then(|g2| Some((g2, input_gradient_geometry(&g2)?)))
     {
         let filter = PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new());
         return direct_forward(&gi, grad_out, &filter, None, None, grad_input);
@@ -438,7 +447,7 @@ pub fn conv_backward_weight<const D: usize>(
     if let Some(db) = grad_bias.as_deref() {
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
-    if let Some(g2) = direct_geometry(g) {
+    if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
         direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
         if let Some(db) = grad_bias {
             bias_gradient(&p, grad_out, db);

@@ -4,8 +4,8 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
-    applies, direct_backward_weight, direct_forward, filter_dims, input_gradient_geometry,
-    PackedFilter,
+    applies, direct_backward_weight, direct_forward, fills_blocks, filter_dims,
+    input_gradient_geometry, PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -163,4 +163,26 @@ fn a_filter_runs_with_the_instruction_set_it_was_packed_for() {
         1e-4,
         "scalar-packed filter",
     );
+}
+
+#[test]
+fn channel_counts_that_leave_most_lanes_idle_go_to_the_gemm_path() {
+    for (isa, arch) in instruction_sets() {
+        let width = 2 * match isa {
+            "scalar" => 1,
+            "avx2" => 8,
+            _ => 16,
+        };
+        assert!(fills_blocks(width, arch), "{isa}: a full block");
+        assert!(fills_blocks(4 * width, arch), "{isa}: four full blocks");
+        assert!(
+            !fills_blocks(width + 1, arch) || width == 2,
+            "{isa}: one lane of a second block"
+        );
+        assert_eq!(
+            fills_blocks(6, arch),
+            width <= 8,
+            "{isa}: LeNet's 6 channels"
+        );
+    }
 }

@@ -34,6 +34,14 @@ pub fn applies(g: &Conv2dGeometry) -> bool {
     g.groups == 1 && !g.is_pointwise() && g.output_len() > 0 && g.c_in > 0
 }
 
+/// Whether `channels` output channels fill at least three quarters of the lanes of the kernel's
+/// channel blocks under `arch`: with fewer (LeNet's 6) most of each tile would be padding, and
+/// im2col + GEMM is faster.
+pub fn fills_blocks(channels: usize, arch: pulp::Arch) -> bool {
+    let width = 2 * tile::lanes(arch);
+    4 * channels >= 3 * channels.div_ceil(width) * width
+}
+
 /// `[c_out, c_in, kh·kw]` of `g`'s filter, as [`PackedFilter`] takes them.
 pub fn filter_dims(g: &Conv2dGeometry) -> [usize; 3] {
     [g.c_out, g.c_in, g.kernel[0] * g.kernel[1]]

@@ -4,7 +4,7 @@
 
 use super::{conv_nd, geometry, Conv2dConfig};
 use crate::error::Result;
-use crate::kernels::direct_conv::{applies, direct_forward_uninit, PackedFilter};
+use crate::kernels::direct_conv::{applies, direct_forward_uninit, fills_blocks, PackedFilter};
 use crate::ops::activation::Activation;
 use crate::tensor::Tensor;
 use crate::{no_grad, Shape};
@@ -31,17 +31,20 @@ pub struct InferenceConv2d {
 }
 
 impl InferenceConv2d {
-    /// Packs `weight` (`[C_out, C_in/groups, kH, kW]`) when the direct kernel can run it (dense,
-    /// not a plain 1×1 stride-1 unpadded convolution); the tensors are shared, not copied.
+    /// Packs `weight` (`[C_out, C_in/groups, kH, kW]`) when the direct kernel runs it (dense, not
+    /// a plain 1×1 stride-1 unpadded convolution, enough output channels to fill its vector
+    /// blocks); the tensors are shared, not copied.
     pub fn new(weight: &Tensor, bias: Option<&Tensor>, config: &Conv2dConfig) -> InferenceConv2d {
         let dims = weight.dims();
         let pointwise = dims.len() == 4
             && dims[2..] == [1, 1]
             && config.stride == (1, 1)
             && config.padding == (0, 0);
-        let filter = (dims.len() == 4 && config.groups == 1 && !pointwise).then(|| {
+        let arch = pulp::Arch::new();
+        let dense = dims.len() == 4 && config.groups == 1 && !pointwise;
+        let filter = (dense && fills_blocks(dims[0], arch)).then(|| {
             let w = weight.data();
-            PackedFilter::forward(&w, [dims[0], dims[1], dims[2] * dims[3]], pulp::Arch::new())
+            PackedFilter::forward(&w, [dims[0], dims[1], dims[2] * dims[3]], arch)
         });
         InferenceConv2d {
             weight: weight.clone(),
