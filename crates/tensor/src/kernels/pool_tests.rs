@@ -219,3 +219,73 @@ fn global_avg_pool() {
         }
     }
 }
+
+/// Milliseconds per call of the pooling kernels on CNN-sized geometries: an `#[ignore]`d test
+/// (timings are never asserted). Run with
+/// `RAYON_NUM_THREADS=2 cargo test --release -p convkit-tensor pool_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn pool_throughput() {
+    use std::time::{Duration, Instant};
+    let median_ms = |f: &mut dyn FnMut()| {
+        f();
+        let (start, mut samples) = (Instant::now(), Vec::new());
+        while start.elapsed() < Duration::from_millis(500) || samples.len() < 5 {
+            let t = Instant::now();
+            f();
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let cases = [
+        (
+            "resnet stem k3s2p1 1x64x112",
+            pg(1, 64, (112, 112), (3, 3), (2, 2), (1, 1), (1, 1), false),
+        ),
+        (
+            "norm-pool k3s2p1 64x64x56",
+            pg(64, 64, (56, 56), (3, 3), (2, 2), (1, 1), (1, 1), false),
+        ),
+        (
+            "vgg k2s2 1x64x224",
+            pg(1, 64, (224, 224), (2, 2), (2, 2), (0, 0), (1, 1), false),
+        ),
+        (
+            "shortcut k1s2 8x64x56",
+            pg(8, 64, (56, 56), (1, 1), (2, 2), (0, 0), (1, 1), false),
+        ),
+        (
+            "k3s1p1 1x64x56",
+            pg(1, 64, (56, 56), (3, 3), (1, 1), (1, 1), (1, 1), false),
+        ),
+        (
+            "k3s2p1 ceil dil2 1x64x112",
+            pg(1, 64, (112, 112), (3, 3), (2, 2), (1, 1), (2, 2), true),
+        ),
+        (
+            "one plane k3s2p1 1x1x1024",
+            pg(1, 1, (1024, 1024), (3, 3), (2, 2), (1, 1), (1, 1), false),
+        ),
+    ];
+    for (name, g) in cases {
+        let x = random_vec(g.input_len(), 31);
+        let go = random_vec(g.output_len(), 32);
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let mut gx = vec![0.0; g.input_len()];
+        let values = median_ms(&mut || max_pool2d_forward_values(&g, &x, &mut y));
+        let indexed = median_ms(&mut || max_pool2d_forward(&g, &x, &mut y, &mut idx));
+        let backward = median_ms(&mut || max_pool2d_backward(&g, &go, &idx, &mut gx));
+        let (avg_fwd, avg_bwd) = if g.dilation == (1, 1) {
+            (
+                median_ms(&mut || avg_pool2d_forward(&g, true, &x, &mut y)),
+                median_ms(&mut || avg_pool2d_backward(&g, true, &go, &mut gx)),
+            )
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        println!(
+            "{name:<28} max values {values:7.3} ms  indices {indexed:7.3}  backward {backward:7.3}  avg fwd {avg_fwd:7.3}  bwd {avg_bwd:7.3}"
+        );
+    }
+}
