@@ -2,9 +2,11 @@
 //!
 //! Every plane (one channel of one image) is independent; large calls run planes in parallel on
 //! the rayon pool. Window bounds are clipped once per output row/column, so the inner loops never
-//! test for padding. All kernels **overwrite** their output buffers; backward kernels sum the
+//! test for padding. Max pooling forward runs separably, in bands of output rows
+//! (`max_pool_rows.rs`). All kernels **overwrite** their output buffers; backward kernels sum the
 //! contributions of overlapping windows.
 
+use super::max_pool_rows::max_pool_bands;
 use crate::shape::window_out_len;
 use rayon::prelude::*;
 
@@ -77,10 +79,10 @@ impl Pool2dGeometry {
 /// The window of output coordinate `o` along one axis: first input coordinate `base = o·s − p`
 /// (may be negative) and the kernel taps `k_lo..k_hi` that land inside `0..len`.
 #[derive(Clone, Copy)]
-struct Span {
-    base: isize,
-    k_lo: usize,
-    k_hi: usize,
+pub(super) struct Span {
+    pub(super) base: isize,
+    pub(super) k_lo: usize,
+    pub(super) k_hi: usize,
     d: usize,
 }
 
@@ -108,7 +110,7 @@ impl Span {
         }
     }
     /// Input coordinates of the in-bounds taps.
-    fn coords(self) -> impl Iterator<Item = usize> {
+    pub(super) fn coords(self) -> impl Iterator<Item = usize> {
         (self.k_lo..self.k_hi).map(move |t| (self.base + (t * self.d) as isize) as usize)
     }
     /// In-bounds range (dilation 1 only): `start..end`.
@@ -120,7 +122,7 @@ impl Span {
 
 /// The windows of every output row and column, computed once per call (their integer divisions
 /// are too slow for the inner loops).
-fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
+pub(super) fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
     let rows =
         (0..g.out_h()).map(|o| Span::new(o, g.kh, g.stride.0, g.padding.0, g.dilation.0, g.h));
     let cols =
@@ -129,7 +131,13 @@ fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
 }
 
 /// Above this many touched elements a call runs planes in parallel; also the least work per job.
-const PAR_THRESHOLD: usize = 1 << 15;
+pub(super) const PAR_THRESHOLD: usize = 1 << 15;
+
+/// The least number of jobs (out of `count` sharing `work`) that one rayon task should take, so
+/// that each task touches about a quarter of [`PAR_THRESHOLD`] elements.
+pub(super) fn min_jobs_per_task(work: usize, count: usize) -> usize {
+    (PAR_THRESHOLD / 4 / (work / count).max(1)).clamp(1, count)
+}
 
 /// Runs `f(input_plane, output_plane)` for every plane pair (`out.len() / out_plane` of them), in
 /// parallel when `work` (elements touched, roughly) is large.
@@ -150,7 +158,7 @@ fn planes<A: Sync, B: Send>(
     }
     let count = out.len() / out_plane;
     if work > PAR_THRESHOLD && count > 1 && rayon::current_num_threads() > 1 {
-        let min = (PAR_THRESHOLD / 4 / (work / count).max(1)).clamp(1, count);
+        let min = min_jobs_per_task(work, count);
         out.par_chunks_mut(out_plane)
             .zip(input.par_chunks(in_plane))
             .with_min_len(min)
@@ -174,21 +182,13 @@ fn planes<A: Sync, B: Send>(
 /// # Panics
 /// If a buffer length does not match the geometry, or a stride/dilation is 0.
 pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], indices: &mut [u32]) {
+    check_max_pool_forward(g, input, out);
     assert_eq!(
         indices.len(),
         g.output_len(),
         "max_pool2d_forward: indices length"
     );
-    let op = g.out_h() * g.out_w();
-    // Pair each output plane with its index plane so both travel through `planes`.
-    let mut pairs: Vec<(&mut [f32], &mut [u32])> = out
-        .chunks_mut(op.max(1))
-        .zip(indices.chunks_mut(op.max(1)))
-        .collect();
-    max_pool_planes(g, input, &mut pairs, |pair| {
-        let (y, idx) = &mut pair[0];
-        (&mut **y, &mut **idx)
-    });
+    max_pool_bands::<true>(g, input, out, indices);
 }
 
 /// Max pooling forward without arg-max indices, for inference (nothing will run backward).
@@ -199,142 +199,18 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], in
 /// # Panics
 /// If a buffer length does not match the geometry, or a stride/dilation is 0.
 pub fn max_pool2d_forward_values(g: &Pool2dGeometry, input: &[f32], out: &mut [f32]) {
-    let op = g.out_h() * g.out_w();
-    let mut planes_out: Vec<&mut [f32]> = out.chunks_mut(op.max(1)).collect();
-    max_pool_planes(g, input, &mut planes_out, |y| (&mut *y[0], &mut [][..]));
+    check_max_pool_forward(g, input, out);
+    max_pool_bands::<false>(g, input, out, &mut []);
 }
 
-/// Shared driver of the two forward kernels: `split` turns one job item into the plane's output
-/// values and index buffer (empty when no indices are wanted).
-fn max_pool_planes<T: Send>(
-    g: &Pool2dGeometry,
-    input: &[f32],
-    items: &mut [T],
-    split: impl for<'a> Fn(&'a mut [T]) -> (&'a mut [f32], &'a mut [u32]) + Sync,
-) {
+fn check_max_pool_forward(g: &Pool2dGeometry, input: &[f32], out: &[f32]) {
     g.check();
     assert_eq!(
         input.len(),
         g.input_len(),
         "max_pool2d_forward: input length"
     );
-    assert_eq!(
-        items.len() * g.out_h() * g.out_w(),
-        g.output_len(),
-        "max_pool2d_forward: out length"
-    );
-    let hw = g.h * g.w;
-    let work = input.len() + g.output_len() * g.kh * g.kw;
-    let (ys, xs) = window_spans(g);
-    // Without padding or dilation every window lies inside the input: plain index arithmetic.
-    let inside = g.padding == (0, 0) && g.dilation == (1, 1) && !g.ceil_mode;
-    planes(input, hw, items, 1, work, |x, item| {
-        let (y, idx) = split(item);
-        match (inside, idx.is_empty()) {
-            (true, false) => max_windows_inside::<true>(g, x, y, idx),
-            (true, true) => max_windows_inside::<false>(g, x, y, idx),
-            (false, false) => max_windows_clipped::<true>(g, &ys, &xs, x, y, idx),
-            (false, true) => max_windows_clipped::<false>(g, &ys, &xs, x, y, idx),
-        }
-    });
-}
-
-/// Folds the candidate `v` at flat index `at` into the running (maximum, index): a strictly
-/// greater value wins (so the first of equal values stays) and a NaN always takes over, as in
-/// PyTorch and the reference.
-/// Written as selects so the compiler emits no data-dependent branches (ReLU outputs make ties
-/// and sign changes unpredictable).
-#[inline(always)]
-fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
-    let take = (v > best) | v.is_nan();
-    (if take { v } else { best }, if take { at } else { best_at })
-}
-
-/// Max pooling of one plane with clipped windows (padding, dilation or ceil mode). With `IDX`,
-/// `idx` receives the arg-max of every window (else it is empty and left alone).
-fn max_windows_clipped<const IDX: bool>(
-    g: &Pool2dGeometry,
-    ys: &[Span],
-    xs: &[Span],
-    x: &[f32],
-    y: &mut [f32],
-    idx: &mut [u32],
-) {
-    let ow = xs.len();
-    for (oy, &sy) in ys.iter().enumerate() {
-        for (ox, &sx) in xs.iter().enumerate() {
-            let (mut best, mut arg) = (f32::NEG_INFINITY, u32::MAX);
-            for iy in sy.coords() {
-                let row = &x[iy * g.w..][..g.w];
-                for ix in sx.coords() {
-                    let v = row[ix];
-                    if arg == u32::MAX || v > best || v.is_nan() {
-                        best = v;
-                        arg = (iy * g.w + ix) as u32;
-                    }
-                }
-            }
-            y[oy * ow + ox] = best;
-            if IDX {
-                idx[oy * ow + ox] = arg;
-            }
-        }
-    }
-}
-
-/// Max pooling of one plane whose windows all lie inside it (no padding, no dilation, floor
-/// mode); 2×2 windows with stride 2 (LeNet, VGG) take a dedicated loop. `IDX` as in
-/// [`max_windows_clipped`].
-fn max_windows_inside<const IDX: bool>(
-    g: &Pool2dGeometry,
-    x: &[f32],
-    y: &mut [f32],
-    idx: &mut [u32],
-) {
-    let (ow, (sh, sw)) = (g.out_w(), g.stride);
-    let w = g.w;
-    let pair_2x2 = (g.kh, g.kw, sh, sw) == (2, 2, 2, 2);
-    for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
-        let top = oy * sh * w;
-        let idx_row = if IDX {
-            &mut idx[oy * ow..][..ow]
-        } else {
-            &mut [][..]
-        };
-        if pair_2x2 {
-            let (r0, r1) = (&x[top..][..2 * ow], &x[top + w..][..2 * ow]);
-            for (ox, ((out, a), b)) in y_row
-                .iter_mut()
-                .zip(r0.chunks_exact(2))
-                .zip(r1.chunks_exact(2))
-                .enumerate()
-            {
-                let at = (top + 2 * ox) as u32;
-                let m = fold_max((a[0], at), a[1], at + 1);
-                let m = fold_max(m, b[0], at + w as u32);
-                let m = fold_max(m, b[1], at + w as u32 + 1);
-                *out = m.0;
-                if IDX {
-                    idx_row[ox] = m.1;
-                }
-            }
-            continue;
-        }
-        for (ox, out) in y_row.iter_mut().enumerate() {
-            let first = top + ox * sw;
-            let mut m = (x[first], first as u32);
-            for ky in 0..g.kh {
-                let row = first + ky * w;
-                for (kx, &v) in x[row..row + g.kw].iter().enumerate() {
-                    m = fold_max(m, v, (row + kx) as u32);
-                }
-            }
-            *out = m.0;
-            if IDX {
-                idx_row[ox] = m.1;
-            }
-        }
-    }
+    assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: out length");
 }
 
 /// Max pooling backward: routes each output gradient to the input cell its index names.
