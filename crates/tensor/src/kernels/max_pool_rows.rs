@@ -34,27 +34,13 @@ struct Plan {
     row_read: Vec<bool>,
 }
 
-/// Window maxima and their flat plane indices (`at` stays empty without indices).
-#[derive(Default)]
-struct Maxima {
-    vals: Vec<f32>,
-    at: Vec<u32>,
-}
-
-impl Maxima {
-    fn resize<const IDX: bool>(&mut self, len: usize) {
-        self.vals.resize(len, 0.0);
-        self.at.resize(if IDX { len } else { 0 }, 0);
-    }
-}
-
-/// One thread's buffers, reused across its bands.
+/// One thread's buffer, reused across its bands: `[band input rows, ow]`, the maximum of each
+/// input row's window for every output column.
 #[derive(Default)]
 struct RowMaxima {
-    /// `[band input rows, ow]`: the maximum of each row's window for every output column.
-    rows: Maxima,
-    /// The inner windows of one row at every start column, before keeping every `sw`-th.
-    dense: Maxima,
+    vals: Vec<f32>,
+    /// The flat plane index of each maximum (empty without indices).
+    at: Vec<u32>,
 }
 
 /// Max pooling of all planes into `out` (and the arg-max into `idx` when `IDX`; else `idx` is
@@ -105,9 +91,14 @@ impl Plan {
         let whole = |s: &Span| s.k_lo == 0 && s.k_hi == g.kw;
         let start = xs.iter().position(whole).unwrap_or(xs.len());
         let end = xs.iter().rposition(whole).map_or(start, |e| e + 1);
-        debug_assert!(xs[start..end].iter().all(whole), "inner columns are contiguous");
+        debug_assert!(
+            xs[start..end].iter().all(whole),
+            "inner columns are contiguous"
+        );
         let mut row_read = vec![false; g.h];
-        ys.iter().flat_map(|s| s.coords()).for_each(|iy| row_read[iy] = true);
+        ys.iter()
+            .flat_map(|s| s.coords())
+            .for_each(|iy| row_read[iy] = true);
         let (ow, sh) = (xs.len(), g.stride.0);
         // At least as many output rows as one window spans input rows, so that rows computed
         // twice (once per neighbouring band) stay a small share.
@@ -148,14 +139,18 @@ impl Plan {
             idx.fill(u32::MAX);
             return;
         };
-        rm.rows.resize::<IDX>((hi + 1 - lo) * ow);
-        let rows = rm.rows.vals.chunks_exact_mut(ow);
-        let rows = rows.zip(or_empty(rm.rows.at.chunks_mut(ow)));
+        let entries = (hi + 1 - lo) * ow;
+        rm.vals.resize(entries, 0.0);
+        rm.at.resize(if IDX { entries } else { 0 }, 0);
+        let rows = rm
+            .vals
+            .chunks_exact_mut(ow)
+            .zip(or_empty(rm.at.chunks_mut(ow)));
         for ((vals, at), iy) in rows.zip(lo..).filter(|(_, iy)| self.row_read[*iy]) {
             let row = &x[iy * self.w..][..self.w];
-            self.row_max::<IDX>(row, (iy * self.w) as u32, vals, at, &mut rm.dense);
+            self.row_max::<IDX>(row, (iy * self.w) as u32, vals, at);
         }
-        let (vals, at) = (&rm.rows.vals, &rm.rows.at);
+        let (vals, at) = (rm.vals.as_slice(), rm.at.as_slice());
         let out_rows = y.chunks_exact_mut(ow).zip(or_empty(idx.chunks_mut(ow)));
         for (sy, (y_row, i_row)) in spans.iter().zip(out_rows) {
             let mut taps = sy.coords().map(|iy| (iy - lo) * ow);
@@ -169,8 +164,7 @@ impl Plan {
             y_row.copy_from_slice(&vals[r..][..ow]);
             i_row.fill(r as u32);
             for r in taps {
-                let cand = &vals[r..][..ow];
-                fold_max_into::<IDX>(y_row, i_row, cand, std::iter::repeat(r as u32));
+                fold_max_into::<IDX, 1>(y_row, i_row, &vals[r..], 1, (r as u32, 0));
             }
             for (a, j) in i_row.iter_mut().zip(0..) {
                 *a = at[*a as usize + j];
@@ -180,14 +174,7 @@ impl Plan {
 
     /// The window maxima of one input row (flat plane index of its first cell: `row_at`) for
     /// every output column into `vals` (and `at` when `IDX`).
-    fn row_max<const IDX: bool>(
-        &self,
-        row: &[f32],
-        row_at: u32,
-        vals: &mut [f32],
-        at: &mut [u32],
-        dense: &mut Maxima,
-    ) {
+    fn row_max<const IDX: bool>(&self, row: &[f32], row_at: u32, vals: &mut [f32], at: &mut [u32]) {
         for ox in (0..self.inner.start).chain(self.inner.end..self.ow) {
             let mut taps = self.xs[ox].coords().map(|ix| (row[ix], row_at + ix as u32));
             let m = match taps.next() {
@@ -204,39 +191,26 @@ impl Plan {
             return;
         }
         // Inner windows start at every `sw`-th column from here (`base ≥ 0` inside).
-        let start = self.xs[inner.start].base as usize;
-        let (vals, at) = (&mut vals[inner.clone()], at.get_mut(inner).unwrap_or_default());
-        if self.sw == 1 {
-            return self.fold_taps::<IDX>(row, row_at, start, vals, at);
+        let (start, sw) = (self.xs[inner.start].base as usize, self.sw);
+        let (vals, at) = (
+            &mut vals[inner.clone()],
+            at.get_mut(inner).unwrap_or_default(),
+        );
+        // −∞ with the first tap's index stands for "nothing yet": the first tap replaces it
+        // unless it is −∞ itself, whose index is then already in place.
+        vals.fill(f32::NEG_INFINITY);
+        let mut first_at = row_at + start as u32;
+        for a in at.iter_mut() {
+            *a = first_at;
+            first_at = first_at.wrapping_add(sw as u32);
         }
-        dense.resize::<IDX>((vals.len() - 1) * self.sw + 1);
-        self.fold_taps::<IDX>(row, row_at, start, &mut dense.vals, &mut dense.at);
-        for (v, d) in vals.iter_mut().zip(dense.vals.iter().step_by(self.sw)) {
-            *v = *d;
-        }
-        for (a, d) in at.iter_mut().zip(dense.at.iter().step_by(self.sw)) {
-            *a = *d;
-        }
-    }
-
-    /// `best[j]` = the maximum of the window starting at column `start + j` (all `kw` taps in
-    /// bounds), and its index in `best_at` when `IDX`.
-    fn fold_taps<const IDX: bool>(
-        &self,
-        row: &[f32],
-        row_at: u32,
-        start: usize,
-        best: &mut [f32],
-        best_at: &mut [u32],
-    ) {
-        let len = best.len();
-        best.copy_from_slice(&row[start..][..len]);
-        for (a, ix) in best_at.iter_mut().zip(start..) {
-            *a = row_at + ix as u32;
-        }
-        for from in (1..self.kw).map(|t| start + t * self.dw) {
-            let at0 = row_at + from as u32;
-            fold_max_into::<IDX>(best, best_at, &row[from..][..len], at0..at0 + len as u32);
+        for from in (0..self.kw).map(|t| start + t * self.dw) {
+            let (src, at0) = (&row[from..], (row_at + from as u32, sw as u32));
+            match sw {
+                1 => fold_max_into::<IDX, 1>(vals, at, src, sw, at0),
+                2 => fold_max_into::<IDX, 2>(vals, at, src, sw, at0),
+                _ => fold_max_into::<IDX, 0>(vals, at, src, sw, at0),
+            }
         }
     }
 }
@@ -250,22 +224,31 @@ fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
     (if take { v } else { best }, if take { at } else { best_at })
 }
 
-/// [`fold_max`] of every `cand[j]` (at index `cand_at[j]`) into `best[j]` (and `best_at[j]` when
-/// `IDX`): selects, no branches, so the loop vectorises (with `cand_at` a range or a constant).
-#[inline(always)]
-fn fold_max_into<const IDX: bool>(
+/// [`fold_max`] of every candidate `src[j·sw]`, at flat index `at0 + j·step`, into `best[j]`
+/// (and `best_at[j]` when `IDX`). `SW` is `sw` as a constant (0: only known at run time), so
+/// that the strided loads vectorise; kept out of line so that the selects vectorise whatever the
+/// caller looks like (the wrapping index arithmetic matters too).
+#[inline(never)]
+fn fold_max_into<const IDX: bool, const SW: usize>(
     best: &mut [f32],
     best_at: &mut [u32],
-    cand: &[f32],
-    cand_at: impl Iterator<Item = u32>,
+    src: &[f32],
+    sw: usize,
+    (at0, step): (u32, u32),
 ) {
+    let sw = if SW == 0 { sw } else { SW };
+    let Some(last) = best.len().checked_sub(1) else {
+        return;
+    };
+    let cand = src[..=last * sw].chunks(sw).map(|c| c[0]);
     if IDX {
-        let bests = best.iter_mut().zip(best_at.iter_mut());
-        for (((b, a), &v), i) in bests.zip(cand).zip(cand_at) {
-            (*b, *a) = fold_max((*b, *a), v, i);
+        let mut at = at0;
+        for ((b, a), v) in best.iter_mut().zip(best_at.iter_mut()).zip(cand) {
+            (*b, *a) = fold_max((*b, *a), v, at);
+            at = at.wrapping_add(step);
         }
     } else {
-        for (b, &v) in best.iter_mut().zip(cand) {
+        for (b, v) in best.iter_mut().zip(cand) {
             *b = fold_max((*b, 0), v, 0).0;
         }
     }
