@@ -1,23 +1,24 @@
-//! Max pooling forward, separably: first the maxima of every input row's horizontal windows, then
-//! for every output row the maximum of those row maxima down the window's rows.
+//! Max pooling forward, one output row at a time: every tap `(ky, kx)` of the windows that lie
+//! wholly inside the row is folded into the whole output row at once, a strided slice of one
+//! input row against a contiguous slice of the output, with selects the compiler vectorises.
+//! Only the border columns whose window the padding (or ceil mode) clips take the scalar clipped
+//! loop; clipped rows simply have fewer taps.
 //!
-//! Both passes fold whole contiguous slices element by element with selects, which the compiler
-//! vectorises; only the border columns whose window the padding (or ceil mode) clips take a
-//! scalar loop, and clipped rows simply fold fewer row maxima. The order matters for ties: the
-//! strictly greater value (or a NaN) along each row, then down the rows, keeps PyTorch's choice —
-//! the first maximum in row-major window order, or the last NaN — where columns first would not.
+//! The taps go in row-major window order, so ties keep the first maximum and a NaN takes over,
+//! exactly as PyTorch (and the direct-loop reference) choose.
 //!
-//! The work is split into bands of output rows of one plane: a band bounds the row-maxima buffer
-//! (to stay in cache) and gives rayon jobs even when a call has a few large planes (batch 1).
+//! The work is split into bands of output rows of one plane, so that rayon has jobs even when a
+//! call has a few large planes (batch 1).
 
 use super::pool::{min_jobs_per_task, window_spans, Pool2dGeometry, Span, PAR_THRESHOLD};
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Row-maxima entries one band aims at (the buffer then stays in L1/L2).
-const BAND_ENTRIES: usize = 4096;
+/// Output elements one band aims at: large enough to amortise a job, small enough to give
+/// several jobs per plane of a large image.
+const BAND_OUTPUTS: usize = 2048;
 
-/// What every band of one call shares: the geometry along each axis and the band layout.
+/// What every band of one call shares.
 struct Plan {
     w: usize,
     ow: usize,
@@ -28,19 +29,6 @@ struct Plan {
     xs: Vec<Span>,
     /// Output columns whose window lies wholly inside the row (all `kw` taps in bounds).
     inner: Range<usize>,
-    /// Output rows per band.
-    band: usize,
-    /// Input rows that some window reads (a stride longer than the window skips rows).
-    row_read: Vec<bool>,
-}
-
-/// One thread's buffer, reused across its bands: `[band input rows, ow]`, the maximum of each
-/// input row's window for every output column.
-#[derive(Default)]
-struct RowMaxima {
-    vals: Vec<f32>,
-    /// The flat plane index of each maximum (empty without indices).
-    at: Vec<u32>,
 }
 
 /// Max pooling of all planes into `out` (and the arg-max into `idx` when `IDX`; else `idx` is
@@ -57,24 +45,21 @@ pub(super) fn max_pool_bands<const IDX: bool>(
     }
     let plan = Plan::new(g);
     let work = input.len() + out.len() * g.kh * g.kw;
-    let band_len = plan.band * plan.ow;
+    let band_len = (BAND_OUTPUTS / plan.ow).clamp(1, plan.ys.len()) * plan.ow;
     let bands_per_plane = op.div_ceil(band_len);
     let y_bands = out.chunks_mut(op).flat_map(|p| p.chunks_mut(band_len));
     let idx_bands = idx.chunks_mut(op).flat_map(|p| p.chunks_mut(band_len));
     let jobs: Vec<_> = y_bands.zip(or_empty(idx_bands)).enumerate().collect();
-    let run = |rm: &mut RowMaxima, (job, (y, i)): (usize, (&mut [f32], &mut [u32]))| {
+    let run = |(job, (y, i)): (usize, (&mut [f32], &mut [u32]))| {
         let plane = &input[job / bands_per_plane * hw..][..hw];
-        let oy0 = job % bands_per_plane * plan.band;
-        plan.band_max::<IDX>(plane, oy0, y, i, rm);
+        let oy0 = job % bands_per_plane * (band_len / plan.ow);
+        plan.band_max::<IDX>(plane, oy0, y, i);
     };
     if work > PAR_THRESHOLD && jobs.len() > 1 && rayon::current_num_threads() > 1 {
         let min = min_jobs_per_task(work, jobs.len());
-        jobs.into_par_iter()
-            .with_min_len(min)
-            .for_each_init(RowMaxima::default, run);
+        jobs.into_par_iter().with_min_len(min).for_each(run);
     } else {
-        let mut rm = RowMaxima::default();
-        jobs.into_iter().for_each(|job| run(&mut rm, job));
+        jobs.into_iter().for_each(run);
     }
 }
 
@@ -95,121 +80,88 @@ impl Plan {
             xs[start..end].iter().all(whole),
             "inner columns are contiguous"
         );
-        let mut row_read = vec![false; g.h];
-        ys.iter()
-            .flat_map(|s| s.coords())
-            .for_each(|iy| row_read[iy] = true);
-        let (ow, sh) = (xs.len(), g.stride.0);
-        // At least as many output rows as one window spans input rows, so that rows computed
-        // twice (once per neighbouring band) stay a small share.
-        let reach = g.kh.saturating_sub(1) * g.dilation.0 + 1;
-        let band = (BAND_ENTRIES / (ow * sh).max(1))
-            .max(reach.div_ceil(sh))
-            .clamp(1, ys.len().max(1));
         Plan {
             w: g.w,
-            ow,
+            ow: xs.len(),
             kw: g.kw,
             sw: g.stride.1,
             dw: g.dilation.1,
             ys,
             xs,
             inner: start..end,
-            band,
-            row_read,
         }
     }
 
     /// Output rows `oy0..` of one plane `x` into `y` (and `idx` when `IDX`), `[rows, ow]`.
-    fn band_max<const IDX: bool>(
-        &self,
-        x: &[f32],
-        oy0: usize,
-        y: &mut [f32],
-        idx: &mut [u32],
-        rm: &mut RowMaxima,
-    ) {
+    fn band_max<const IDX: bool>(&self, x: &[f32], oy0: usize, y: &mut [f32], idx: &mut [u32]) {
         let ow = self.ow;
-        let spans = &self.ys[oy0..oy0 + y.len() / ow];
-        let first = spans.iter().filter_map(|s| s.coords().next()).min();
-        let last = spans.iter().filter_map(|s| s.coords().last()).max();
-        let Some((lo, hi)) = first.zip(last) else {
-            // Every window of the band lies in the padding (padding > kernel / 2).
-            y.fill(f32::NEG_INFINITY);
-            idx.fill(u32::MAX);
-            return;
-        };
-        let entries = (hi + 1 - lo) * ow;
-        rm.vals.resize(entries, 0.0);
-        rm.at.resize(if IDX { entries } else { 0 }, 0);
-        let rows = rm
-            .vals
-            .chunks_exact_mut(ow)
-            .zip(or_empty(rm.at.chunks_mut(ow)));
-        for ((vals, at), iy) in rows.zip(lo..).filter(|(_, iy)| self.row_read[*iy]) {
-            let row = &x[iy * self.w..][..self.w];
-            self.row_max::<IDX>(row, (iy * self.w) as u32, vals, at);
-        }
-        let (vals, at) = (rm.vals.as_slice(), rm.at.as_slice());
         let out_rows = y.chunks_exact_mut(ow).zip(or_empty(idx.chunks_mut(ow)));
-        for (sy, (y_row, i_row)) in spans.iter().zip(out_rows) {
-            let mut taps = sy.coords().map(|iy| (iy - lo) * ow);
-            let Some(r) = taps.next() else {
-                y_row.fill(f32::NEG_INFINITY);
-                i_row.fill(u32::MAX);
-                continue;
-            };
-            // Fold the row maxima down the window, tracking which row (its offset `r`) won, then
-            // look its index up: a select between two loaded indices would not vectorise.
-            y_row.copy_from_slice(&vals[r..][..ow]);
-            i_row.fill(r as u32);
-            for r in taps {
-                fold_max_into::<IDX, 1>(y_row, i_row, &vals[r..], 1, (r as u32, 0));
+        for (&sy, (y_row, i_row)) in self.ys[oy0..].iter().zip(out_rows) {
+            for ox in (0..self.inner.start).chain(self.inner.end..ow) {
+                let (m, at) = self.clipped_window(x, sy, self.xs[ox]);
+                y_row[ox] = m;
+                if IDX {
+                    i_row[ox] = at;
+                }
             }
-            for (a, j) in i_row.iter_mut().zip(0..) {
-                *a = at[*a as usize + j];
-            }
+            let inner = self.inner.clone();
+            let (vals, at) = (
+                &mut y_row[inner.clone()],
+                i_row.get_mut(inner).unwrap_or_default(),
+            );
+            self.inner_windows::<IDX>(x, sy, vals, at);
         }
     }
 
-    /// The window maxima of one input row (flat plane index of its first cell: `row_at`) for
-    /// every output column into `vals` (and `at` when `IDX`).
-    fn row_max<const IDX: bool>(&self, row: &[f32], row_at: u32, vals: &mut [f32], at: &mut [u32]) {
-        for ox in (0..self.inner.start).chain(self.inner.end..self.ow) {
-            let mut taps = self.xs[ox].coords().map(|ix| (row[ix], row_at + ix as u32));
-            let m = match taps.next() {
-                Some(first) => taps.fold(first, |m, (v, i)| fold_max(m, v, i)),
-                None => (f32::NEG_INFINITY, u32::MAX),
-            };
-            vals[ox] = m.0;
-            if IDX {
-                at[ox] = m.1;
-            }
+    /// The maximum of one window, tap by tap (only the taps inside the plane), and its flat
+    /// index; (−∞, `u32::MAX`) for a window with no cell in the plane.
+    fn clipped_window(&self, x: &[f32], sy: Span, sx: Span) -> (f32, u32) {
+        let cells = sy
+            .coords()
+            .flat_map(|iy| sx.coords().map(move |ix| iy * self.w + ix));
+        let mut taps = cells.map(|i| (x[i], i as u32));
+        match taps.next() {
+            Some(first) => taps.fold(first, |m, (v, i)| fold_max(m, v, i)),
+            None => (f32::NEG_INFINITY, u32::MAX),
         }
-        let inner = self.inner.clone();
-        if inner.is_empty() {
+    }
+
+    /// The windows of the inner columns (`vals.len()` of them) of the output row whose window
+    /// rows are `sy`, every tap at once across the row.
+    fn inner_windows<const IDX: bool>(
+        &self,
+        x: &[f32],
+        sy: Span,
+        vals: &mut [f32],
+        at: &mut [u32],
+    ) {
+        if vals.is_empty() {
             return;
         }
+        let Some(top) = sy.coords().next() else {
+            // Every window of the row lies in the padding (padding > kernel / 2).
+            vals.fill(f32::NEG_INFINITY);
+            at.fill(u32::MAX);
+            return;
+        };
         // Inner windows start at every `sw`-th column from here (`base ≥ 0` inside).
-        let (start, sw) = (self.xs[inner.start].base as usize, self.sw);
-        let (vals, at) = (
-            &mut vals[inner.clone()],
-            at.get_mut(inner).unwrap_or_default(),
-        );
+        let (start, sw) = (self.xs[self.inner.start].base as usize, self.sw);
         // −∞ with the first tap's index stands for "nothing yet": the first tap replaces it
         // unless it is −∞ itself, whose index is then already in place.
         vals.fill(f32::NEG_INFINITY);
-        let mut first_at = row_at + start as u32;
+        let mut first = (top * self.w + start) as u32;
         for a in at.iter_mut() {
-            *a = first_at;
-            first_at = first_at.wrapping_add(sw as u32);
+            *a = first;
+            first = first.wrapping_add(sw as u32);
         }
-        for from in (0..self.kw).map(|t| start + t * self.dw) {
-            let (src, at0) = (&row[from..], (row_at + from as u32, sw as u32));
-            match sw {
-                1 => fold_max_into::<IDX, 1>(vals, at, src, sw, at0),
-                2 => fold_max_into::<IDX, 2>(vals, at, src, sw, at0),
-                _ => fold_max_into::<IDX, 0>(vals, at, src, sw, at0),
+        for iy in sy.coords() {
+            for from in (0..self.kw).map(|t| iy * self.w + start + t * self.dw) {
+                let (src, at0) = (&x[from..], from as u32);
+                match sw {
+                    1 => fold_max_into::<IDX, 1>(vals, at, src, sw, at0),
+                    2 => fold_max_into::<IDX, 2>(vals, at, src, sw, at0),
+                    _ => fold_max_into::<IDX, 0>(vals, at, src, sw, at0),
+                }
             }
         }
     }
@@ -224,7 +176,7 @@ fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
     (if take { v } else { best }, if take { at } else { best_at })
 }
 
-/// [`fold_max`] of every candidate `src[j·sw]`, at flat index `at0 + j·step`, into `best[j]`
+/// [`fold_max`] of every candidate `src[j·sw]`, at flat index `at0 + j·sw`, into `best[j]`
 /// (and `best_at[j]` when `IDX`). `SW` is `sw` as a constant (0: only known at run time), so
 /// that the strided loads vectorise; kept out of line so that the selects vectorise whatever the
 /// caller looks like (the wrapping index arithmetic matters too).
@@ -234,7 +186,7 @@ fn fold_max_into<const IDX: bool, const SW: usize>(
     best_at: &mut [u32],
     src: &[f32],
     sw: usize,
-    (at0, step): (u32, u32),
+    at0: u32,
 ) {
     let sw = if SW == 0 { sw } else { SW };
     let Some(last) = best.len().checked_sub(1) else {
@@ -245,7 +197,7 @@ fn fold_max_into<const IDX: bool, const SW: usize>(
         let mut at = at0;
         for ((b, a), v) in best.iter_mut().zip(best_at.iter_mut()).zip(cand) {
             (*b, *a) = fold_max((*b, *a), v, at);
-            at = at.wrapping_add(step);
+            at = at.wrapping_add(sw as u32);
         }
     } else {
         for (b, v) in best.iter_mut().zip(cand) {
