@@ -29,6 +29,8 @@ struct Plan {
     xs: Vec<Span>,
     /// Output columns whose window lies wholly inside the row (all `kw` taps in bounds).
     inner: Range<usize>,
+    /// 2×2 windows, stride 2 across (LeNet, VGG): all four taps fold in one pass.
+    pairs_2x2: bool,
 }
 
 /// Max pooling of all planes into `out` (and the arg-max into `idx` when `IDX`; else `idx` is
@@ -89,6 +91,7 @@ impl Plan {
             ys,
             xs,
             inner: start..end,
+            pairs_2x2: (g.kh, g.kw, g.stride.1, g.dilation) == (2, 2, 2, (1, 1)),
         }
     }
 
@@ -148,6 +151,12 @@ impl Plan {
         let (start, sw) = (self.xs[self.inner.start].base as usize, self.sw);
         // −∞ with the first tap's index stands for "nothing yet": the first tap replaces it
         // unless it is −∞ itself, whose index is then already in place.
+        if self.pairs_2x2 && sy.k_hi - sy.k_lo == 2 {
+            let rows = &x[top * self.w + start..];
+            let (r0, r1) = (&rows[..2 * vals.len()], &rows[self.w..][..2 * vals.len()]);
+            let first = (top * self.w + start) as u32;
+            return max_2x2::<IDX>(r0, r1, vals, at, first, self.w as u32);
+        }
         vals.fill(f32::NEG_INFINITY);
         let mut first = (top * self.w + start) as u32;
         for a in at.iter_mut() {
@@ -174,6 +183,30 @@ impl Plan {
 fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
     let take = (v > best) | v.is_nan();
     (if take { v } else { best }, if take { at } else { best_at })
+}
+
+/// The maxima of the 2×2 windows over rows `r0` and `r1` (`w` apart in the plane) that start at
+/// every second column, the first cell at flat index `first`.
+#[inline(never)]
+fn max_2x2<const IDX: bool>(
+    r0: &[f32],
+    r1: &[f32],
+    vals: &mut [f32],
+    at: &mut [u32],
+    first: u32,
+    w: u32,
+) {
+    let cells = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+    for (ox, (out, (p, q))) in vals.iter_mut().zip(cells).enumerate() {
+        let a = first + 2 * ox as u32;
+        let m = fold_max((p[0], a), p[1], a + 1);
+        let m = fold_max(m, q[0], a + w);
+        let m = fold_max(m, q[1], a + w + 1);
+        *out = m.0;
+        if IDX {
+            at[ox] = m.1;
+        }
+    }
 }
 
 /// [`fold_max`] of every candidate `src[j·sw]`, at flat index `at0 + j·sw`, into `best[j]`
