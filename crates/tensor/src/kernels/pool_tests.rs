@@ -143,7 +143,6 @@ fn max_pool_2x2_fast_path_ties_nan_and_values_only() {
     max_pool2d_forward(&g, &x, &mut y, &mut idx);
     max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
     assert_eq!(idx, ridx);
-    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&y), bits(&ry));
     // The values-only kernel agrees on every geometry (the no-grad path).
     for g in geoms() {
@@ -153,6 +152,109 @@ fn max_pool_2x2_fast_path_ties_nan_and_values_only() {
         let mut v = vec![f32::NAN; g.output_len()];
         max_pool2d_forward_values(&g, &x, &mut v);
         assert_eq!(v, y, "{g:?}");
+    }
+}
+
+/// Bit patterns, so that NaNs compare equal to themselves and their payloads count.
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// A xorshift stream of small integers for drawing random geometries.
+fn draws(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move |n| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 33) as usize % n
+    }
+}
+
+/// Input with many ties (values on a coarse grid), −∞ cells and NaNs with distinct payloads (so
+/// that the chosen NaN is checked, not just NaN-ness).
+fn tricky_input(len: usize, seed: u64) -> Vec<f32> {
+    let mut draw = draws(seed);
+    random_vec(len, seed)
+        .into_iter()
+        .map(|v| match draw(40) {
+            0 => f32::from_bits(0x7fc0_0000 | draw(1 << 20) as u32),
+            1 | 2 => f32::NEG_INFINITY,
+            _ => (v * 3.0).round(),
+        })
+        .collect()
+}
+
+#[test]
+fn max_pool_random_geometries_match_reference() {
+    let mut draw = draws(41);
+    let mut tested = 0;
+    for case in 0..600 {
+        let (kh, kw) = (1 + draw(5), 1 + draw(5));
+        let g = pg(
+            1 + draw(2),
+            1 + draw(3),
+            (1 + draw(14), 1 + draw(14)),
+            (kh, kw),
+            (1 + draw(3), 1 + draw(3)),
+            (draw(kh / 2 + 1), draw(kw / 2 + 1)),
+            (1 + draw(2), 1 + draw(2)),
+            draw(2) == 1,
+        );
+        if g.out_h() == 0 || g.out_w() == 0 {
+            continue;
+        }
+        tested += 1;
+        let x = tricky_input(g.input_len(), case);
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let (mut ry, mut ridx) = (y.clone(), idx.clone());
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+        assert_eq!(bits(&y), bits(&ry), "values {g:?}");
+        assert_eq!(idx, ridx, "indices {g:?}");
+        let mut v = vec![0.0; g.output_len()];
+        max_pool2d_forward_values(&g, &x, &mut v);
+        assert_eq!(bits(&v), bits(&ry), "values only {g:?}");
+    }
+    assert!(tested > 300, "only {tested} valid geometries drawn");
+}
+
+#[test]
+fn max_pool_large_planes_split_into_bands_agree() {
+    // Batch 1 with few large planes: several bands per plane run as separate jobs.
+    for g in [
+        pg(1, 2, (203, 150), (3, 3), (2, 2), (1, 1), (1, 1), false),
+        pg(1, 1, (120, 301), (2, 2), (2, 2), (1, 0), (1, 1), true),
+        pg(1, 3, (90, 97), (5, 3), (1, 3), (2, 1), (2, 1), true),
+    ] {
+        let x = tricky_input(g.input_len(), 43);
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let (mut ry, mut ridx) = (y.clone(), idx.clone());
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+        assert_eq!((bits(&y), idx), (bits(&ry), ridx), "{g:?}");
+        let mut v = vec![0.0; g.output_len()];
+        max_pool2d_forward_values(&g, &x, &mut v);
+        assert_eq!(bits(&v), bits(&ry), "values only {g:?}");
+    }
+}
+
+#[test]
+fn max_pool_all_negative_infinity_picks_first_cell() {
+    // Every window all −∞: the value is −∞ and the index the window's first real cell, on the
+    // inner (vectorised), 2×2 and clipped border paths alike.
+    for g in [
+        pg(1, 1, (6, 7), (3, 3), (2, 2), (1, 1), (1, 1), false),
+        pg(1, 1, (6, 8), (2, 2), (2, 2), (0, 0), (1, 1), false),
+        pg(1, 1, (7, 9), (3, 2), (1, 2), (1, 1), (2, 1), true),
+    ] {
+        let x = vec![f32::NEG_INFINITY; g.input_len()];
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let (mut ry, mut ridx) = (y.clone(), idx.clone());
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+        assert!(y.iter().all(|&v| v == f32::NEG_INFINITY), "{g:?}");
+        assert_eq!(idx, ridx, "{g:?}");
     }
 }
 
