@@ -10,7 +10,8 @@
 //! The work is split into bands of output rows of one plane, so that rayon has jobs even when a
 //! call has a few large planes (batch 1).
 
-use super::pool::{min_jobs_per_task, window_spans, Pool2dGeometry, Span, PAR_THRESHOLD};
+use super::pool::{every, inner_columns, min_jobs_per_task, window_spans};
+use super::pool::{Pool2dGeometry, Span, PAR_THRESHOLD};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -75,13 +76,7 @@ fn or_empty<'a, T: 'a>(
 impl Plan {
     fn new(g: &Pool2dGeometry) -> Plan {
         let (ys, xs) = window_spans(g);
-        let whole = |s: &Span| s.k_lo == 0 && s.k_hi == g.kw;
-        let start = xs.iter().position(whole).unwrap_or(xs.len());
-        let end = xs.iter().rposition(whole).map_or(start, |e| e + 1);
-        debug_assert!(
-            xs[start..end].iter().all(whole),
-            "inner columns are contiguous"
-        );
+        let inner = inner_columns(&xs, g.kw);
         Plan {
             w: g.w,
             ow: xs.len(),
@@ -90,7 +85,7 @@ impl Plan {
             dw: g.dilation.1,
             ys,
             xs,
-            inner: start..end,
+            inner,
             pairs_2x2: (g.kh, g.kw, g.stride.1, g.dilation) == (2, 2, 2, (1, 1)),
         }
     }
@@ -222,10 +217,7 @@ fn fold_max_into<const IDX: bool, const SW: usize>(
     at0: u32,
 ) {
     let sw = if SW == 0 { sw } else { SW };
-    let Some(last) = best.len().checked_sub(1) else {
-        return;
-    };
-    let cand = src[..=last * sw].chunks(sw).map(|c| c[0]);
+    let cand = every(src, best.len(), sw).copied();
     if IDX {
         let mut at = at0;
         for ((b, a), v) in best.iter_mut().zip(best_at.iter_mut()).zip(cand) {

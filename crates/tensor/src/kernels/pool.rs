@@ -9,6 +9,7 @@
 use super::max_pool_rows::max_pool_bands;
 use crate::shape::window_out_len;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Shapes and hyper-parameters of a 2-D pooling (PyTorch's `MaxPool2d` / `AvgPool2d` arguments).
 ///
@@ -128,6 +129,46 @@ pub(super) fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
     let cols =
         (0..g.out_w()).map(|o| Span::new(o, g.kw, g.stride.1, g.padding.1, g.dilation.1, g.w));
     (rows.collect(), cols.collect())
+}
+
+/// The output columns whose window lies wholly inside the row (all `k` taps in bounds): a
+/// contiguous range, since window starts grow with the column.
+pub(super) fn inner_columns(xs: &[Span], k: usize) -> Range<usize> {
+    let whole = |s: &Span| s.k_lo == 0 && s.k_hi == k;
+    let start = xs.iter().position(whole).unwrap_or(xs.len());
+    let end = xs.iter().rposition(whole).map_or(start, |e| e + 1);
+    debug_assert!(
+        xs[start..end].iter().all(whole),
+        "inner columns are contiguous"
+    );
+    start..end
+}
+
+/// The other output columns (clipped by the padding or ceil mode).
+fn border_columns(inner: &Range<usize>, ow: usize) -> impl Iterator<Item = usize> {
+    (0..inner.start).chain(inner.end..ow)
+}
+
+/// Flat plane offsets of the taps of the first inner window (row-major) in the output row whose
+/// window rows are `sy`; the other inner windows are `sw` further along. None without inner windows.
+fn inner_taps(
+    g: &Pool2dGeometry,
+    xs: &[Span],
+    inner: &Range<usize>,
+    sy: Span,
+) -> impl Iterator<Item = usize> {
+    let (w, start) = (g.w, xs.get(inner.start).map_or(0, |s| s.base as usize));
+    let kw = if inner.is_empty() { 0 } else { g.kw };
+    sy.range()
+        .flat_map(move |iy| (0..kw).map(move |t| iy * w + start + t))
+}
+
+/// `src[0], src[sw], …`: the `n` cells of one tap across `n` windows `sw` apart.
+#[inline(always)]
+pub(super) fn every(src: &[f32], n: usize, sw: usize) -> impl Iterator<Item = &f32> {
+    src[..n.saturating_sub(1) * sw + n.min(1)]
+        .chunks(sw)
+        .map(|c| &c[0])
 }
 
 /// Above this many touched elements a call runs planes in parallel; also the least work per job.
@@ -315,18 +356,40 @@ pub fn avg_pool2d_forward(
     let work = input.len() + out.len() * g.kh * g.kw;
     let (ys, xs) = window_spans(g);
     let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
+    let inner = inner_columns(&xs, g.kw);
+    let sw = g.stride.1;
     planes(input, g.h * g.w, out, oh * ow, work, |x, y| {
-        for (oy, &sy) in ys.iter().enumerate() {
-            for (ox, &sx) in xs.iter().enumerate() {
-                let cols = sx.range();
-                let s: f32 = sy
-                    .range()
-                    .map(|iy| x[iy * g.w..][cols.clone()].iter().sum::<f32>())
-                    .sum();
-                y[oy * ow + ox] = s * inverse_divisors[oy * ow + ox];
+        let rows = ys.iter().zip(y.chunks_exact_mut(ow));
+        for ((&sy, y_row), inverse_row) in rows.zip(inverse_divisors.chunks_exact(ow)) {
+            // Cells in row-major window order, as PyTorch sums them.
+            for ox in border_columns(&inner, ow) {
+                let cells = sy.range().flat_map(|iy| &x[iy * g.w..][xs[ox].range()]);
+                y_row[ox] = cells.fold(0.0, |s, &v| s + v);
             }
+            // The inner windows, one tap across the whole row at a time.
+            let sums = &mut y_row[inner.clone()];
+            sums.fill(0.0);
+            for tap in inner_taps(g, &xs, &inner, sy) {
+                match sw {
+                    1 => add_every::<1>(sums, &x[tap..], sw),
+                    2 => add_every::<2>(sums, &x[tap..], sw),
+                    _ => add_every::<0>(sums, &x[tap..], sw),
+                }
+            }
+            y_row.iter_mut().zip(inverse_row).for_each(|(v, i)| *v *= i);
         }
     });
+}
+
+/// `sums[j] += src[j·sw]`; `SW` is `sw` as a constant (0: known at run time only), so that the
+/// strided loads vectorise.
+#[inline(never)]
+fn add_every<const SW: usize>(sums: &mut [f32], src: &[f32], sw: usize) {
+    let sw = if SW == 0 { sw } else { SW };
+    let n = sums.len();
+    sums.iter_mut()
+        .zip(every(src, n, sw))
+        .for_each(|(s, v)| *s += v);
 }
 
 /// Average pooling backward (adjoint of [`avg_pool2d_forward`]).
@@ -360,19 +423,42 @@ pub fn avg_pool2d_backward(
     let work = grad_input.len() + grad_out.len() * g.kh * g.kw;
     let (ys, xs) = window_spans(g);
     let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
+    let inner = inner_columns(&xs, g.kw);
+    let sw = g.stride.1;
     planes(grad_out, oh * ow, grad_input, g.h * g.w, work, |go, gi| {
-        for (oy, &sy) in ys.iter().enumerate() {
-            for (ox, &sx) in xs.iter().enumerate() {
-                let v = go[oy * ow + ox] * inverse_divisors[oy * ow + ox];
-                let cols = sx.range();
+        let rows = ys.iter().zip(go.chunks_exact(ow));
+        for ((&sy, g_row), inverse_row) in rows.zip(inverse_divisors.chunks_exact(ow)) {
+            for ox in border_columns(&inner, ow) {
+                let v = g_row[ox] * inverse_row[ox];
                 for iy in sy.range() {
-                    gi[iy * g.w..][cols.clone()]
+                    gi[iy * g.w..][xs[ox].range()]
                         .iter_mut()
                         .for_each(|c| *c += v);
                 }
             }
+            // The inner windows, one tap across the whole row at a time.
+            let (g_row, inverse_row) = (&g_row[inner.clone()], &inverse_row[inner.clone()]);
+            for tap in inner_taps(g, &xs, &inner, sy) {
+                let cells = &mut gi[tap..];
+                match sw {
+                    1 => scatter_every::<1>(cells, sw, g_row, inverse_row),
+                    2 => scatter_every::<2>(cells, sw, g_row, inverse_row),
+                    _ => scatter_every::<0>(cells, sw, g_row, inverse_row),
+                }
+            }
         }
     });
+}
+
+/// `cells[j·sw] += g[j] · inverse[j]`; `SW` as in [`add_every`].
+#[inline(never)]
+fn scatter_every<const SW: usize>(cells: &mut [f32], sw: usize, g: &[f32], inverse: &[f32]) {
+    let sw = if SW == 0 { sw } else { SW };
+    let n = g.len();
+    let cells = cells[..n.saturating_sub(1) * sw + n.min(1)].chunks_mut(sw);
+    for (c, (g, i)) in cells.zip(g.iter().zip(inverse)) {
+        c[0] += g * i;
+    }
 }
 
 /// Global average pooling forward: the mean of every plane.

@@ -277,6 +277,40 @@ fn avg_pool_matches_reference() {
 }
 
 #[test]
+fn avg_pool_random_geometries_match_reference() {
+    // Kernels up to 5 and strides up to 3: inner windows (one tap across the row at a time) next
+    // to border windows clipped by padding or ceil mode.
+    let mut draw = draws(47);
+    for case in 0..300 {
+        let (kh, kw) = (1 + draw(5), 1 + draw(5));
+        let g = pg(
+            1 + draw(2),
+            1 + draw(3),
+            (1 + draw(14), 1 + draw(14)),
+            (kh, kw),
+            (1 + draw(3), 1 + draw(3)),
+            (draw(kh / 2 + 1), draw(kw / 2 + 1)),
+            (1, 1),
+            draw(2) == 1,
+        );
+        if g.out_h() == 0 || g.out_w() == 0 {
+            continue;
+        }
+        let cip = draw(2) == 1;
+        let x = random_vec(g.input_len(), case);
+        let (mut y, mut r) = (vec![f32::NAN; g.output_len()], vec![0.0; g.output_len()]);
+        avg_pool2d_forward(&g, cip, &x, &mut y);
+        avg_pool2d_reference(&g, cip, &x, &mut r);
+        assert_close(&y, &r, 1e-6, 1e-5, &format!("fwd {cip} {g:?}"));
+        let go = random_vec(g.output_len(), case + 1000);
+        let (mut gx, mut rx) = (vec![f32::NAN; g.input_len()], vec![0.0; g.input_len()]);
+        avg_pool2d_backward(&g, cip, &go, &mut gx);
+        avg_pool2d_backward_reference(&g, cip, &go, &mut rx);
+        assert_close(&gx, &rx, 1e-6, 1e-5, &format!("bwd {cip} {g:?}"));
+    }
+}
+
+#[test]
 fn avg_pool_count_include_pad_example() {
     // 2x2 of ones, kernel 3, pad 1: corner windows hold 4 real cells of 9.
     let g = pg(1, 1, (2, 2), (3, 3), (1, 1), (1, 1), (1, 1), false);
