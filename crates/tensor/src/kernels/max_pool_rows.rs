@@ -10,7 +10,7 @@
 //! The work is split into bands of output rows of one plane, so that rayon has jobs even when a
 //! call has a few large planes (batch 1).
 
-use super::pool::{every, inner_columns, min_jobs_per_task, window_spans};
+use super::pool::{border_columns, every, inner_columns, min_jobs_per_task, window_spans};
 use super::pool::{Pool2dGeometry, Span, PAR_THRESHOLD};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -95,7 +95,7 @@ impl Plan {
         let ow = self.ow;
         let out_rows = y.chunks_exact_mut(ow).zip(or_empty(idx.chunks_mut(ow)));
         for (&sy, (y_row, i_row)) in self.ys[oy0..].iter().zip(out_rows) {
-            for ox in (0..self.inner.start).chain(self.inner.end..ow) {
+            for ox in border_columns(&self.inner, ow) {
                 let (m, at) = self.clipped_window(x, sy, self.xs[ox]);
                 y_row[ox] = m;
                 if IDX {

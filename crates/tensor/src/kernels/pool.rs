@@ -2,8 +2,9 @@
 //!
 //! Every plane (one channel of one image) is independent; large calls run planes in parallel on
 //! the rayon pool. Window bounds are clipped once per output row/column, so the inner loops never
-//! test for padding. Max pooling forward runs separably, in bands of output rows
-//! (`max_pool_rows.rs`). All kernels **overwrite** their output buffers; backward kernels sum the
+//! test for padding. The windows that lie wholly inside a row (all but the border columns) are
+//! computed one tap at a time across the whole output row, which vectorises (max pooling forward
+//! in `max_pool_rows.rs`). All kernels **overwrite** their output buffers; backward kernels sum the
 //! contributions of overlapping windows.
 
 use super::max_pool_rows::max_pool_bands;
@@ -115,7 +116,7 @@ impl Span {
         (self.k_lo..self.k_hi).map(move |t| (self.base + (t * self.d) as isize) as usize)
     }
     /// In-bounds range (dilation 1 only): `start..end`.
-    fn range(self) -> std::ops::Range<usize> {
+    fn range(self) -> Range<usize> {
         let start = (self.base + self.k_lo as isize) as usize;
         start..start + (self.k_hi - self.k_lo)
     }
@@ -145,7 +146,7 @@ pub(super) fn inner_columns(xs: &[Span], k: usize) -> Range<usize> {
 }
 
 /// The other output columns (clipped by the padding or ceil mode).
-fn border_columns(inner: &Range<usize>, ow: usize) -> impl Iterator<Item = usize> {
+pub(super) fn border_columns(inner: &Range<usize>, ow: usize) -> impl Iterator<Item = usize> {
     (0..inner.start).chain(inner.end..ow)
 }
 
