@@ -185,38 +185,54 @@ fn tricky_input(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// A random valid geometry: kernel 1–5, stride 1–3, padding up to kernel / 2, dilation up to
+/// `max_dilation`, ceil mode or not, odd and tiny sizes; `None` when no window fits.
+fn random_geometry(
+    draw: &mut impl FnMut(usize) -> usize,
+    max_dilation: usize,
+) -> Option<Pool2dGeometry> {
+    let (kh, kw) = (1 + draw(5), 1 + draw(5));
+    let g = pg(
+        1 + draw(2),
+        1 + draw(3),
+        (1 + draw(14), 1 + draw(14)),
+        (kh, kw),
+        (1 + draw(3), 1 + draw(3)),
+        (draw(kh / 2 + 1), draw(kw / 2 + 1)),
+        (1 + draw(max_dilation), 1 + draw(max_dilation)),
+        draw(2) == 1,
+    );
+    (g.out_h() > 0 && g.out_w() > 0).then_some(g)
+}
+
+/// Both max-pool kernels (with and without indices) equal the reference bit for bit.
+#[track_caller]
+fn assert_max_pool_matches_reference(g: &Pool2dGeometry, x: &[f32]) {
+    let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+    let (mut ry, mut ridx) = (y.clone(), idx.clone());
+    max_pool2d_forward(g, x, &mut y, &mut idx);
+    max_pool2d_reference(g, x, &mut ry, &mut ridx);
+    assert_eq!(bits(&y), bits(&ry), "values {g:?}");
+    assert_eq!(idx, ridx, "indices {g:?}");
+    let mut v = vec![0.0; g.output_len()];
+    max_pool2d_forward_values(g, x, &mut v);
+    assert_eq!(bits(&v), bits(&ry), "values only {g:?}");
+}
+
 #[test]
 fn max_pool_random_geometries_match_reference() {
     let mut draw = draws(41);
-    let mut tested = 0;
-    for case in 0..600 {
-        let (kh, kw) = (1 + draw(5), 1 + draw(5));
-        let g = pg(
-            1 + draw(2),
-            1 + draw(3),
-            (1 + draw(14), 1 + draw(14)),
-            (kh, kw),
-            (1 + draw(3), 1 + draw(3)),
-            (draw(kh / 2 + 1), draw(kw / 2 + 1)),
-            (1 + draw(2), 1 + draw(2)),
-            draw(2) == 1,
-        );
-        if g.out_h() == 0 || g.out_w() == 0 {
-            continue;
-        }
-        tested += 1;
-        let x = tricky_input(g.input_len(), case);
-        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
-        let (mut ry, mut ridx) = (y.clone(), idx.clone());
-        max_pool2d_forward(&g, &x, &mut y, &mut idx);
-        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
-        assert_eq!(bits(&y), bits(&ry), "values {g:?}");
-        assert_eq!(idx, ridx, "indices {g:?}");
-        let mut v = vec![0.0; g.output_len()];
-        max_pool2d_forward_values(&g, &x, &mut v);
-        assert_eq!(bits(&v), bits(&ry), "values only {g:?}");
+    let geometries: Vec<_> = (0..600)
+        .filter_map(|_| random_geometry(&mut draw, 2))
+        .collect();
+    assert!(
+        geometries.len() > 300,
+        "only {} valid geometries",
+        geometries.len()
+    );
+    for (case, g) in geometries.iter().enumerate() {
+        assert_max_pool_matches_reference(g, &tricky_input(g.input_len(), case as u64));
     }
-    assert!(tested > 300, "only {tested} valid geometries drawn");
 }
 
 #[test]
@@ -227,15 +243,7 @@ fn max_pool_large_planes_split_into_bands_agree() {
         pg(1, 1, (120, 301), (2, 2), (2, 2), (1, 0), (1, 1), true),
         pg(1, 3, (90, 97), (5, 3), (1, 3), (2, 1), (2, 1), true),
     ] {
-        let x = tricky_input(g.input_len(), 43);
-        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
-        let (mut ry, mut ridx) = (y.clone(), idx.clone());
-        max_pool2d_forward(&g, &x, &mut y, &mut idx);
-        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
-        assert_eq!((bits(&y), idx), (bits(&ry), ridx), "{g:?}");
-        let mut v = vec![0.0; g.output_len()];
-        max_pool2d_forward_values(&g, &x, &mut v);
-        assert_eq!(bits(&v), bits(&ry), "values only {g:?}");
+        assert_max_pool_matches_reference(&g, &tricky_input(g.input_len(), 43));
     }
 }
 
@@ -278,24 +286,13 @@ fn avg_pool_matches_reference() {
 
 #[test]
 fn avg_pool_random_geometries_match_reference() {
-    // Kernels up to 5 and strides up to 3: inner windows (one tap across the row at a time) next
-    // to border windows clipped by padding or ceil mode.
+    // Inner windows (one tap across the row at a time) next to border windows clipped by
+    // padding or ceil mode.
     let mut draw = draws(47);
     for case in 0..300 {
-        let (kh, kw) = (1 + draw(5), 1 + draw(5));
-        let g = pg(
-            1 + draw(2),
-            1 + draw(3),
-            (1 + draw(14), 1 + draw(14)),
-            (kh, kw),
-            (1 + draw(3), 1 + draw(3)),
-            (draw(kh / 2 + 1), draw(kw / 2 + 1)),
-            (1, 1),
-            draw(2) == 1,
-        );
-        if g.out_h() == 0 || g.out_w() == 0 {
+        let Some(g) = random_geometry(&mut draw, 1) else {
             continue;
-        }
+        };
         let cip = draw(2) == 1;
         let x = random_vec(g.input_len(), case);
         let (mut y, mut r) = (vec![f32::NAN; g.output_len()], vec![0.0; g.output_len()]);
