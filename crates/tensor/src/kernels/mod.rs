@@ -21,6 +21,7 @@ pub mod gemm;
 pub mod im2col;
 pub mod lrn;
 pub mod map;
+mod max_pool_rows;
 pub mod norm;
 pub mod pool;
 pub mod vol2col;

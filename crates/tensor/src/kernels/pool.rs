@@ -2,11 +2,15 @@
 //!
 //! Every plane (one channel of one image) is independent; large calls run planes in parallel on
 //! the rayon pool. Window bounds are clipped once per output row/column, so the inner loops never
-//! test for padding. All kernels **overwrite** their output buffers; backward kernels sum the
+//! test for padding. The windows that lie wholly inside a row (all but the border columns) are
+//! computed one tap at a time across the whole output row, which vectorises (max pooling forward
+//! in `max_pool_rows.rs`). All kernels **overwrite** their output buffers; backward kernels sum the
 //! contributions of overlapping windows.
 
+use super::max_pool_rows::max_pool_bands;
 use crate::shape::window_out_len;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Shapes and hyper-parameters of a 2-D pooling (PyTorch's `MaxPool2d` / `AvgPool2d` arguments).
 ///
@@ -77,10 +81,10 @@ impl Pool2dGeometry {
 /// The window of output coordinate `o` along one axis: first input coordinate `base = o·s − p`
 /// (may be negative) and the kernel taps `k_lo..k_hi` that land inside `0..len`.
 #[derive(Clone, Copy)]
-struct Span {
-    base: isize,
-    k_lo: usize,
-    k_hi: usize,
+pub(super) struct Span {
+    pub(super) base: isize,
+    pub(super) k_lo: usize,
+    pub(super) k_hi: usize,
     d: usize,
 }
 
@@ -108,11 +112,11 @@ impl Span {
         }
     }
     /// Input coordinates of the in-bounds taps.
-    fn coords(self) -> impl Iterator<Item = usize> {
+    pub(super) fn coords(self) -> impl Iterator<Item = usize> {
         (self.k_lo..self.k_hi).map(move |t| (self.base + (t * self.d) as isize) as usize)
     }
     /// In-bounds range (dilation 1 only): `start..end`.
-    fn range(self) -> std::ops::Range<usize> {
+    fn range(self) -> Range<usize> {
         let start = (self.base + self.k_lo as isize) as usize;
         start..start + (self.k_hi - self.k_lo)
     }
@@ -120,7 +124,7 @@ impl Span {
 
 /// The windows of every output row and column, computed once per call (their integer divisions
 /// are too slow for the inner loops).
-fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
+pub(super) fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
     let rows =
         (0..g.out_h()).map(|o| Span::new(o, g.kh, g.stride.0, g.padding.0, g.dilation.0, g.h));
     let cols =
@@ -128,8 +132,54 @@ fn window_spans(g: &Pool2dGeometry) -> (Vec<Span>, Vec<Span>) {
     (rows.collect(), cols.collect())
 }
 
+/// The output columns whose window lies wholly inside the row (all `k` taps in bounds): a
+/// contiguous range, since window starts grow with the column.
+pub(super) fn inner_columns(xs: &[Span], k: usize) -> Range<usize> {
+    let whole = |s: &Span| s.k_lo == 0 && s.k_hi == k;
+    let start = xs.iter().position(whole).unwrap_or(xs.len());
+    let end = xs.iter().rposition(whole).map_or(start, |e| e + 1);
+    debug_assert!(
+        xs[start..end].iter().all(whole),
+        "inner columns are contiguous"
+    );
+    start..end
+}
+
+/// The other output columns (clipped by the padding or ceil mode).
+pub(super) fn border_columns(inner: &Range<usize>, ow: usize) -> impl Iterator<Item = usize> {
+    (0..inner.start).chain(inner.end..ow)
+}
+
+/// Flat plane offsets of the taps of the first inner window (row-major) in the output row whose
+/// window rows are `sy`; the other inner windows are `sw` further along. None without inner windows.
+fn inner_taps(
+    g: &Pool2dGeometry,
+    xs: &[Span],
+    inner: &Range<usize>,
+    sy: Span,
+) -> impl Iterator<Item = usize> {
+    let (w, start) = (g.w, xs.get(inner.start).map_or(0, |s| s.base as usize));
+    let kw = if inner.is_empty() { 0 } else { g.kw };
+    sy.range()
+        .flat_map(move |iy| (0..kw).map(move |t| iy * w + start + t))
+}
+
+/// `src[0], src[sw], …`: the `n` cells of one tap across `n` windows `sw` apart.
+#[inline(always)]
+pub(super) fn every(src: &[f32], n: usize, sw: usize) -> impl Iterator<Item = &f32> {
+    src[..n.saturating_sub(1) * sw + n.min(1)]
+        .chunks(sw)
+        .map(|c| &c[0])
+}
+
 /// Above this many touched elements a call runs planes in parallel; also the least work per job.
-const PAR_THRESHOLD: usize = 1 << 15;
+pub(super) const PAR_THRESHOLD: usize = 1 << 15;
+
+/// The least number of jobs (out of `count` sharing `work`) that one rayon task should take, so
+/// that each task touches about a quarter of [`PAR_THRESHOLD`] elements.
+pub(super) fn min_jobs_per_task(work: usize, count: usize) -> usize {
+    (PAR_THRESHOLD / 4 / (work / count).max(1)).clamp(1, count)
+}
 
 /// Runs `f(input_plane, output_plane)` for every plane pair (`out.len() / out_plane` of them), in
 /// parallel when `work` (elements touched, roughly) is large.
@@ -150,7 +200,7 @@ fn planes<A: Sync, B: Send>(
     }
     let count = out.len() / out_plane;
     if work > PAR_THRESHOLD && count > 1 && rayon::current_num_threads() > 1 {
-        let min = (PAR_THRESHOLD / 4 / (work / count).max(1)).clamp(1, count);
+        let min = min_jobs_per_task(work, count);
         out.par_chunks_mut(out_plane)
             .zip(input.par_chunks(in_plane))
             .with_min_len(min)
@@ -174,21 +224,13 @@ fn planes<A: Sync, B: Send>(
 /// # Panics
 /// If a buffer length does not match the geometry, or a stride/dilation is 0.
 pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], indices: &mut [u32]) {
+    check_max_pool_forward(g, input, out);
     assert_eq!(
         indices.len(),
         g.output_len(),
         "max_pool2d_forward: indices length"
     );
-    let op = g.out_h() * g.out_w();
-    // Pair each output plane with its index plane so both travel through `planes`.
-    let mut pairs: Vec<(&mut [f32], &mut [u32])> = out
-        .chunks_mut(op.max(1))
-        .zip(indices.chunks_mut(op.max(1)))
-        .collect();
-    max_pool_planes(g, input, &mut pairs, |pair| {
-        let (y, idx) = &mut pair[0];
-        (&mut **y, &mut **idx)
-    });
+    max_pool_bands::<true>(g, input, out, indices);
 }
 
 /// Max pooling forward without arg-max indices, for inference (nothing will run backward).
@@ -199,142 +241,18 @@ pub fn max_pool2d_forward(g: &Pool2dGeometry, input: &[f32], out: &mut [f32], in
 /// # Panics
 /// If a buffer length does not match the geometry, or a stride/dilation is 0.
 pub fn max_pool2d_forward_values(g: &Pool2dGeometry, input: &[f32], out: &mut [f32]) {
-    let op = g.out_h() * g.out_w();
-    let mut planes_out: Vec<&mut [f32]> = out.chunks_mut(op.max(1)).collect();
-    max_pool_planes(g, input, &mut planes_out, |y| (&mut *y[0], &mut [][..]));
+    check_max_pool_forward(g, input, out);
+    max_pool_bands::<false>(g, input, out, &mut []);
 }
 
-/// Shared driver of the two forward kernels: `split` turns one job item into the plane's output
-/// values and index buffer (empty when no indices are wanted).
-fn max_pool_planes<T: Send>(
-    g: &Pool2dGeometry,
-    input: &[f32],
-    items: &mut [T],
-    split: impl for<'a> Fn(&'a mut [T]) -> (&'a mut [f32], &'a mut [u32]) + Sync,
-) {
+fn check_max_pool_forward(g: &Pool2dGeometry, input: &[f32], out: &[f32]) {
     g.check();
     assert_eq!(
         input.len(),
         g.input_len(),
         "max_pool2d_forward: input length"
     );
-    assert_eq!(
-        items.len() * g.out_h() * g.out_w(),
-        g.output_len(),
-        "max_pool2d_forward: out length"
-    );
-    let hw = g.h * g.w;
-    let work = input.len() + g.output_len() * g.kh * g.kw;
-    let (ys, xs) = window_spans(g);
-    // Without padding or dilation every window lies inside the input: plain index arithmetic.
-    let inside = g.padding == (0, 0) && g.dilation == (1, 1) && !g.ceil_mode;
-    planes(input, hw, items, 1, work, |x, item| {
-        let (y, idx) = split(item);
-        match (inside, idx.is_empty()) {
-            (true, false) => max_windows_inside::<true>(g, x, y, idx),
-            (true, true) => max_windows_inside::<false>(g, x, y, idx),
-            (false, false) => max_windows_clipped::<true>(g, &ys, &xs, x, y, idx),
-            (false, true) => max_windows_clipped::<false>(g, &ys, &xs, x, y, idx),
-        }
-    });
-}
-
-/// Folds the candidate `v` at flat index `at` into the running (maximum, index): a strictly
-/// greater value wins (so the first of equal values stays) and a NaN always takes over, as in
-/// PyTorch and the reference.
-/// Written as selects so the compiler emits no data-dependent branches (ReLU outputs make ties
-/// and sign changes unpredictable).
-#[inline(always)]
-fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
-    let take = (v > best) | v.is_nan();
-    (if take { v } else { best }, if take { at } else { best_at })
-}
-
-/// Max pooling of one plane with clipped windows (padding, dilation or ceil mode). With `IDX`,
-/// `idx` receives the arg-max of every window (else it is empty and left alone).
-fn max_windows_clipped<const IDX: bool>(
-    g: &Pool2dGeometry,
-    ys: &[Span],
-    xs: &[Span],
-    x: &[f32],
-    y: &mut [f32],
-    idx: &mut [u32],
-) {
-    let ow = xs.len();
-    for (oy, &sy) in ys.iter().enumerate() {
-        for (ox, &sx) in xs.iter().enumerate() {
-            let (mut best, mut arg) = (f32::NEG_INFINITY, u32::MAX);
-            for iy in sy.coords() {
-                let row = &x[iy * g.w..][..g.w];
-                for ix in sx.coords() {
-                    let v = row[ix];
-                    if arg == u32::MAX || v > best || v.is_nan() {
-                        best = v;
-                        arg = (iy * g.w + ix) as u32;
-                    }
-                }
-            }
-            y[oy * ow + ox] = best;
-            if IDX {
-                idx[oy * ow + ox] = arg;
-            }
-        }
-    }
-}
-
-/// Max pooling of one plane whose windows all lie inside it (no padding, no dilation, floor
-/// mode); 2×2 windows with stride 2 (LeNet, VGG) take a dedicated loop. `IDX` as in
-/// [`max_windows_clipped`].
-fn max_windows_inside<const IDX: bool>(
-    g: &Pool2dGeometry,
-    x: &[f32],
-    y: &mut [f32],
-    idx: &mut [u32],
-) {
-    let (ow, (sh, sw)) = (g.out_w(), g.stride);
-    let w = g.w;
-    let pair_2x2 = (g.kh, g.kw, sh, sw) == (2, 2, 2, 2);
-    for (oy, y_row) in y.chunks_exact_mut(ow).enumerate() {
-        let top = oy * sh * w;
-        let idx_row = if IDX {
-            &mut idx[oy * ow..][..ow]
-        } else {
-            &mut [][..]
-        };
-        if pair_2x2 {
-            let (r0, r1) = (&x[top..][..2 * ow], &x[top + w..][..2 * ow]);
-            for (ox, ((out, a), b)) in y_row
-                .iter_mut()
-                .zip(r0.chunks_exact(2))
-                .zip(r1.chunks_exact(2))
-                .enumerate()
-            {
-                let at = (top + 2 * ox) as u32;
-                let m = fold_max((a[0], at), a[1], at + 1);
-                let m = fold_max(m, b[0], at + w as u32);
-                let m = fold_max(m, b[1], at + w as u32 + 1);
-                *out = m.0;
-                if IDX {
-                    idx_row[ox] = m.1;
-                }
-            }
-            continue;
-        }
-        for (ox, out) in y_row.iter_mut().enumerate() {
-            let first = top + ox * sw;
-            let mut m = (x[first], first as u32);
-            for ky in 0..g.kh {
-                let row = first + ky * w;
-                for (kx, &v) in x[row..row + g.kw].iter().enumerate() {
-                    m = fold_max(m, v, (row + kx) as u32);
-                }
-            }
-            *out = m.0;
-            if IDX {
-                idx_row[ox] = m.1;
-            }
-        }
-    }
+    assert_eq!(out.len(), g.output_len(), "max_pool2d_forward: out length");
 }
 
 /// Max pooling backward: routes each output gradient to the input cell its index names.
@@ -439,18 +357,40 @@ pub fn avg_pool2d_forward(
     let work = input.len() + out.len() * g.kh * g.kw;
     let (ys, xs) = window_spans(g);
     let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
+    let inner = inner_columns(&xs, g.kw);
+    let sw = g.stride.1;
     planes(input, g.h * g.w, out, oh * ow, work, |x, y| {
-        for (oy, &sy) in ys.iter().enumerate() {
-            for (ox, &sx) in xs.iter().enumerate() {
-                let cols = sx.range();
-                let s: f32 = sy
-                    .range()
-                    .map(|iy| x[iy * g.w..][cols.clone()].iter().sum::<f32>())
-                    .sum();
-                y[oy * ow + ox] = s * inverse_divisors[oy * ow + ox];
+        let rows = ys.iter().zip(y.chunks_exact_mut(ow));
+        for ((&sy, y_row), inverse_row) in rows.zip(inverse_divisors.chunks_exact(ow)) {
+            // Cells in row-major window order, as PyTorch sums them.
+            for ox in border_columns(&inner, ow) {
+                let cells = sy.range().flat_map(|iy| &x[iy * g.w..][xs[ox].range()]);
+                y_row[ox] = cells.fold(0.0, |s, &v| s + v);
             }
+            // The inner windows, one tap across the whole row at a time.
+            let sums = &mut y_row[inner.clone()];
+            sums.fill(0.0);
+            for tap in inner_taps(g, &xs, &inner, sy) {
+                match sw {
+                    1 => add_every::<1>(sums, &x[tap..], sw),
+                    2 => add_every::<2>(sums, &x[tap..], sw),
+                    _ => add_every::<0>(sums, &x[tap..], sw),
+                }
+            }
+            y_row.iter_mut().zip(inverse_row).for_each(|(v, i)| *v *= i);
         }
     });
+}
+
+/// `sums[j] += src[j·sw]`; `SW` is `sw` as a constant (0: known at run time only), so that the
+/// strided loads vectorise.
+#[inline(never)]
+fn add_every<const SW: usize>(sums: &mut [f32], src: &[f32], sw: usize) {
+    let sw = if SW == 0 { sw } else { SW };
+    let n = sums.len();
+    sums.iter_mut()
+        .zip(every(src, n, sw))
+        .for_each(|(s, v)| *s += v);
 }
 
 /// Average pooling backward (adjoint of [`avg_pool2d_forward`]).
@@ -484,19 +424,42 @@ pub fn avg_pool2d_backward(
     let work = grad_input.len() + grad_out.len() * g.kh * g.kw;
     let (ys, xs) = window_spans(g);
     let inverse_divisors = avg_inverse_divisors(g, &ys, &xs, count_include_pad);
+    let inner = inner_columns(&xs, g.kw);
+    let sw = g.stride.1;
     planes(grad_out, oh * ow, grad_input, g.h * g.w, work, |go, gi| {
-        for (oy, &sy) in ys.iter().enumerate() {
-            for (ox, &sx) in xs.iter().enumerate() {
-                let v = go[oy * ow + ox] * inverse_divisors[oy * ow + ox];
-                let cols = sx.range();
+        let rows = ys.iter().zip(go.chunks_exact(ow));
+        for ((&sy, g_row), inverse_row) in rows.zip(inverse_divisors.chunks_exact(ow)) {
+            for ox in border_columns(&inner, ow) {
+                let v = g_row[ox] * inverse_row[ox];
                 for iy in sy.range() {
-                    gi[iy * g.w..][cols.clone()]
+                    gi[iy * g.w..][xs[ox].range()]
                         .iter_mut()
                         .for_each(|c| *c += v);
                 }
             }
+            // The inner windows, one tap across the whole row at a time.
+            let (g_row, inverse_row) = (&g_row[inner.clone()], &inverse_row[inner.clone()]);
+            for tap in inner_taps(g, &xs, &inner, sy) {
+                let cells = &mut gi[tap..];
+                match sw {
+                    1 => scatter_every::<1>(cells, sw, g_row, inverse_row),
+                    2 => scatter_every::<2>(cells, sw, g_row, inverse_row),
+                    _ => scatter_every::<0>(cells, sw, g_row, inverse_row),
+                }
+            }
         }
     });
+}
+
+/// `cells[j·sw] += g[j] · inverse[j]`; `SW` as in [`add_every`].
+#[inline(never)]
+fn scatter_every<const SW: usize>(cells: &mut [f32], sw: usize, g: &[f32], inverse: &[f32]) {
+    let sw = if SW == 0 { sw } else { SW };
+    let n = g.len();
+    let cells = cells[..n.saturating_sub(1) * sw + n.min(1)].chunks_mut(sw);
+    for (c, (g, i)) in cells.zip(g.iter().zip(inverse)) {
+        c[0] += g * i;
+    }
 }
 
 /// Global average pooling forward: the mean of every plane.
