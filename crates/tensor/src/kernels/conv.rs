@@ -1,6 +1,10 @@
 //! The convolution driver: forward, input gradient and weight/bias gradient of a 1-D, 2-D or 3-D
-//! convolution (cross-correlation, as in PyTorch) described by a [`ConvGeometry`], by im2col +
-//! GEMM over NC… `f32` slices.
+//! convolution (cross-correlation, as in PyTorch) described by a [`ConvGeometry`], over NC… `f32`
+//! slices.
+//!
+//! Dense 1-D and 2-D convolutions whose channels fill the direct kernel's vector blocks run on it
+//! (`direct_conv/`): forward, weight gradient, and the input gradient at stride 1. Everything else
+//! runs by im2col + GEMM, as follows.
 //!
 //! Every geometry is first lifted to three axes (a 1-D convolution is a 2-D one over a single
 //! row, a 2-D one a 3-D one over a single slice), so one driver serves them all; only the column

@@ -5,10 +5,12 @@
 //! naive direct-loop references (`reference.rs`) over edge geometries.
 //!
 //! Convolutions of every rank share one geometry ([`conv_geometry::ConvGeometry`]) and one
-//! driver (`conv.rs`); depthwise 2-D convolutions have direct kernels (`depthwise.rs`).
+//! driver (`conv.rs`), which runs dense 1-D/2-D convolutions on the direct kernel
+//! (`direct_conv/`: SIMD register tiles dispatched at run time to AVX-512, AVX2 or scalar code) and
+//! the rest through im2col + GEMM; depthwise 2-D convolutions have direct kernels (`depthwise.rs`).
 //!
 //! Threads: kernels parallelise with rayon (over the batch, or over N·C planes) and take the thread
-//! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns) are
+//! count from the current rayon pool (`RAYON_NUM_THREADS`). Scratch buffers (im2col columns, tile accumulators) are
 //! per-thread and reused across calls; nothing allocates inside hot loops.
 
 pub mod adaptive_pool;

@@ -1,5 +1,5 @@
 //! Direct 2-D convolution (dense, `groups == 1`): output pixels × output channels are accumulated
-//! in registers straight from the input ([`tile`]), with no column matrix, for any kernel size,
+//! in registers straight from the input (`tile.rs`), with no column matrix, for any kernel size,
 //! stride, padding and dilation. The input gradient of a stride-1 convolution is the same kernel
 //! run on the output gradient with the packed filter transposed and flipped
 //! ([`PackedFilter::input_gradient`]).

@@ -3,8 +3,9 @@
 //!
 //! One path serves them all: the settings ([`ConvConfig`], generic over the spatial rank) and the
 //! tensors are checked (`check.rs`) and become one [`ConvGeometry`], which one kernel driver runs
-//! (`kernels::conv`: im2col/vol2col + GEMM, parallel over the batch; unit-kernel stride-1 unpadded
-//! convolutions skip im2col) or, for depthwise 1-D and 2-D convolutions (`groups == C_in`), the
+//! (`kernels::conv`: dense 1-D and 2-D convolutions on the direct kernel of `kernels::direct_conv`
+//! where their channels fill its vector blocks, else im2col/vol2col + GEMM; unit-kernel stride-1
+//! unpadded convolutions skip im2col) or, for depthwise 1-D and 2-D convolutions (`groups == C_in`), the
 //! direct kernels of `kernels::depthwise`. The graph records one `Op::Conv` with the geometry
 //! lifted to three axes; the transposed convolution reuses the kernels with forward and input
 //! gradient swapped.
@@ -67,7 +68,7 @@ fn depthwise(g: &Conv3dGeometry) -> Option<ConvGeometry<2>> {
 }
 
 /// Forward kernel for a (lifted) geometry: the direct depthwise kernel where it applies, else the
-/// im2col/vol2col + GEMM driver.
+/// driver of `kernels::conv` (direct kernel or im2col/vol2col + GEMM).
 pub(crate) fn forward_kernel(
     g: &Conv3dGeometry,
     x: &[f32],
@@ -175,8 +176,10 @@ pub fn conv1d(
 /// 2-D convolution, PyTorch's `F.conv2d` ([`conv_nd`] over two axes).
 ///
 /// Depthwise convolutions (`groups == C_in > 1`, any channel multiplier) run on a direct kernel;
-/// unpadded stride-1 1×1 convolutions multiply the input by the weight with no im2col copy; the
-/// rest run as im2col + GEMM.
+/// unpadded stride-1 1×1 convolutions multiply the input by the weight with no im2col copy; dense
+/// ones with enough output channels run on a direct kernel (register tiles over the padded input,
+/// no column matrix; also their weight gradient and, at stride 1, their input gradient); the rest
+/// run as im2col + GEMM. For repeated inference, [`InferenceConv2d`] packs the weights once.
 ///
 /// # Shapes
 /// input `[N, C_in, H, W]`, weight `[C_out, C_in/groups, kH, kW]`, bias `[C_out]`, output
