@@ -91,10 +91,12 @@ impl WithSimd for Tile<'_> {
         let lanes = S::F32_LANES;
         let acc_at = |r: usize, v: usize| r * self.acc_stride + v * lanes;
         let mut acc = [[simd.splat_f32s(0.0); 2]; ROWS];
+        let acc_ptr = self.acc.as_mut_ptr();
         if self.accumulate {
             for (r, row) in acc.iter_mut().enumerate() {
                 for (v, a) in row.iter_mut().enumerate() {
-                    *a = simd.partial_load_f32s(&self.acc[acc_at(r, v)..][..lanes]);
+                    // SAFETY: `run` checked that `acc` holds `ROWS` rows of two vectors.
+                    *a = unsafe { acc_ptr.add(acc_at(r, v)).cast::<S::f32s>().read_unaligned() };
                 }
             }
         }
@@ -119,7 +121,8 @@ impl WithSimd for Tile<'_> {
         }
         for (r, row) in acc.iter().enumerate() {
             for (v, &a) in row.iter().enumerate() {
-                simd.partial_store_f32s(&mut self.acc[acc_at(r, v)..][..lanes], a);
+                // SAFETY: as for the loads above.
+                unsafe { acc_ptr.add(acc_at(r, v)).cast::<S::f32s>().write_unaligned(a) };
             }
         }
     }
