@@ -46,12 +46,26 @@ pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
     })
 }
 
-/// (Σg, Σg·(x − mean)) over equally long `x` and `g`.
+/// (Σg, Σg·(x − mean)) over equally long `x` and `g`, in one pass (each sum in the lanes and
+/// order of [`lane_sum`]).
 pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     debug_assert_eq!(x.len(), g.len());
-    let sum_g = lane_sum(g, g, g, |g, _, _| g as f64);
-    let sum_gx = lane_sum(x, g, g, |x, g, _| (g * (x - mean)) as f64);
-    (sum_g, sum_gx)
+    let (cx, cg) = (x.chunks_exact(LANES), g.chunks_exact(LANES));
+    let tail = cx.remainder().iter().zip(cg.remainder());
+    let (tail_g, tail_gx) = tail.fold((0.0f64, 0.0f64), |(sg, sgx), (&x, &g)| {
+        (sg + g as f64, sgx + (g * (x - mean)) as f64)
+    });
+    let (mut sg, mut sgx) = ([0.0f64; LANES], [0.0f64; LANES]);
+    for (x, g) in cx.zip(cg) {
+        for l in 0..LANES {
+            sg[l] += g[l] as f64;
+            sgx[l] += (g[l] * (x[l] - mean)) as f64;
+        }
+    }
+    (
+        sg.iter().sum::<f64>() + tail_g,
+        sgx.iter().sum::<f64>() + tail_gx,
+    )
 }
 
 /// `y = a·x + b` (the forward map of every normalisation, with the affine folded in).

@@ -122,7 +122,12 @@ impl WithSimd for Tile<'_> {
         for (r, row) in acc.iter().enumerate() {
             for (v, &a) in row.iter().enumerate() {
                 // SAFETY: as for the loads above.
-                unsafe { acc_ptr.add(acc_at(r, v)).cast::<S::f32s>().write_unaligned(a) };
+                unsafe {
+                    acc_ptr
+                        .add(acc_at(r, v))
+                        .cast::<S::f32s>()
+                        .write_unaligned(a)
+                };
             }
         }
     }
