@@ -345,6 +345,53 @@ fn forward_image(p: &Plan, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [
     }
 }
 
+/// The stride-1 convolution that gives `g`'s input gradient on the direct kernel, with its packed
+/// filter, when the direct kernel runs it.
+fn direct_input_gradient<const D: usize>(
+    g: &ConvGeometry<D>,
+    weight: &[f32],
+) -> Option<(Conv2dGeometry, PackedFilter)> {
+    let g2 = direct_with_columns(g, |g2| g2.c_in)?;
+    let gi = input_gradient_geometry(&g2)?;
+    let filter = PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new());
+    Some((gi, filter))
+}
+
+/// [`conv_backward_input`] into a new buffer, which the direct kernel writes once without a
+/// zero-fill first.
+///
+/// # Panics
+/// As [`conv_forward`].
+pub fn conv_backward_input_new<const D: usize>(
+    g: &ConvGeometry<D>,
+    grad_out: &[f32],
+    weight: &[f32],
+) -> Vec<f32> {
+    let len = g.input_len();
+    let Some((gi, filter)) = direct_input_gradient(g, weight) else {
+        let mut grad_input = vec![0.0; len];
+        conv_backward_input(g, grad_out, weight, &mut grad_input);
+        return grad_input;
+    };
+    assert_eq!(
+        weight.len(),
+        g.weight_len(),
+        "conv_backward_input: weight length"
+    );
+    let mut grad_input = Vec::with_capacity(len);
+    direct_forward_uninit(
+        &gi,
+        grad_out,
+        &filter,
+        None,
+        None,
+        &mut grad_input.spare_capacity_mut()[..len],
+    );
+    // SAFETY: `direct_forward_uninit` initialises all `len` elements (its output is `g`'s input).
+    unsafe { grad_input.set_len(len) };
+    grad_input
+}
+
 /// Input gradient: `grad_input = ∂(Σ out·grad_out)/∂input`.
 ///
 /// - `grad_out`: `[n, c_out, out_size...]`
@@ -360,10 +407,7 @@ pub fn conv_backward_input<const D: usize>(
     grad_input: &mut [f32],
 ) {
     let op = "conv_backward_input";
-    if let Some((g2, gi)) = direct_with_columns(g, |g2| g2.c_in)
-        .and_then(|g2| Some((g2, input_gradient_geometry(&g2)?)))
-    {
-        let filter = PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new());
+    if let Some((gi, filter)) = direct_input_gradient(g, weight) {
         return direct_forward(&gi, grad_out, &filter, None, None, grad_input);
     }
     let p = Plan::new(g, op);

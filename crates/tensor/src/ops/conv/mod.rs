@@ -23,7 +23,7 @@ pub use transpose::{conv_transpose1d, conv_transpose2d, conv_transpose3d, conv_t
 
 use crate::autograd::{InputGrad, Op};
 use crate::error::Result;
-use crate::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward_new};
+use crate::kernels::conv::{conv_backward_input_new, conv_backward_weight, conv_forward_new};
 use crate::kernels::conv_geometry::{Conv3dGeometry, ConvGeometry};
 use crate::kernels::depthwise::{
     depthwise_backward_input, depthwise_backward_weight, depthwise_forward, is_depthwise,
@@ -85,11 +85,16 @@ pub(crate) fn forward_kernel(
     }
 }
 
-/// Input-gradient kernel for a (lifted) geometry, dispatched as [`forward_kernel`].
-pub(crate) fn backward_input_kernel(g: &Conv3dGeometry, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+/// Input-gradient kernel for a (lifted) geometry, dispatched as [`forward_kernel`], into a new
+/// buffer.
+pub(crate) fn backward_input_kernel(g: &Conv3dGeometry, dy: &[f32], w: &[f32]) -> Vec<f32> {
     match depthwise(g) {
-        Some(g2) => depthwise_backward_input(&g2, dy, w, dx),
-        None => conv_backward_input(g, dy, w, dx),
+        Some(g2) => {
+            let mut dx = vec![0.0; g2.input_len()];
+            depthwise_backward_input(&g2, dy, w, &mut dx);
+            dx
+        }
+        None => conv_backward_input_new(g, dy, w),
     }
 }
 
@@ -248,25 +253,23 @@ pub(crate) fn conv_backward(
     conv_grads(
         [input, weight],
         bias,
-        |dx| backward_input_kernel(geometry, grad, &weight.data(), dx),
+        || backward_input_kernel(geometry, grad, &weight.data()),
         |dw, db| backward_weight_kernel(geometry, &input.data(), grad, dw, db),
     )
 }
 
 /// The gradients of a convolution's `[input, weight]` and bias that require grad, from the
-/// input-gradient kernel `dx(buffer)` and the weight/bias-gradient kernel `dwb(dw, db)` (which
-/// overwrite their buffers; `db` is None when the bias needs no gradient).
+/// input-gradient kernel `dx()` (which returns a new buffer) and the weight/bias-gradient kernel
+/// `dwb(dw, db)` (which overwrites its buffers; `db` is None when the bias needs no gradient).
 fn conv_grads(
     [input, weight]: [&Tensor; 2],
     bias: Option<&Tensor>,
-    dx: impl FnOnce(&mut [f32]),
+    dx: impl FnOnce() -> Vec<f32>,
     dwb: impl FnOnce(&mut [f32], Option<&mut [f32]>),
 ) -> Vec<InputGrad> {
     let mut grads = Vec::new();
     if input.requires_grad() {
-        let mut grad_input = vec![0.0; input.numel()];
-        dx(&mut grad_input);
-        grads.push((input.clone(), grad_input));
+        grads.push((input.clone(), dx()));
     }
     let bias = bias.filter(|b| b.requires_grad());
     if weight.requires_grad() || bias.is_some() {

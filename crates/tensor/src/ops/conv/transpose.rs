@@ -135,12 +135,11 @@ where
     Rank<D>: Spatial<D>,
 {
     let g = geometry(input, weight, bias, config)?.lift::<3>();
-    let mut out = vec![0.0; g.input_len()];
-    {
+    let mut out = {
         let x = input.data();
         let x = extend(&x, lifted_size(input), g.out_size());
-        backward_input_kernel(&g, &x, &weight.data(), &mut out);
-    }
+        backward_input_kernel(&g, &x, &weight.data())
+    };
     if let Some(b) = bias {
         let b = b.data();
         let vol = g.size.iter().product();
@@ -228,9 +227,11 @@ pub(super) fn conv_transpose_backward(
     conv_grads(
         [input, weight],
         bias,
-        |dx| {
+        || {
             let full = forward_kernel(g, grad, &weight.data(), None);
-            crop(&full, extended, size, dx);
+            let mut dx = vec![0.0; input.numel()];
+            crop(&full, extended, size, &mut dx);
+            dx
         },
         |dw, db| {
             let x = input.data();
