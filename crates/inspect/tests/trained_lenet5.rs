@@ -135,10 +135,8 @@ fn parameter_randomisation_sanity_check() {
     for (same_model, cascade) in &results[..2] {
         assert!(*same_model > 0.6, "{same_model}");
         assert!(cascade[3] < 0.5 * same_model, "{cascade:?} vs {same_model}");
-        // The drop is about 0.2; the margin leaves room for the trained model's float-order
-        // differences between kernels (0.197 on the direct convolution kernel).
         assert!(
-            cascade[0] < same_model - 0.15,
+            cascade[0] < same_model - 0.2,
             "fc2 alone: {cascade:?} vs {same_model}"
         );
     }

@@ -4,8 +4,7 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
-    applies, direct_backward_weight, direct_forward, fills_blocks, filter_dims,
-    input_gradient_geometry, PackedFilter,
+    applies, direct_forward, fills_blocks, filter_dims, input_gradient_geometry, PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -122,28 +121,6 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
         tested >= 8,
         "only {tested} geometries had a direct input gradient"
     );
-}
-
-#[test]
-fn weight_gradient_matches_the_reference() {
-    for (isa, arch) in instruction_sets() {
-        for (i, g) in geometries().iter().enumerate() {
-            let x = random_vec(g.input_len(), 7 * i as u64);
-            let dy = random_vec(g.output_len(), 7 * i as u64 + 1);
-            let mut want = vec![0.0; g.weight_len()];
-            conv_reference_backward_weight(g, &x, &dy, &mut want, None);
-            let mut got = vec![f32::NAN; g.weight_len()];
-            direct_backward_weight(g, &x, &dy, &mut got, arch);
-            let terms = g.n * g.out_size().iter().product::<usize>();
-            assert_close(
-                &got,
-                &want,
-                tolerance(terms),
-                1e-4,
-                &format!("{isa} dw {g:?}"),
-            );
-        }
-    }
 }
 
 #[test]
