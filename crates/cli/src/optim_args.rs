@@ -3,7 +3,7 @@
 use crate::config_flags::names;
 use clap::Args;
 use convkit_train::config::{
-    CyclicModeName, IntervalName, OptimizerName, ScheduleName, TrainConfig,
+    AnnealName, CyclicModeName, IntervalName, OptimizerName, ScheduleName, TrainConfig,
 };
 
 pub const OPTIMIZERS: &[&str] = &["sgd", "adam", "adamw", "rmsprop", "adagrad"];
@@ -98,6 +98,18 @@ pub struct OptimArgs {
     /// one-cycle, cyclic: the peak rate [default: 10·lr].
     #[arg(long, allow_negative_numbers = true)]
     pub max_lr: Option<f32>,
+    /// one-cycle: the fraction of the run spent rising to --max-lr [default: 0.3].
+    #[arg(long, allow_negative_numbers = true)]
+    pub pct_start: Option<f32>,
+    /// one-cycle: how the rate moves between its values [default: cos].
+    #[arg(long, value_parser = names::<AnnealName>(&["cos", "linear"]))]
+    pub anneal: Option<AnnealName>,
+    /// one-cycle: the first rate is --max-lr / this [default: 25].
+    #[arg(long, allow_negative_numbers = true)]
+    pub div_factor: Option<f32>,
+    /// one-cycle: the last rate is the first one / this [default: 1e4].
+    #[arg(long, allow_negative_numbers = true)]
+    pub final_div_factor: Option<f32>,
     /// cyclic: steps from lr up to --max-lr (and as many back down) [default: one epoch].
     #[arg(long)]
     pub cycle_steps: Option<usize>,
@@ -170,6 +182,10 @@ impl OptimArgs {
         set(&mut s.end_factor, self.end_factor);
         set(&mut s.timescale, self.timescale.map(Some));
         set(&mut s.max_lr, self.max_lr.map(Some));
+        set(&mut s.pct_start, self.pct_start);
+        set(&mut s.anneal, self.anneal);
+        set(&mut s.div_factor, self.div_factor);
+        set(&mut s.final_div_factor, self.final_div_factor);
         set(&mut s.cycle_steps, self.cycle_steps.map(Some));
         set(&mut s.cyclic_mode, self.cyclic_mode);
         set(&mut s.patience, self.patience);

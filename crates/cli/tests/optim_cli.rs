@@ -88,6 +88,38 @@ fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
     for (g, w) in lrs.iter().zip(want) {
         assert!((g - w).abs() < 1e-6, "{lrs:?} vs {want:?}");
     }
+
+    // One-cycle with PyTorch's options, as Wong et al.'s triangle: 8 steps, the rise ends at
+    // step pct_start·8 − 1 = 3, so epoch 2 starts a quarter of the way down, linearly, from 0.1
+    // towards 0.1 / (10·1e4).
+    let out = convkit(&[
+        "train",
+        "--out-dir",
+        out_dir,
+        "--train-limit",
+        "256",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "adam",
+        "--schedule",
+        "one-cycle",
+        "--max-lr",
+        "0.1",
+        "--pct-start",
+        "0.5",
+        "--anneal",
+        "linear",
+        "--div-factor",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lrs = epoch_lrs(&text(&out));
+    let want = [0.01, 0.1 - 0.25 * (0.1 - 1e-6)];
+    assert_eq!(lrs.len(), 2);
+    for (g, w) in lrs.iter().zip(want) {
+        assert!((g - w).abs() < 1e-5, "{lrs:?} vs {want:?}");
+    }
 }
 
 #[test]
@@ -105,6 +137,14 @@ fn bad_optimizer_and_schedule_flags_are_rejected() {
         (
             vec!["--schedule", "step", "--step-size", "0"],
             "step_size must be at least 1",
+        ),
+        (
+            vec!["--schedule", "one-cycle", "--pct-start", "1.5"],
+            "pct_start must be in (0, 1), got 1.5",
+        ),
+        (
+            vec!["--schedule", "one-cycle", "--div-factor", "0"],
+            "div_factor and final_div_factor must be positive",
         ),
         (
             vec!["--optimizer", "rmsprop", "--lr=-1"],

@@ -14,7 +14,7 @@ pub use data::DataConfig;
 pub use diff::differences;
 pub use finetune::FinetuneConfig;
 pub use optim::{ClipConfig, OptimizerConfig, OptimizerName, ParamGroupConfig};
-pub use schedule::{CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
+pub use schedule::{AnnealName, CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
 
 use crate::error::{Error, Result};
 use convkit_models::model_names;

@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use convkit_nn::optim::Optimizer;
 use convkit_nn::schedule::{
-    CyclicMode, LrPolicy, LrScheduler, PlateauConfig, ReduceLrOnPlateau, Schedule, StepInterval,
+    Anneal, CyclicMode, LrPolicy, LrScheduler, PlateauConfig, ReduceLrOnPlateau, Schedule,
+    StepInterval,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,15 @@ pub enum CyclicModeName {
     ExpRange,
 }
 
+/// How one-cycle moves between its rates (PyTorch's `anneal_strategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnnealName {
+    #[default]
+    Cos,
+    Linear,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
@@ -85,6 +95,14 @@ pub struct ScheduleConfig {
     pub timescale: Option<usize>,
     /// one-cycle, cyclic: the peak rate [default: 10·lr].
     pub max_lr: Option<f32>,
+    /// one-cycle: the fraction of the run spent rising to `max_lr`.
+    pub pct_start: f32,
+    /// one-cycle: cosine or linear moves between the rates.
+    pub anneal: AnnealName,
+    /// one-cycle: the first rate is `max_lr / div_factor`.
+    pub div_factor: f32,
+    /// one-cycle: the last rate is the first one / `final_div_factor`.
+    pub final_div_factor: f32,
     /// cyclic: steps from lr up to `max_lr` (and as many back down) [default: one epoch].
     pub cycle_steps: Option<usize>,
     /// cyclic: amplitude policy.
@@ -110,6 +128,10 @@ impl Default for ScheduleConfig {
             end_factor: 0.0,
             timescale: None,
             max_lr: None,
+            pct_start: 0.3,
+            anneal: AnnealName::Cos,
+            div_factor: 25.0,
+            final_div_factor: 1e4,
             cycle_steps: None,
             cyclic_mode: CyclicModeName::Triangular,
             patience: 10,
@@ -271,7 +293,18 @@ impl ScheduleConfig {
             ScheduleName::InverseSqrt => Schedule::InverseSqrt {
                 timescale: self.timescale.unwrap_or(per_epoch),
             },
-            ScheduleName::OneCycle => Schedule::one_cycle(max_lr, rest),
+            ScheduleName::OneCycle => Schedule::OneCycle {
+                max_lr,
+                total_steps: rest,
+                pct_start: self.pct_start,
+                anneal: match self.anneal {
+                    AnnealName::Cos => Anneal::Cos,
+                    AnnealName::Linear => Anneal::Linear,
+                },
+                div_factor: self.div_factor,
+                final_div_factor: self.final_div_factor,
+                three_phase: false,
+            },
             ScheduleName::Cyclic => {
                 let steps = self.cycle_steps.unwrap_or(per_epoch);
                 Schedule::Cyclic {
