@@ -3,8 +3,8 @@
 //! slices.
 //!
 //! Dense 1-D and 2-D convolutions whose channels fill the direct kernel's vector blocks run on it
-//! (`direct_conv/`): forward, and the input gradient at stride 1. Everything else, weight
-//! gradients included, runs by im2col + GEMM, as follows.
+//! (`direct_conv/`): forward, weight gradient, and the input gradient at stride 1. Everything else
+//! runs by im2col + GEMM, as follows.
 //!
 //! Every geometry is first lifted to three axes (a 1-D convolution is a 2-D one over a single
 //! row, a 2-D one a 3-D one over a single slice), so one driver serves them all; only the column
@@ -28,8 +28,8 @@
 
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
 use super::direct_conv::{
-    applies, direct_forward, direct_forward_uninit, fills_blocks, filter_dims,
-    input_gradient_geometry, PackedFilter,
+    applies, direct_backward_weight, direct_forward, direct_forward_uninit, fills_blocks,
+    filter_dims, input_gradient_geometry, PackedFilter,
 };
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
@@ -495,6 +495,13 @@ pub fn conv_backward_weight<const D: usize>(
     if let Some(db) = grad_bias.as_deref() {
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
+    if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
+        direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
+        if let Some(db) = grad_bias {
+            bias_gradient(&p, grad_out, db);
+        }
+        return;
+    }
     let (x_img, y_img) = p.image_lens();
     let with_bias = grad_bias.is_some();
     let image = |i: usize, dw: &mut [f32], db: Option<&mut [f32]>, par: bool| {
@@ -536,6 +543,16 @@ pub fn conv_backward_weight<const D: usize>(
         grad_weight.copy_from_slice(&total[..wl]);
         if let Some(db) = grad_bias {
             db.copy_from_slice(&total[wl..]);
+        }
+    }
+}
+
+/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`.
+fn bias_gradient(p: &Plan, grad_out: &[f32], db: &mut [f32]) {
+    db.fill(0.0);
+    for image in grad_out.chunks_exact(p.c_out * p.out_vol) {
+        for (b, row) in db.iter_mut().zip(image.chunks_exact(p.out_vol)) {
+            *b += row.iter().sum::<f32>();
         }
     }
 }

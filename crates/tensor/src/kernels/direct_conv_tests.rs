@@ -4,7 +4,8 @@
 
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
-    applies, direct_forward, fills_blocks, filter_dims, input_gradient_geometry, PackedFilter,
+    applies, direct_backward_weight, direct_forward, fills_blocks, filter_dims,
+    input_gradient_geometry, PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -121,6 +122,69 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
         tested >= 8,
         "only {tested} geometries had a direct input gradient"
     );
+}
+
+#[test]
+fn weight_gradient_matches_the_reference() {
+    for (isa, arch) in instruction_sets() {
+        for (i, g) in geometries().iter().enumerate() {
+            let x = random_vec(g.input_len(), 7 * i as u64);
+            let dy = random_vec(g.output_len(), 7 * i as u64 + 1);
+            let mut want = vec![0.0; g.weight_len()];
+            conv_reference_backward_weight(g, &x, &dy, &mut want, None);
+            let mut got = vec![f32::NAN; g.weight_len()];
+            direct_backward_weight(g, &x, &dy, &mut got, arch);
+            let terms = g.n * g.out_size().iter().product::<usize>();
+            assert_close(
+                &got,
+                &want,
+                tolerance(terms),
+                1e-4,
+                &format!("{isa} dw {g:?}"),
+            );
+        }
+    }
+}
+
+/// A data-parallel run sums each half of the batch and adds the halves; one process sums the
+/// whole batch. The weight gradient keeps those two within float noise of each other only if no
+/// single chain of additions runs over the whole batch (64 images of 32×32 here).
+#[test]
+fn weight_gradient_of_a_batch_is_the_sum_of_its_halves() {
+    let half = Conv2dGeometry {
+        n: 32,
+        c_in: 16,
+        c_out: 16,
+        size: [32, 32],
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        groups: 1,
+    };
+    let whole = Conv2dGeometry { n: 64, ..half };
+    for (isa, arch) in instruction_sets() {
+        let x = random_vec(whole.input_len(), 11);
+        let dy = random_vec(whole.output_len(), 12);
+        let mut all = vec![0.0; whole.weight_len()];
+        direct_backward_weight(&whole, &x, &dy, &mut all, arch);
+        let (x0, x1) = x.split_at(half.input_len());
+        let (dy0, dy1) = dy.split_at(half.output_len());
+        let mut sum = vec![0.0; half.weight_len()];
+        let mut part = vec![0.0; half.weight_len()];
+        direct_backward_weight(&half, x0, dy0, &mut sum, arch);
+        direct_backward_weight(&half, x1, dy1, &mut part, arch);
+        sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+        let scale = all.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = all
+            .iter()
+            .zip(&sum)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            worst <= 2e-6 * scale,
+            "{isa}: whole batch vs halves differ by {worst} (largest value {scale})"
+        );
+    }
 }
 
 #[test]

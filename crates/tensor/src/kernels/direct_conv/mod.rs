@@ -15,8 +15,10 @@ mod filter;
 mod forward;
 mod padded;
 mod tile;
+mod weight_gradient;
 
 pub use filter::PackedFilter;
+pub use weight_gradient::direct_backward_weight;
 
 use super::conv_geometry::Conv2dGeometry;
 use super::with_scratch;

@@ -3,8 +3,10 @@
 //! input value per row and multiplies it with two vectors of a packed panel, so no column matrix
 //! is ever built.
 //!
-//! In the forward pass (and the stride-1 input gradient) a row is an output pixel, the columns
-//! are output channels, the outer loop runs over input channels and the inner one over kernel taps.
+//! In the forward pass a row is an output pixel, the columns are output channels, the outer loop
+//! runs over input channels and the inner one over kernel taps. In the weight gradient a row is an
+//! (input channel, tap) pair, the columns are output channels of the output gradient, the outer
+//! loop runs over output rows and the inner one over the pixels of a row.
 //!
 //! Written once over `pulp`'s generic `Simd`: the same code compiles to AVX-512 (16 lanes), AVX2 +
 //! FMA (8 lanes) or scalar code, picked at run time by the caller's `pulp::Arch`.

@@ -1,0 +1,222 @@
+//! The weight gradient through the direct tile: `dW[co][ci][tap] = Σ_{image, pixel}
+//! grad_out[co][pixel] · x_padded[ci][pixel's base + tap]`.
+//!
+//! A tile row is an (input channel, tap) pair, its columns are output channels, and the reduction
+//! runs over the output rows of a chunk of images (outer loop) and the pixels of a row (inner
+//! loop); chunks hold enough images for a long reduction even when images are small. The output
+//! gradient is packed once, pixel-major in blocks of output channels, as the panels.
+
+use super::padded::{padded, padded_plane};
+use super::tile::{lanes, Tile, ROWS};
+use super::SharedOut;
+use crate::kernels::conv_geometry::Conv2dGeometry;
+use crate::kernels::with_scratch;
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
+
+/// Output pixels a tile reduces over per call, at least (whole images are taken).
+const REDUCTION: usize = 512;
+
+/// `grad_weight` (`[c_out, c_in, kh, kw]`, overwritten) of the dense convolution `g` from its
+/// `input` and `grad_out`, summed over the batch, computed with the instruction set of `arch`.
+///
+/// # Panics
+/// If a buffer does not match `g`, or `g` is not one the direct kernel applies to.
+pub fn direct_backward_weight(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_weight: &mut [f32],
+    arch: pulp::Arch,
+) {
+    let op = "direct_backward_weight";
+    g.assert_valid(op);
+    assert!(
+        super::applies(g),
+        "{op}: not a dense 2-D convolution: {g:?}"
+    );
+    assert_eq!(input.len(), g.input_len(), "{op}: input length");
+    assert_eq!(grad_out.len(), g.output_len(), "{op}: grad_out length");
+    assert_eq!(
+        grad_weight.len(),
+        g.weight_len(),
+        "{op}: grad_weight length"
+    );
+    let x = padded(g, input);
+    let plan = Plan::new(g, arch);
+    let panels = plan.pack_grad_out(grad_out);
+    let out = SharedOut(grad_weight.as_mut_ptr());
+    (0..plan.jobs()).into_par_iter().for_each(|job| {
+        with_scratch(plan.buffer_len(), |acc| {
+            plan.accumulate(&x, &panels, job, acc);
+            // SAFETY: jobs write disjoint rows × column blocks of `grad_weight`, whose length
+            // was checked above.
+            unsafe { plan.write_out(acc, job, &out) };
+        });
+    });
+}
+
+/// Offsets and work split of one weight gradient.
+struct Plan {
+    n: usize,
+    /// Images per reduction chunk.
+    chunk: usize,
+    c_out: usize,
+    /// (input channel, tap) rows, `c_in·kh·kw`.
+    rows: usize,
+    /// Offset of each row's first value in an image's padded input.
+    row_offsets: Vec<usize>,
+    out_h: usize,
+    out_pixels: usize,
+    /// Offset of each (image, output row) of the batch in the padded input, and of each pixel
+    /// within a row.
+    row_offsets_in_batch: Vec<usize>,
+    pixel_offsets: Vec<usize>,
+    width: usize,
+    blocks: usize,
+    /// Row tiles per job.
+    tiles_per_job: usize,
+    arch: pulp::Arch,
+}
+
+impl Plan {
+    fn new(g: &Conv2dGeometry, arch: pulp::Arch) -> Plan {
+        let (ph, pw) = padded_plane(g);
+        let [oh, ow] = g.out_size();
+        let [kh, kw] = g.kernel;
+        let rows = g.c_in * kh * kw;
+        let row_offsets = (0..rows)
+            .map(|r| {
+                let (ci, t) = (r / (kh * kw), r % (kh * kw));
+                ci * ph * pw + (t / kw) * g.dilation[0] * pw + (t % kw) * g.dilation[1]
+            })
+            .collect();
+        let width = 2 * lanes(arch);
+        let blocks = g.c_out.div_ceil(width);
+        let tiles = rows.div_ceil(ROWS);
+        let wanted = 4 * rayon::current_num_threads();
+        let image_len = g.c_in * ph * pw;
+        Plan {
+            n: g.n,
+            chunk: REDUCTION.div_ceil(oh * ow).min(g.n),
+            c_out: g.c_out,
+            rows,
+            row_offsets,
+            out_h: oh,
+            out_pixels: oh * ow,
+            row_offsets_in_batch: (0..g.n * oh)
+                .map(|i| (i / oh) * image_len + (i % oh) * g.stride[0] * pw)
+                .collect(),
+            pixel_offsets: (0..ow).map(|x| x * g.stride[1]).collect(),
+            width,
+            blocks,
+            tiles_per_job: (tiles * blocks).div_ceil(wanted).clamp(1, 16).min(tiles),
+            arch,
+        }
+    }
+
+    fn tiles(&self) -> usize {
+        self.rows.div_ceil(ROWS)
+    }
+
+    /// Jobs: groups of row tiles × output-channel blocks.
+    fn jobs(&self) -> usize {
+        self.tiles().div_ceil(self.tiles_per_job) * self.blocks
+    }
+
+    fn buffer_len(&self) -> usize {
+        self.tiles_per_job * ROWS * self.width
+    }
+
+    /// `grad_out` as `[block][image][pixel][width]`, output channels past the last one zero;
+    /// written pixel by pixel, so each destination line is filled in one go.
+    fn pack_grad_out(&self, grad_out: &[f32]) -> Vec<f32> {
+        let (w, pixels) = (self.width, self.out_pixels);
+        let len = self.blocks * self.n * pixels * w;
+        let mut packed = Vec::with_capacity(len);
+        packed.spare_capacity_mut()[..len]
+            .par_chunks_mut(pixels * w)
+            .enumerate()
+            .for_each(|(i, dst)| {
+                let (block, img) = (i / self.n, i % self.n);
+                let first = (img * self.c_out + block * w) * pixels;
+                let channels = w.min(self.c_out - block * w);
+                for (p, line) in dst.chunks_exact_mut(w).enumerate() {
+                    for (local, d) in line.iter_mut().enumerate() {
+                        let v = if local < channels {
+                            grad_out[first + local * pixels + p]
+                        } else {
+                            0.0
+                        };
+                        *d = MaybeUninit::new(v);
+                    }
+                }
+            });
+        // SAFETY: every (block, image) chunk of `pixels·w` was written in full just above.
+        unsafe { packed.set_len(len) };
+        packed
+    }
+
+    /// (first row tile, tile count, output-channel block) of `job`.
+    fn job_tiles(&self, job: usize) -> (usize, usize, usize) {
+        let (group, block) = (job / self.blocks, job % self.blocks);
+        let first = group * self.tiles_per_job;
+        (first, self.tiles_per_job.min(self.tiles() - first), block)
+    }
+
+    /// Accumulates the job's rows × its block of output channels over the batch into `acc`
+    /// (`[row][width]`). Each chunk of images is summed in the registers and then added to
+    /// `acc`, so no float sum runs over more than a chunk's pixels: one long chain over the batch
+    /// loses digits (enough to move a 2-rank run away from one process).
+    fn accumulate(&self, x: &[f32], panels: &[f32], job: usize, acc: &mut [f32]) {
+        let (first, tiles, block) = self.job_tiles(job);
+        let image_panel = self.out_pixels * self.width;
+        let block_panels = &panels[block * self.n * image_panel..][..self.n * image_panel];
+        let acc = &mut acc[..tiles * ROWS * self.width];
+        let mut chunk_sum = vec![0.0; acc.len()];
+        for img in (0..self.n).step_by(self.chunk) {
+            let images = self.chunk.min(self.n - img);
+            let panel = &block_panels[img * image_panel..][..images * image_panel];
+            let outer = &self.row_offsets_in_batch[img * self.out_h..][..images * self.out_h];
+            let into = if img == 0 { &mut *acc } else { &mut chunk_sum };
+            for t in 0..tiles {
+                // Rows past the last one repeat it (their results are never written out).
+                let rows = std::array::from_fn(|r| {
+                    self.row_offsets[((first + t) * ROWS + r).min(self.rows - 1)]
+                });
+                let tile = Tile {
+                    x,
+                    rows,
+                    outer,
+                    inner: &self.pixel_offsets,
+                    panel,
+                    acc: &mut into[t * ROWS * self.width..],
+                    acc_stride: self.width,
+                    accumulate: false,
+                };
+                // SAFETY: the (image, row) offsets and the pixel offsets are built in ascending order.
+                unsafe { tile.run(self.arch) };
+            }
+            if img > 0 {
+                acc.iter_mut().zip(&chunk_sum).for_each(|(a, c)| *a += c);
+            }
+        }
+    }
+
+    /// Writes the job's `acc` into `grad_weight` (`[c_out][rows]`).
+    ///
+    /// # Safety
+    /// `out` must point to the `[c_out, rows]` weight gradient, and no other thread may access
+    /// this job's elements.
+    unsafe fn write_out(&self, acc: &[f32], job: usize, out: &SharedOut) {
+        let (first, tiles, block) = self.job_tiles(job);
+        let rows = first * ROWS..((first + tiles) * ROWS).min(self.rows);
+        let channels = block * self.width..((block + 1) * self.width).min(self.c_out);
+        for (local, co) in channels.enumerate() {
+            let dst = out.0.add(co * self.rows);
+            for (i, row) in rows.clone().enumerate() {
+                *dst.add(row) = acc[i * self.width + local];
+            }
+        }
+    }
+}
