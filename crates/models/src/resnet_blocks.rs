@@ -56,18 +56,19 @@ impl Shortcut {
         })
     }
 
-    /// `residual + shortcut(x)` (just `residual` without a shortcut).
-    fn apply(
+    /// `relu(residual + shortcut(x))`, the ReLU called `relu`.
+    fn add_relu(
         &self,
         x: &Tensor,
         residual: Tensor,
         pass: &mut ForwardPass<'_>,
     ) -> convkit_nn::Result<Tensor> {
-        Ok(match self {
-            Shortcut::None => residual,
-            Shortcut::Identity => residual.add(x)?,
-            Shortcut::Downsample(d) => residual.add(&pass.call("downsample", d.as_ref(), x)?)?,
-        })
+        let shortcut = match self {
+            Shortcut::None => None,
+            Shortcut::Identity => Some(x.clone()),
+            Shortcut::Downsample(d) => Some(pass.call("downsample", d.as_ref(), x)?),
+        };
+        pass.residual_relu("relu", residual, shortcut.as_ref())
     }
 
     /// The `downsample` child, when there is one.
@@ -166,8 +167,7 @@ impl Module for BasicBlock {
         let out = pass.call("relu", &ReLU, &out)?;
         let out = pass.call("conv2", &self.conv2, &out)?;
         let out = pass.call("bn2", &self.bn2, &out)?;
-        let out = self.shortcut.apply(x, out, pass)?;
-        pass.call("relu", &ReLU, &out)
+        self.shortcut.add_relu(x, out, pass)
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {
@@ -235,8 +235,7 @@ impl Module for Bottleneck {
         let out = pass.call("relu", &ReLU, &out)?;
         let out = pass.call("conv3", &self.conv3, &out)?;
         let out = pass.call("bn3", &self.bn3, &out)?;
-        let out = self.shortcut.apply(x, out, pass)?;
-        pass.call("relu", &ReLU, &out)
+        self.shortcut.add_relu(x, out, pass)
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {

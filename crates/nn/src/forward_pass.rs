@@ -6,8 +6,9 @@
 //! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
 use crate::error::Result;
 use crate::fusion::FusedCalls;
+use crate::layers::ReLU;
 use crate::module::{join_name, Mode, Module};
-use convkit_tensor::Tensor;
+use convkit_tensor::{Activation, Tensor};
 
 /// One finished module call, as a [`ForwardHook`] sees it.
 pub struct ModuleCall<'a> {
@@ -159,6 +160,33 @@ impl<'h> ForwardPass<'h> {
         self.mode = mode;
         self.path.truncate(parent_len);
         result
+    }
+
+    /// `relu(residual + shortcut)` (`relu(residual)` without a shortcut), the end of a residual
+    /// block, its ReLU shown as the call `relu_name`. A fused pass records no graph and has no
+    /// hooks, so there the sum and the ReLU are one in-place pass over `residual`, which must be
+    /// the block's own output.
+    ///
+    /// # Errors
+    /// Shapes that differ; a hook's error.
+    pub fn residual_relu(
+        &mut self,
+        relu_name: &str,
+        residual: Tensor,
+        shortcut: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        if self.fusion.is_some() && self.hooks.is_empty() {
+            match shortcut {
+                Some(s) => residual.add_relu_(s)?,
+                None => residual.activation_(Activation::Relu)?,
+            }
+            return Ok(residual);
+        }
+        let sum = match shortcut {
+            Some(s) => residual.add(s)?,
+            None => residual,
+        };
+        self.call(relu_name, &ReLU, &sum)
     }
 
     fn call_hooked(&mut self, child: &dyn Module, x: &Tensor) -> Result<Tensor> {

@@ -153,6 +153,11 @@ impl Tensor {
             .expect("tensor storage lock poisoned")
     }
 
+    /// [`Tensor::data_mut`], or `None` while any other guard of the storage is held.
+    pub(crate) fn try_data_mut(&self) -> Option<RwLockWriteGuard<'_, Vec<f32>>> {
+        self.0.storage.try_write().ok()
+    }
+
     pub fn to_vec(&self) -> Vec<f32> {
         self.data().clone()
     }

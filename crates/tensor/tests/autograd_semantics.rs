@@ -132,3 +132,30 @@ fn in_place_activation_matches_the_op_and_is_refused_under_autodiff() {
     assert!(err.contains("requires grad"), "{err}");
     assert_eq!(leaf.to_vec(), [-1.0, 2.0]);
 }
+
+#[test]
+fn in_place_add_relu_matches_add_then_relu_and_refuses_what_it_cannot_do() {
+    // Over two rayon jobs' worth, so the parallel split runs too.
+    let a: Vec<f32> = (0..70_000).map(|i| (i as f32 * 0.37).sin() * 8.0).collect();
+    let b: Vec<f32> = (0..70_000).map(|i| (i as f32 * 0.11).cos() * 5.0).collect();
+    let x = Tensor::from_vec(a, [70, 1000]).unwrap();
+    let y = Tensor::from_vec(b, [70, 1000]).unwrap();
+    let expected = x.add(&y).unwrap().relu().to_vec();
+    x.add_relu_(&y).unwrap();
+    assert_eq!(x.to_vec(), expected);
+
+    let err = x
+        .add_relu_(&Tensor::zeros([70, 999]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("add_relu_") && err.contains("[70, 1000]") && err.contains("[70, 999]"),
+        "{err}"
+    );
+    let err = x.add_relu_(&x.clone()).unwrap_err().to_string();
+    assert!(err.contains("share"), "{err}");
+    let leaf = Tensor::from_vec(vec![-1.0, 2.0], [2]).unwrap().with_grad();
+    let err = leaf.add_relu_(&Tensor::zeros([2])).unwrap_err().to_string();
+    assert!(err.contains("requires grad"), "{err}");
+    assert_eq!(leaf.to_vec(), [-1.0, 2.0]);
+}

@@ -43,6 +43,24 @@ pub fn map_in_place(x: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
     }
 }
 
+/// `x[i] = f(x[i], y[i])` in place.
+///
+/// # Panics
+/// If the two slices differ in length.
+pub fn zip_in_place(x: &mut [f32], y: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) {
+    assert_eq!(x.len(), y.len(), "zip_in_place: lengths differ");
+    let apply = |(x, y): (&mut [f32], &[f32])| {
+        x.iter_mut().zip(y).for_each(|(a, &b)| *a = f(*a, b));
+    };
+    if x.len() < 2 * PAR_MIN || rayon::current_num_threads() == 1 {
+        apply((x, y));
+    } else {
+        x.par_chunks_mut(PAR_MIN)
+            .zip(y.par_chunks(PAR_MIN))
+            .for_each(apply);
+    }
+}
+
 /// Sum of all elements, accumulated in f64 over fixed-size chunks (in parallel when large) that are
 /// then added in order, so the result does not depend on the thread count.
 pub fn sum(x: &[f32]) -> f64 {

@@ -200,6 +200,38 @@ impl Tensor {
         Ok(())
     }
 
+    /// `self = max(self + other, 0)` in place: the end of a residual block (sum with the
+    /// shortcut, then ReLU) as one pass over a buffer the caller owns, for inference paths.
+    ///
+    /// # Errors
+    /// When the tensor requires grad (as [`Tensor::activation_`]), the shapes differ, or `other`
+    /// shares this tensor's storage.
+    pub fn add_relu_(&self, other: &Tensor) -> Result<()> {
+        let op = "add_relu_";
+        if self.requires_grad() {
+            return Err(Error::config(
+                op,
+                format!(
+                    "cannot add and apply ReLU in place to a tensor that requires grad (shape {}): use add() and relu()",
+                    self.shape()
+                ),
+            ));
+        }
+        if self.dims() != other.dims() {
+            return Err(Error::shape(
+                op,
+                format!("shapes {} and {} differ", self.shape(), other.shape()),
+            ));
+        }
+        let other = other.data();
+        // A writer while `other`'s reader is held: only fails when both are the same storage.
+        let Some(mut x) = self.try_data_mut() else {
+            return Err(Error::config(op, "the two tensors share their storage"));
+        };
+        crate::kernels::map::zip_in_place(&mut x, &other, |a, b| (a + b).max(0.0));
+        Ok(())
+    }
+
     pub fn relu(&self) -> Tensor {
         self.activation(Activation::Relu)
     }

@@ -1,5 +1,6 @@
 //! The forward pass of the direct kernel: pixel blocks × output-channel groups as parallel jobs.
 
+use super::epilogue::store_channel_major;
 use super::filter::PackedFilter;
 use super::tile::{Tile, ROWS};
 use super::SharedOut;
@@ -158,22 +159,18 @@ impl Plan {
         while q < pixels.end {
             let (img, r0) = (q / self.out_pixels, q % self.out_pixels);
             let run = (self.out_pixels - r0).min(pixels.end - q);
-            let acc = &acc[(q - pixels.start) * row_len..];
-            for (local, co) in channels.clone().enumerate() {
-                let b = bias.map_or(0.0, |b| b[co]);
-                let dst = out.0.add((img * self.c_out + co) * self.out_pixels + r0);
-                let values = (0..run).map(|i| acc[i * row_len + local] + b);
-                // One loop per activation, so the common cases are straight-line code.
-                match activation {
-                    None => values.enumerate().for_each(|(i, v)| *dst.add(i) = v),
-                    Some(Activation::Relu) => values
-                        .enumerate()
-                        .for_each(|(i, v)| *dst.add(i) = v.max(0.0)),
-                    Some(a) => values
-                        .enumerate()
-                        .for_each(|(i, v)| *dst.add(i) = a.apply(v)),
-                }
-            }
+            store_channel_major(
+                self.arch,
+                &acc[(q - pixels.start) * row_len..],
+                row_len,
+                channels.len(),
+                run,
+                out.0
+                    .add((img * self.c_out + channels.start) * self.out_pixels + r0),
+                self.out_pixels,
+                bias.map(|b| &b[channels.start..]),
+                activation,
+            );
             q += run;
         }
     }

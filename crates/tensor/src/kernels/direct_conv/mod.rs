@@ -11,6 +11,7 @@
 //! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
 //! channel-major with the bias and the activation applied (the fused epilogue).
 
+mod epilogue;
 mod filter;
 mod forward;
 mod padded;
