@@ -5,7 +5,7 @@
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
     applies, direct_backward_weight, direct_forward, fills_blocks, filter_dims,
-    input_gradient_geometry, PackedFilter,
+    input_gradient_geometry, uses_winograd, PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -122,6 +122,64 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
         tested >= 8,
         "only {tested} geometries had a direct input gradient"
     );
+}
+
+/// 3×3 stride-1 geometries that take F(2×2, 3×3): odd and even sizes (half-outside tiles),
+/// outputs of one pixel, padding 0–2, channel counts that need two input slices and several
+/// output groups, and batches whose tile blocks cross images.
+fn winograd_geometries() -> Vec<Conv2dGeometry> {
+    [
+        (1, 16, 16, [4, 4], 1),
+        (2, 16, 17, [7, 9], 1),
+        (3, 20, 40, [5, 6], 0),
+        (1, 33, 24, [3, 3], 0),
+        (2, 24, 16, [1, 2], 2),
+        (1, 130, 150, [6, 5], 1),
+        (5, 16, 32, [8, 8], 1),
+    ]
+    .into_iter()
+    .map(|(n, c_in, c_out, size, pad)| Conv2dGeometry {
+        n,
+        c_in,
+        c_out,
+        size,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [pad, pad],
+        dilation: [1, 1],
+        groups: 1,
+    })
+    .collect()
+}
+
+#[test]
+fn winograd_forward_and_input_gradient_match_the_reference() {
+    for (isa, arch) in instruction_sets() {
+        for (i, g) in winograd_geometries().iter().enumerate() {
+            assert!(uses_winograd(g), "{g:?}");
+            let x = random_vec(g.input_len(), 13 * i as u64);
+            let w = random_vec(g.weight_len(), 13 * i as u64 + 1);
+            let b = random_vec(g.c_out, 13 * i as u64 + 2);
+            let mut want = vec![0.0; g.output_len()];
+            conv_reference_forward(g, &x, &w, Some(&b), &mut want);
+            want.iter_mut().for_each(|v| *v = v.max(0.0));
+            let mut got = vec![f32::NAN; g.output_len()];
+            let filter = PackedFilter::forward(&w, filter_dims(g), arch);
+            direct_forward(g, &x, &filter, Some(&b), Some(Activation::Relu), &mut got);
+            let what = format!("{isa} winograd forward {g:?}");
+            assert_close(&got, &want, tolerance(g.col_rows()), 1e-4, &what);
+
+            let gi = input_gradient_geometry(g).expect("stride 1");
+            let dy = random_vec(g.output_len(), 13 * i as u64 + 3);
+            let mut want = vec![0.0; g.input_len()];
+            conv_reference_backward_input(g, &dy, &w, &mut want);
+            let mut got = vec![f32::NAN; g.input_len()];
+            let filter = PackedFilter::input_gradient(&w, filter_dims(g), arch);
+            direct_forward(&gi, &dy, &filter, None, None, &mut got);
+            let what = format!("{isa} winograd dx {g:?}");
+            assert_close(&got, &want, tolerance(g.c_out * 9), 1e-4, &what);
+        }
+    }
 }
 
 #[test]

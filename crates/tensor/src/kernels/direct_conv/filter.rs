@@ -3,6 +3,7 @@
 //! per step from consecutive memory. Channels past the last real one are zero.
 
 use super::tile::lanes;
+use std::sync::OnceLock;
 
 /// Packed weights of one 2-D convolution (or of the convolution that computes its input gradient).
 #[derive(Clone, Debug)]
@@ -15,6 +16,8 @@ pub struct PackedFilter {
     taps: usize,
     /// The instruction set the packing is laid out for.
     arch: pulp::Arch,
+    /// The Winograd transform of a 3×3 filter, made on first use.
+    winograd: OnceLock<Vec<f32>>,
 }
 
 impl PackedFilter {
@@ -75,6 +78,7 @@ impl PackedFilter {
             c_in,
             taps,
             arch,
+            winograd: OnceLock::new(),
         }
     }
 
@@ -94,6 +98,15 @@ impl PackedFilter {
     /// Output-channel blocks.
     pub(super) fn blocks(&self) -> usize {
         self.c_out.div_ceil(self.width)
+    }
+
+    /// The filter transformed for F(2×2, 3×3) (see `winograd.rs`), made once.
+    ///
+    /// # Panics
+    /// If the filter is not 3×3.
+    pub(super) fn winograd(&self) -> &[f32] {
+        self.winograd
+            .get_or_init(|| super::winograd::transform_filter(self))
     }
 
     /// Block `b`'s weights for input channels `c0..c0 + channels`.

@@ -10,6 +10,10 @@
 //! keep every thread busy (batch 1), so both cores work at any batch size. A job accumulates its
 //! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
 //! channel-major with the bias and the activation applied (the fused epilogue).
+//!
+//! 3×3 convolutions at stride 1 with enough channels take Winograd's F(2×2, 3×3) instead
+//! (`winograd.rs`): 16 multiplications per 2×2 output tile and channel pair instead of 36, run on
+//! the same register tile and epilogue.
 
 mod epilogue;
 mod filter;
@@ -17,6 +21,7 @@ mod forward;
 mod padded;
 mod tile;
 mod weight_gradient;
+mod winograd;
 
 pub use filter::PackedFilter;
 pub use weight_gradient::direct_backward_weight;
@@ -41,6 +46,12 @@ pub fn applies(g: &Conv2dGeometry) -> bool {
 pub fn fills_blocks(channels: usize, arch: pulp::Arch) -> bool {
     let width = 2 * tile::lanes(arch);
     4 * channels >= 3 * channels.div_ceil(width) * width
+}
+
+/// Whether [`direct_forward`] runs `g` by Winograd's F(2×2, 3×3) (3×3, stride 1, no dilation,
+/// at least 16 channels in and out) rather than the direct tile.
+pub fn uses_winograd(g: &Conv2dGeometry) -> bool {
+    winograd::applies(g)
 }
 
 /// `[c_out, c_in, kh·kw]` of `g`'s filter, as [`PackedFilter`] takes them.
@@ -107,6 +118,9 @@ pub fn direct_forward_uninit(
     );
     if let Some(b) = bias {
         assert_eq!(b.len(), g.c_out, "{op}: bias length");
+    }
+    if winograd::applies(g) {
+        return winograd::forward(g, input, filter, bias, activation, out.as_mut_ptr().cast());
     }
     let plan = Plan::new(g, filter);
     let padded = padded(g, input);

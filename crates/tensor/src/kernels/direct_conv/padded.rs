@@ -14,10 +14,20 @@ pub(super) fn padded_plane(g: &Conv2dGeometry) -> (usize, usize) {
 /// `input` (`[n, c_in, h, w]`) as `[n, c_in, h + 2·pad, w + 2·pad]` with zero borders, written in
 /// one pass; the input itself when there is no padding.
 pub(super) fn padded<'a>(g: &Conv2dGeometry, input: &'a [f32]) -> Cow<'a, [f32]> {
-    if g.padding == [0, 0] {
+    padded_extended(g, input, [0, 0])
+}
+
+/// [`padded`] with `extra` more zero rows and columns at the bottom and the right.
+pub(super) fn padded_extended<'a>(
+    g: &Conv2dGeometry,
+    input: &'a [f32],
+    extra: [usize; 2],
+) -> Cow<'a, [f32]> {
+    if g.padding == [0, 0] && extra == [0, 0] {
         return Cow::Borrowed(input);
     }
     let (ph, pw) = padded_plane(g);
+    let (ph, pw) = (ph + extra[0], pw + extra[1]);
     let ([h, w], [top, left]) = (g.size, g.padding);
     let zero = MaybeUninit::new(0.0);
     let len = g.n * g.c_in * ph * pw;
