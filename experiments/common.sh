@@ -9,15 +9,20 @@ PICTURES=${PICTURES:-docs/course}
 [ -x "$CONVKIT" ] || cargo build --release -p convkit
 mkdir -p "$OUT" "$PICTURES"
 
-# train NAME ARGS...: one run in $OUT/NAME (a fresh folder: an old one is moved aside, never
-# overwritten), its wall time printed.
-train() {
-    local name=$1
-    shift
+# run SUBCOMMAND NAME ARGS...: one `convkit SUBCOMMAND` run (train, finetune) in $OUT/NAME (a fresh
+# folder: an old one is moved aside, never overwritten), its wall time printed.
+run() {
+    local command=$1 name=$2
+    shift 2
     if [ -e "$OUT/$name" ]; then mv "$OUT/$name" "$OUT/$name.old-$(date +%s)"; fi
     local start=$SECONDS
-    "$CONVKIT" train --out-dir "$OUT/$name" "$@" || echo "($name stopped with an error, see above)"
+    "$CONVKIT" "$command" --out-dir "$OUT/$name" "$@" || echo "($name stopped with an error, see above)"
     echo "$name: $((SECONDS - start)) s"
+}
+
+# train NAME ARGS...: `run train`.
+train() {
+    run train "$@"
 }
 
 # run_dir NAME: the run folder convkit made inside $OUT/NAME.

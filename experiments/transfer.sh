@@ -13,17 +13,8 @@ FEW=(--classes 5-9 --train-limit 2500 --epochs "$EPOCHS")
 train transfer-pretrain "${CIFAR_ARGS[@]}" --classes 0-4 --epochs "$PRETRAIN_EPOCHS"
 pretrained="$(run_dir transfer-pretrain)/last.safetensors"
 
-# finetune NAME ARGS...: as train, for `convkit finetune`.
-finetune() {
-    local name=$1
-    shift
-    if [ -e "$OUT/$name" ]; then mv "$OUT/$name" "$OUT/$name.old-$(date +%s)"; fi
-    local start=$SECONDS
-    "$CONVKIT" finetune --out-dir "$OUT/$name" "$@" || echo "($name stopped with an error, see above)"
-    echo "$name: $((SECONDS - start)) s"
-}
-finetune transfer-probe --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" --linear-probe
-finetune transfer-finetune --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" \
+run finetune transfer-probe --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" --linear-probe
+run finetune transfer-finetune --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" \
     --freeze-epochs 2 --lr-mult 10
 train transfer-scratch "${CIFAR_ARGS[@]}" "${FEW[@]}"
 "$CONVKIT" plot "$(run_dir transfer-probe)" "$(run_dir transfer-finetune)" \

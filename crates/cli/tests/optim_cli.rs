@@ -26,16 +26,33 @@ fn epoch_lrs(stdout: &str) -> Vec<f32> {
         .collect()
 }
 
-#[test]
-fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
+/// The starting rate of each epoch of `convkit train` on 256 images (4 batches of 64) with
+/// `flags`, the run checked to succeed.
+fn epoch_lrs_of(flags: &[&str]) -> Vec<f32> {
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().to_str().unwrap();
-    let out = convkit(&[
+    let mut args = vec![
         "train",
         "--out-dir",
-        out_dir,
+        dir.path().to_str().unwrap(),
         "--train-limit",
         "256",
+    ];
+    args.extend(flags);
+    let out = convkit(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    epoch_lrs(&text(&out))
+}
+
+fn assert_rates(got: &[f32], want: &[f32], tolerance: f32) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < tolerance, "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
+    let lrs = epoch_lrs_of(&[
         "--epochs",
         "2",
         "--optimizer",
@@ -52,17 +69,11 @@ fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
         "--clip-grad-norm",
         "1.0",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(epoch_lrs(&text(&out)), [0.002, 0.001], "{}", text(&out));
+    assert_eq!(lrs, [0.002, 0.001]);
 
-    // Per batch: 256 images in batches of 64 = 4 steps per epoch; a 1-epoch warm-up from 0.1·lr,
-    // then cosine over the remaining 8 steps, half-way through at the start of epoch 3.
-    let out = convkit(&[
-        "train",
-        "--out-dir",
-        out_dir,
-        "--train-limit",
-        "256",
+    // Per batch: 4 steps per epoch; a 1-epoch warm-up from 0.1·lr, then cosine over the
+    // remaining 8 steps, half-way through at the start of epoch 3.
+    let lrs = epoch_lrs_of(&[
         "--epochs",
         "3",
         "--optimizer",
@@ -81,23 +92,12 @@ fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
         "--clip-grad-value",
         "0.5",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let lrs = epoch_lrs(&text(&out));
-    let want = [0.001, 0.01, 0.005];
-    assert_eq!(lrs.len(), 3);
-    for (g, w) in lrs.iter().zip(want) {
-        assert!((g - w).abs() < 1e-6, "{lrs:?} vs {want:?}");
-    }
+    assert_rates(&lrs, &[0.001, 0.01, 0.005], 1e-6);
 
     // One-cycle with PyTorch's options, as Wong et al.'s triangle: 8 steps, the rise ends at
     // step pct_start·8 − 1 = 3, so epoch 2 starts a quarter of the way down, linearly, from 0.1
     // towards 0.1 / (10·1e4).
-    let out = convkit(&[
-        "train",
-        "--out-dir",
-        out_dir,
-        "--train-limit",
-        "256",
+    let lrs = epoch_lrs_of(&[
         "--epochs",
         "2",
         "--optimizer",
@@ -113,13 +113,7 @@ fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
         "--div-factor",
         "10",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let lrs = epoch_lrs(&text(&out));
-    let want = [0.01, 0.1 - 0.25 * (0.1 - 1e-6)];
-    assert_eq!(lrs.len(), 2);
-    for (g, w) in lrs.iter().zip(want) {
-        assert!((g - w).abs() < 1e-5, "{lrs:?} vs {want:?}");
-    }
+    assert_rates(&lrs, &[0.01, 0.1 - 0.25 * (0.1 - 1e-6)], 1e-5);
 }
 
 #[test]
