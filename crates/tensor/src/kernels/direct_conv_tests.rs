@@ -164,7 +164,7 @@ fn winograd_forward_and_input_gradient_match_the_reference() {
             conv_reference_forward(g, &x, &w, Some(&b), &mut want);
             want.iter_mut().for_each(|v| *v = v.max(0.0));
             let mut got = vec![f32::NAN; g.output_len()];
-            let filter = PackedFilter::forward(&w, filter_dims(g), arch);
+            let filter = PackedFilter::forward(&w, filter_dims(g), arch).with_winograd();
             direct_forward(g, &x, &filter, Some(&b), Some(Activation::Relu), &mut got);
             let what = format!("{isa} winograd forward {g:?}");
             assert_close(&got, &want, tolerance(g.col_rows()), 1e-4, &what);
@@ -174,7 +174,7 @@ fn winograd_forward_and_input_gradient_match_the_reference() {
             let mut want = vec![0.0; g.input_len()];
             conv_reference_backward_input(g, &dy, &w, &mut want);
             let mut got = vec![f32::NAN; g.input_len()];
-            let filter = PackedFilter::input_gradient(&w, filter_dims(g), arch);
+            let filter = PackedFilter::input_gradient(&w, filter_dims(g), arch).with_winograd();
             direct_forward(&gi, &dy, &filter, None, None, &mut got);
             let what = format!("{isa} winograd dx {g:?}");
             assert_close(&got, &want, tolerance(g.c_out * 9), 1e-4, &what);
@@ -283,5 +283,39 @@ fn channel_counts_that_leave_most_lanes_idle_go_to_the_gemm_path() {
             width <= 8,
             "{isa}: LeNet's 6 channels"
         );
+    }
+}
+
+/// Data-parallel training needs each image's output to be the same whatever else is in its batch:
+/// the direct and Winograd kernels' tiles and blocks cross images, so this is checked bit for bit.
+#[test]
+fn an_image_gives_the_same_output_in_any_batch() {
+    for (isa, arch) in instruction_sets() {
+        for (i, whole) in geometries()
+            .into_iter()
+            .chain(winograd_geometries())
+            .filter(|g| g.n > 1)
+            .enumerate()
+        {
+            let one = Conv2dGeometry { n: 1, ..whole };
+            let x = random_vec(whole.input_len(), 17 * i as u64);
+            let w = random_vec(whole.weight_len(), 17 * i as u64 + 1);
+            let filter = PackedFilter::forward(&w, filter_dims(&whole), arch).with_winograd();
+            let mut batch = vec![0.0; whole.output_len()];
+            direct_forward(&whole, &x, &filter, None, None, &mut batch);
+            for (img, (x, want)) in x
+                .chunks(one.input_len())
+                .zip(batch.chunks(one.output_len()))
+                .enumerate()
+            {
+                let mut alone = vec![0.0; one.output_len()];
+                direct_forward(&one, x, &filter, None, None, &mut alone);
+                let same = alone
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{isa}: image {img} of {whole:?} differs alone");
+            }
+        }
     }
 }

@@ -16,6 +16,8 @@ pub struct PackedFilter {
     taps: usize,
     /// The instruction set the packing is laid out for.
     arch: pulp::Arch,
+    /// Whether 3×3 stride-1 convolutions with this filter may run by Winograd's F(2×2, 3×3).
+    allow_winograd: bool,
     /// The Winograd transform of a 3×3 filter, made on first use.
     winograd: OnceLock<Vec<f32>>,
 }
@@ -78,8 +80,22 @@ impl PackedFilter {
             c_in,
             taps,
             arch,
+            allow_winograd: false,
             winograd: OnceLock::new(),
         }
+    }
+
+    /// This filter, allowed to run 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3): for
+    /// inference. Training keeps the direct kernel, because with Winograd in training 2-rank
+    /// MPI runs drift from one process beyond the tests' tolerance (cause not found yet; each
+    /// image's output does not depend on its batch).
+    pub fn with_winograd(mut self) -> PackedFilter {
+        self.allow_winograd = true;
+        self
+    }
+
+    pub(super) fn allows_winograd(&self) -> bool {
+        self.allow_winograd
     }
 
     pub(super) fn width(&self) -> usize {

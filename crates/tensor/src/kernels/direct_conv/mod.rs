@@ -11,9 +11,9 @@
 //! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
 //! channel-major with the bias and the activation applied (the fused epilogue).
 //!
-//! 3×3 convolutions at stride 1 with enough channels take Winograd's F(2×2, 3×3) instead
-//! (`winograd.rs`): 16 multiplications per 2×2 output tile and channel pair instead of 36, run on
-//! the same register tile and epilogue.
+//! In inference, 3×3 convolutions at stride 1 with enough channels take Winograd's F(2×2, 3×3)
+//! instead (`winograd.rs`): 16 multiplications per 2×2 output tile and channel pair instead of 36,
+//! run on the same register tile and epilogue.
 
 mod epilogue;
 mod filter;
@@ -49,7 +49,8 @@ pub fn fills_blocks(channels: usize, arch: pulp::Arch) -> bool {
 }
 
 /// Whether [`direct_forward`] runs `g` by Winograd's F(2×2, 3×3) (3×3, stride 1, no dilation,
-/// at least 16 channels in and out) rather than the direct tile.
+/// at least 16 channels in and out) rather than the direct tile, given a filter that allows it
+/// ([`PackedFilter::with_winograd`]).
 pub fn uses_winograd(g: &Conv2dGeometry) -> bool {
     winograd::applies(g)
 }
@@ -119,7 +120,7 @@ pub fn direct_forward_uninit(
     if let Some(b) = bias {
         assert_eq!(b.len(), g.c_out, "{op}: bias length");
     }
-    if winograd::applies(g) {
+    if filter.allows_winograd() && winograd::applies(g) {
         return winograd::forward(g, input, filter, bias, activation, out.as_mut_ptr().cast());
     }
     let plan = Plan::new(g, filter);

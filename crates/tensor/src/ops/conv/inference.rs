@@ -44,7 +44,7 @@ impl InferenceConv2d {
         let dense = dims.len() == 4 && config.groups == 1 && !pointwise;
         let filter = (dense && fills_blocks(dims[0], arch)).then(|| {
             let w = weight.data();
-            PackedFilter::forward(&w, [dims[0], dims[1], dims[2] * dims[3]], arch)
+            PackedFilter::forward(&w, [dims[0], dims[1], dims[2] * dims[3]], arch).with_winograd()
         });
         InferenceConv2d {
             weight: weight.clone(),
