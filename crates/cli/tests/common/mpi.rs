@@ -105,26 +105,68 @@ pub fn alone(args: &[String]) -> Output {
     out
 }
 
-/// The largest `|a − b| / (atol + rtol·|b|)` over every tensor of two checkpoints (weights,
-/// buffers, optimiser state), with the tensor it is found in: at most 1 means equal within
-/// tolerance.
-pub fn worst_difference(a: &Path, b: &Path, atol: f32, rtol: f32) -> (f32, String) {
+/// How far the model of checkpoint `a` (its weights and buffers) is from `b`'s: the fraction of
+/// elements that differ by more than `atol + rtol·|b|`, and the tensor of the worst one.
+///
+/// Runs that sum in different orders can break a near-tie differently (a ReLU input or two
+/// max-pool candidates within rounding of each other), and the gradient then flows through another
+/// pixel: the next gradients differ by about 1e-3 all over the network. The optimiser's momentum
+/// buffers show that at once; the weights and buffers stay within tolerance but for a few
+/// elements, while a real error (per-rank batch statistics) puts 40% of them out.
+pub fn model_difference(a: &Path, b: &Path, atol: f32, rtol: f32) -> Difference {
     let (a, b) = (tensor_bits(a), tensor_bits(b));
     assert_eq!(
         a.iter().map(|t| &t.0).collect::<Vec<_>>(),
         b.iter().map(|t| &t.0).collect::<Vec<_>>()
     );
+    let (mut beyond, mut total) = (0usize, 0usize);
     let mut worst = (0.0f32, String::new());
     for ((name, x), (_, y)) in a.iter().zip(&b) {
+        if name.starts_with("optimizer.") {
+            continue;
+        }
         for (&x, &y) in x.iter().zip(y) {
             let (x, y) = (f32::from_bits(x), f32::from_bits(y));
             let ratio = (x - y).abs() / (atol + rtol * y.abs());
+            total += 1;
+            beyond += usize::from(ratio > 1.0);
             if ratio > worst.0 {
                 worst = (ratio, name.clone());
             }
         }
     }
-    worst
+    Difference {
+        beyond: beyond as f64 / total as f64,
+        worst: worst.0,
+        worst_tensor: worst.1,
+    }
+}
+
+/// What [`model_difference`] finds.
+pub struct Difference {
+    /// Fraction of the elements beyond tolerance.
+    pub beyond: f64,
+    /// The largest `|a − b| / (atol + rtol·|b|)`, and the tensor holding it.
+    pub worst: f32,
+    pub worst_tensor: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2e} of the elements beyond tolerance, the worst {}× in {}",
+            self.beyond, self.worst, self.worst_tensor
+        )
+    }
+}
+
+impl Difference {
+    /// Equal within tolerance, but for the few elements a broken near-tie moves (at most 1 in
+    /// 10,000).
+    pub fn is_within_tolerance(&self) -> bool {
+        self.beyond <= 1e-4
+    }
 }
 
 /// What a failed job printed, both streams.

@@ -265,7 +265,8 @@ fn forward_into<const D: usize>(
 ) {
     let op = "conv_forward";
     if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
-        let filter = PackedFilter::forward(weight, filter_dims(&g2), pulp::Arch::new());
+        let filter =
+            PackedFilter::forward(weight, filter_dims(&g2), pulp::Arch::new()).with_winograd();
         return direct_forward_uninit(&g2, input, &filter, bias, None, out);
     }
     let p = Plan::new(g, op);
@@ -353,7 +354,8 @@ fn direct_input_gradient<const D: usize>(
 ) -> Option<(Conv2dGeometry, PackedFilter)> {
     let g2 = direct_with_columns(g, |g2| g2.c_in)?;
     let gi = input_gradient_geometry(&g2)?;
-    let filter = PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new());
+    let filter =
+        PackedFilter::input_gradient(weight, filter_dims(&g2), pulp::Arch::new()).with_winograd();
     Some((gi, filter))
 }
 

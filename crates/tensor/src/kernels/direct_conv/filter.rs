@@ -85,10 +85,8 @@ impl PackedFilter {
         }
     }
 
-    /// This filter, allowed to run 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3): for
-    /// inference. Training keeps the direct kernel, because with Winograd in training 2-rank
-    /// MPI runs drift from one process beyond the tests' tolerance (cause not found yet; each
-    /// image's output does not depend on its batch).
+    /// This filter, allowed to run 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3) (without
+    /// it, the direct tile runs them: the tests compare the two).
     pub fn with_winograd(mut self) -> PackedFilter {
         self.allow_winograd = true;
         self

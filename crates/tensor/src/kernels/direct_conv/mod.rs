@@ -11,9 +11,9 @@
 //! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
 //! channel-major with the bias and the activation applied (the fused epilogue).
 //!
-//! In inference, 3×3 convolutions at stride 1 with enough channels take Winograd's F(2×2, 3×3)
-//! instead (`winograd.rs`): 16 multiplications per 2×2 output tile and channel pair instead of 36,
-//! run on the same register tile and epilogue.
+//! 3×3 convolutions at stride 1 with enough channels (forward and input gradient) take
+//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 16 multiplications per 2×2 output tile and
+//! channel pair instead of 36, run on the same register tile and epilogue.
 
 mod epilogue;
 mod filter;
