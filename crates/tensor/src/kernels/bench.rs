@@ -153,3 +153,62 @@ fn im2col_throughput() {
         );
     }
 }
+
+/// Forward time of Winograd's F(2×2, 3×3) against the direct tile on ResNet's 3×3 layers (best
+/// of three alternating runs), which set `winograd.rs`'s limit on the transformed filter (512 →
+/// 512 channels, now over it, measured 1.03–1.66× the direct tile's time).
+#[test]
+#[ignore = "benchmark; run with --ignored --nocapture"]
+fn winograd_against_the_direct_tile() {
+    use super::direct_conv::{direct_forward, filter_dims, uses_winograd, PackedFilter};
+    for (c, hw, n) in [
+        (64, 56, 1),
+        (128, 28, 1),
+        (256, 14, 1),
+        (512, 7, 1),
+        (256, 14, 16),
+        (512, 7, 16),
+        (64, 32, 64),
+        (128, 16, 64),
+        (256, 8, 64),
+        (512, 4, 64),
+    ] {
+        let g = Conv2dGeometry {
+            n,
+            c_in: c,
+            c_out: c,
+            size: [hw, hw],
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            dilation: [1, 1],
+            groups: 1,
+        };
+        if !uses_winograd(&g) {
+            println!("{c}ch: over the transformed filter's limit, direct only");
+            continue;
+        }
+        let x = random_vec(g.input_len(), 1);
+        let w = random_vec(g.weight_len(), 2);
+        let mut y = vec![0.0; g.output_len()];
+        let d = PackedFilter::forward(&w, filter_dims(&g), pulp::Arch::new());
+        let wf = PackedFilter::forward(&w, filter_dims(&g), pulp::Arch::new()).with_winograd();
+        let (mut td, mut tw) = (f64::MAX, f64::MAX);
+        for _ in 0..3 {
+            td = td.min(time(
+                || direct_forward(&g, &x, &d, None, None, &mut y),
+                Duration::from_millis(300),
+            ));
+            tw = tw.min(time(
+                || direct_forward(&g, &x, &wf, None, None, &mut y),
+                Duration::from_millis(300),
+            ));
+        }
+        println!(
+            "{c}ch {hw}x{hw} n{n}: direct {:.3} ms winograd {:.3} ms ratio {:.2}",
+            td * 1e3,
+            tw * 1e3,
+            tw / td
+        );
+    }
+}

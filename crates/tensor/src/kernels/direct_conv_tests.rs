@@ -183,6 +183,24 @@ fn winograd_forward_and_input_gradient_match_the_reference() {
 }
 
 #[test]
+fn winograd_leaves_filters_too_big_for_the_cache_to_the_direct_tile() {
+    let conv = |c_in, c_out| Conv2dGeometry {
+        n: 1,
+        c_in,
+        c_out,
+        size: [7, 7],
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        groups: 1,
+    };
+    assert!(uses_winograd(&conv(256, 256)));
+    assert!(uses_winograd(&conv(256, 512)));
+    assert!(!uses_winograd(&conv(512, 512)));
+}
+
+#[test]
 fn weight_gradient_matches_the_reference() {
     for (isa, arch) in instruction_sets() {
         for (i, g) in geometries().iter().enumerate() {

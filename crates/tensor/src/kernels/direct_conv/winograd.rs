@@ -31,9 +31,14 @@ const MAX_CHANNEL_SLICE: usize = 128;
 const MAX_GROUP_CHANNELS: usize = 128;
 /// Channels below which the transforms cost more than the multiplications saved.
 const MIN_CHANNELS: usize = 16;
+/// Bytes of the largest transformed filter (16 floats per channel pair). Every block of tiles
+/// reads all of it, so once it outgrows the shared last-level cache its traffic costs more than
+/// the multiplications saved: 512 → 512 channels (16 MiB) ran 1.03–1.66× the direct tile's time
+/// on a 32 MiB-L3 EPYC, 256 → 256 (4 MiB) 0.72–0.88×.
+const MAX_TRANSFORMED_FILTER_BYTES: usize = 8 << 20;
 
 /// Whether F(2×2, 3×3) runs `g`: a dense 3×3 convolution, stride 1, no dilation, with enough
-/// channels on both sides.
+/// channels on both sides and a transformed filter that stays in cache.
 pub(super) fn applies(g: &Conv2dGeometry) -> bool {
     g.kernel == [3, 3]
         && g.stride == [1, 1]
@@ -41,6 +46,7 @@ pub(super) fn applies(g: &Conv2dGeometry) -> bool {
         && g.groups == 1
         && g.c_in >= MIN_CHANNELS
         && g.c_out >= MIN_CHANNELS
+        && XI * std::mem::size_of::<f32>() * g.c_in * g.c_out <= MAX_TRANSFORMED_FILTER_BYTES
 }
 
 /// `U = G g Gᵀ` of every (output, input) channel pair of a 3×3 `filter`, laid out
