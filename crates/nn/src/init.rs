@@ -212,6 +212,41 @@ pub fn kaiming_normal(
     Ok(())
 }
 
+/// Dirac (identity) initialisation of a convolution's weight `[c_out, c_in / groups, k…]` (1-D to
+/// 3-D, `torch.nn.init.dirac_`): all zero but, in each group, filter `d` of the first
+/// `min(c_out / groups, c_in / groups)` has a one at its kernel's centre (index `k / 2` on every
+/// axis) on input channel `d`, so a same-padded convolution starts by passing those channels
+/// through unchanged.
+///
+/// # Errors
+/// When `t` is not a 3- to 5-dim weight or `groups` does not divide its output channels.
+pub fn dirac(t: &Tensor, groups: usize) -> Result<()> {
+    let dims = t.dims();
+    if !(3..=5).contains(&dims.len()) || groups == 0 || dims[0] % groups != 0 {
+        return Err(Error::config(
+            "init",
+            format!(
+                "Dirac init needs a conv weight [out, in/groups, k...] of 3 to 5 dims whose \
+                 output channels the {groups} groups divide, got shape {dims:?}"
+            ),
+        ));
+    }
+    let out_per_group = dims[0] / groups;
+    let kernel = &dims[2..];
+    let taps: usize = kernel.iter().product();
+    // Row-major offset of the kernel's centre within one (filter, input channel) kernel.
+    let centre = kernel.iter().fold(0, |offset, &k| offset * k + k / 2);
+    let mut data = t.data_mut();
+    data.fill(0.0);
+    for group in 0..groups {
+        for d in 0..out_per_group.min(dims[1]) {
+            let filter = group * out_per_group + d;
+            data[(filter * dims[1] + d) * taps + centre] = 1.0;
+        }
+    }
+    Ok(())
+}
+
 /// PyTorch's default for `Linear` and `Conv2d` (`reset_parameters`): the weight from
 /// `kaiming_uniform(a = √5)`, which works out to U(−1/√fan_in, 1/√fan_in), and the bias from
 /// U(−1/√fan_in, 1/√fan_in).
