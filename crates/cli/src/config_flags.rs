@@ -20,7 +20,7 @@ pub fn names<T: DeserializeOwned + Clone + Send + Sync + 'static>(
 
 /// The flag that sets a configuration field, for fields whose flag is not the field's last part
 /// with dashes.
-const SPECIAL: [(&str, &str); 8] = [
+const SPECIAL: [(&str, &str); 10] = [
     ("adversarial", "--adversarial"),
     ("adversarial.steps", "--steps"),
     ("optimizer.name", "--optimizer"),
@@ -29,6 +29,8 @@ const SPECIAL: [(&str, &str); 8] = [
     ("schedule.interval", "--schedule-interval"),
     ("clip.norm", "--clip-grad-norm"),
     ("clip.value", "--clip-grad-value"),
+    ("optimizer.lookahead.k", "--lookahead"),
+    ("optimizer.lookahead.alpha", "--lookahead-alpha"),
 ];
 
 /// Configuration errors about the configuration as a whole or its sections, not one flag.

@@ -2,6 +2,7 @@
 //! out keeps the configuration's value (from `--config`, else the default or the recipe).
 use crate::config_flags::names;
 use clap::Args;
+use convkit_nn::optim::LookaheadConfig;
 use convkit_train::config::{
     AnnealName, CyclicModeName, IntervalName, OptimizerName, ScheduleName, TrainConfig,
 };
@@ -45,6 +46,13 @@ pub struct OptimArgs {
     /// No weight decay on biases and normalisation parameters (every parameter with one dimension).
     #[arg(long)]
     pub no_decay_bias_norm: bool,
+    /// Lookahead around the optimiser: every this many steps the weights go back part of the way
+    /// (--lookahead-alpha) toward slow weights that follow them (Zhang et al. 2019).
+    #[arg(long)]
+    pub lookahead: Option<usize>,
+    /// Lookahead: fraction of the way the slow weights move toward the fast ones [default: 0.5].
+    #[arg(long, allow_negative_numbers = true, requires = "lookahead")]
+    pub lookahead_alpha: Option<f32>,
     /// Rescale the gradients so that their global L2 norm is at most this.
     #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f32>,
@@ -164,6 +172,14 @@ impl OptimArgs {
         }
         if self.no_decay_bias_norm {
             o.no_decay_bias_norm = Some(true);
+        }
+        if let Some(k) = self.lookahead {
+            let alpha = self.lookahead_alpha;
+            let base = o.lookahead.unwrap_or_default();
+            o.lookahead = Some(LookaheadConfig {
+                k,
+                alpha: alpha.unwrap_or(base.alpha),
+            });
         }
         set(&mut config.clip.norm, self.clip_grad_norm.map(Some));
         set(&mut config.clip.value, self.clip_grad_value.map(Some));

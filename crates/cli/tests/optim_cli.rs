@@ -1,6 +1,6 @@
 //! `convkit train`'s optimiser, schedule and clipping flags, and `convkit init-stats`, end to end.
 mod common;
-use common::convkit;
+use common::{convkit, tensor_bits};
 use std::process::Output;
 
 fn text(out: &Output) -> String {
@@ -116,6 +116,34 @@ fn schedule_steps_per_epoch_with_new_optimizers_and_clipping() {
     assert_rates(&lrs, &[0.01, 0.1 - 0.25 * (0.1 - 1e-6)], 1e-5);
 }
 
+/// Lookahead is announced, recorded in the run's configuration and its slow weights saved, so
+/// that a run stopped after one epoch and resumed ends where the straight run ends.
+#[test]
+fn lookahead_runs_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let out_dir = dir.path().join(out);
+        let mut args = vec!["train", "--out-dir", out_dir.to_str().unwrap()];
+        args.extend(["--train-limit", "192", "--epochs", "2", "--lookahead", "2"]);
+        args.extend(extra);
+        let out = convkit(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        (text(&out), out_dir.join("lenet5-mnist"))
+    };
+    let (printed, straight) = run("straight", &[]);
+    assert!(
+        printed.contains("lookahead: every 2 steps the slow weights move 0.5 of the way"),
+        "{printed}"
+    );
+    let config = std::fs::read_to_string(straight.join("config.toml")).unwrap();
+    assert!(config.contains("[optimizer.lookahead]"), "{config}");
+    let (_, split) = run("split", &["--stop-after", "1"]);
+    let resumed = convkit(&["train", "--resume", split.to_str().unwrap()]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let tensors = |run: &std::path::Path| tensor_bits(&run.join("last.safetensors"));
+    assert_eq!(tensors(&split), tensors(&straight));
+}
+
 #[test]
 fn bad_optimizer_and_schedule_flags_are_rejected() {
     for (args, needle) in [
@@ -139,6 +167,14 @@ fn bad_optimizer_and_schedule_flags_are_rejected() {
         (
             vec!["--schedule", "one-cycle", "--div-factor", "0"],
             "div_factor and final_div_factor must be positive",
+        ),
+        (
+            vec!["--lookahead", "0"],
+            "--lookahead (optimizer.lookahead.k): must be at least 1 step",
+        ),
+        (
+            vec!["--lookahead", "5", "--lookahead-alpha", "1.5"],
+            "--lookahead-alpha (optimizer.lookahead.alpha): must be in (0, 1], got 1.5",
         ),
         (
             vec!["--optimizer", "rmsprop", "--lr=-1"],

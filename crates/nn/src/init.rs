@@ -222,7 +222,7 @@ pub fn kaiming_normal(
 /// When `t` is not a 3- to 5-dim weight or `groups` does not divide its output channels.
 pub fn dirac(t: &Tensor, groups: usize) -> Result<()> {
     let dims = t.dims();
-    if !(3..=5).contains(&dims.len()) || groups == 0 || dims[0] % groups != 0 {
+    if !(3..=5).contains(&dims.len()) || groups == 0 || !dims[0].is_multiple_of(groups) {
         return Err(Error::config(
             "init",
             format!(

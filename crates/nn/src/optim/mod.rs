@@ -1,5 +1,6 @@
 //! Optimisers: the [`Optimizer`] trait, [`Sgd`], [`Adam`] (and AdamW), [`Adagrad`], [`RmsProp`],
-//! and the closure-driven [`Lbfgs`], with PyTorch's conventions; [`ParamGroup`]s for per-group
+//! and the closure-driven [`Lbfgs`], with PyTorch's conventions; [`Lookahead`] around any of
+//! them; [`ParamGroup`]s for per-group
 //! settings; gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]).
 //!
 //! Each optimiser keeps explicit per-parameter state (momentum buffer, Adam's moments), created the
@@ -13,6 +14,7 @@ mod clip;
 mod group;
 mod lbfgs;
 mod line_search;
+mod lookahead;
 mod rmsprop;
 mod sgd;
 mod state;
@@ -22,6 +24,7 @@ pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use group::{no_decay_on_biases_and_norms, ParamGroup};
 pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use lookahead::{Lookahead, LookaheadConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 

@@ -27,6 +27,13 @@ impl Callback for Console {
             c.optimizer.name,
             c.optimizer.lr()
         );
+        if let Some(l) = c.optimizer.lookahead {
+            println!(
+                "lookahead: every {} steps the slow weights move {} of the way to the weights, \
+                 which restart from them",
+                l.k, l.alpha
+            );
+        }
         if e.first_epoch > 1 {
             println!(
                 "resuming {} after epoch {}",

@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 use convkit_models::transfer::matches_pattern;
 use convkit_nn::optim::{
     clip_grad_norm, clip_grad_value, no_decay_on_biases_and_norms, Adagrad, AdagradConfig, Adam,
-    AdamConfig, Optimizer, ParamGroup, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    AdamConfig, Lookahead, LookaheadConfig, Optimizer, ParamGroup, RmsProp, RmsPropConfig, Sgd,
+    SgdConfig,
 };
 use convkit_tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,8 @@ pub struct OptimizerConfig {
     /// Parameter groups, matched in order by name; parameters no group matches form the default
     /// group.
     pub groups: Vec<ParamGroupConfig>,
+    /// Lookahead around the optimiser (see [`Lookahead`]).
+    pub lookahead: Option<LookaheadConfig>,
 }
 
 /// Parameters chosen by name that train differently from the rest.
@@ -116,6 +119,21 @@ impl OptimizerConfig {
                 return Err(Error::config(
                     "optimizer.weight_decay",
                     format!("must be a non-negative number, got {wd}"),
+                ));
+            }
+        }
+        if let Some(lookahead) = self.lookahead {
+            if lookahead.k == 0 {
+                return Err(Error::config(
+                    "optimizer.lookahead.k",
+                    "must be at least 1 step",
+                ));
+            }
+            let alpha = lookahead.alpha;
+            if !(alpha > 0.0 && alpha <= 1.0) {
+                return Err(Error::config(
+                    "optimizer.lookahead.alpha",
+                    format!("must be in (0, 1], got {alpha}"),
                 ));
             }
         }
@@ -200,6 +218,15 @@ impl OptimizerConfig {
     /// Hyper-parameters the optimiser refuses.
     pub fn build(&self, groups: Vec<ParamGroup>) -> Result<Box<dyn Optimizer>> {
         self.validate()?;
+        let params: Vec<_> = groups.iter().flat_map(|g| g.params.clone()).collect();
+        let inner = self.build_inner(groups)?;
+        Ok(match self.lookahead {
+            Some(config) => Box::new(Lookahead::new(inner, params, config)?),
+            None => inner,
+        })
+    }
+
+    fn build_inner(&self, groups: Vec<ParamGroup>) -> Result<Box<dyn Optimizer>> {
         let lr = self.lr();
         let weight_decay = self.weight_decay;
         Ok(match self.name {
