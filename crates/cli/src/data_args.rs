@@ -22,6 +22,10 @@ pub struct DataArgs {
     /// (soft) targets.
     #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
     pub mixup: Option<f32>,
+    /// Label smoothing ε: train on targets (1 − ε)·one-hot + ε/classes, PyTorch's
+    /// `CrossEntropyLoss(label_smoothing=ε)`.
+    #[arg(long, value_name = "EPSILON", allow_negative_numbers = true)]
+    pub label_smoothing: Option<f32>,
     /// Only these classes of the training and test sets, relabelled 0..k in the order given:
     /// classes and ranges such as `0-4` or `5,6,7,8,9`.
     #[arg(long, value_name = "LIST", value_parser = parse_class_list)]
@@ -47,6 +51,7 @@ impl DataArgs {
         set(&mut d.workers, self.workers);
         set(&mut d.val_fraction, self.val_fraction);
         set(&mut d.mixup, self.mixup.map(Some));
+        set(&mut d.label_smoothing, self.label_smoothing.map(Some));
         set(&mut d.classes, self.classes.clone().map(|c| Some(c.0)));
     }
 }

@@ -169,6 +169,10 @@ fn bad_optimizer_and_schedule_flags_are_rejected() {
             "div_factor and final_div_factor must be positive",
         ),
         (
+            vec!["--label-smoothing", "1.5"],
+            "--label-smoothing (data.label_smoothing): must be in [0, 1], got 1.5",
+        ),
+        (
             vec!["--lookahead", "0"],
             "--lookahead (optimizer.lookahead.k): must be at least 1 step",
         ),

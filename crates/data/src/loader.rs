@@ -60,8 +60,8 @@ pub struct Batch {
     pub dims: [usize; 4],
     /// Class index of each image.
     pub labels: Vec<usize>,
-    /// Soft targets, `batch × classes` probabilities (each row sums to 1), when mixup is on;
-    /// `None` means the targets are `labels`.
+    /// Soft targets, `batch × classes` probabilities (each row sums to 1), when mixup or label
+    /// smoothing is on; `None` means the targets are `labels`.
     pub targets: Option<Vec<f32>>,
     /// Position of each image in the dataset.
     pub indices: Vec<usize>,
@@ -109,6 +109,7 @@ impl DataLoader {
             normalize: config.normalize.clone(),
             pipeline: Pipeline::default(),
             mixup_alpha: None,
+            label_smoothing: None,
             seed: config.seed,
         });
         Ok(Self {
@@ -164,6 +165,21 @@ impl DataLoader {
             )));
         }
         Arc::make_mut(&mut self.preparer).mixup_alpha = Some(alpha);
+        Ok(self)
+    }
+
+    /// Smooths every batch's targets with `epsilon` (see [`smooth_targets`]), filling
+    /// [`Batch::targets`]; with mixup, the mixed targets are smoothed.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `epsilon` is not in [0, 1].
+    pub fn with_label_smoothing(mut self, epsilon: f32) -> Result<Self> {
+        if !(0.0..=1.0).contains(&epsilon) {
+            return Err(Error::Invalid(format!(
+                "label smoothing: epsilon must be in [0, 1], got {epsilon}"
+            )));
+        }
+        Arc::make_mut(&mut self.preparer).label_smoothing = Some(epsilon);
         Ok(self)
     }
 

@@ -1,15 +1,12 @@
 //! Turning a list of dataset indices into a [`Batch`]: the fast lookup-table path when nothing is
-//! random, else decode → transforms → normalise per image, then mixup over the batch. Every random
-//! choice comes from a generator derived from `(seed, epoch, index)`, so a batch's content does not
-//! depend on which worker thread makes it.
-
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+//! random, else decode → transforms → normalise per image, then mixup over the batch and label
+//! smoothing. Every random choice comes from a generator derived from `(seed, epoch, index)`, so a
+//! batch's content does not depend on which worker thread makes it.
 
 use crate::dataset::Dataset;
 use crate::loader::Batch;
 use crate::normalize::{LookupTable, Normalize};
-use crate::transforms::{mixup, Image, Pipeline};
+use crate::transforms::{mixup, one_hot, rng_for, smooth_targets, Draw, Image, Pipeline, Stream};
 
 /// What a worker needs to make batches; shared read-only by all workers.
 #[derive(Debug, Clone)]
@@ -19,26 +16,8 @@ pub(crate) struct Preparer {
     pub normalize: Option<Normalize>,
     pub pipeline: Pipeline,
     pub mixup_alpha: Option<f32>,
+    pub label_smoothing: Option<f32>,
     pub seed: u64,
-}
-
-/// Which kind of random choice a generator serves, so per-sample and per-batch streams differ.
-#[derive(Clone, Copy)]
-enum Stream {
-    Sample = 0,
-    Mixup = 1,
-}
-
-/// The generator for `(seed, epoch, item, stream)`: the four numbers are the ChaCha key.
-fn rng_for(seed: u64, epoch: u64, item: u64, stream: Stream) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    for (chunk, value) in key
-        .chunks_exact_mut(8)
-        .zip([seed, epoch, item, stream as u64])
-    {
-        chunk.copy_from_slice(&value.to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(key)
 }
 
 impl Preparer {
@@ -62,10 +41,12 @@ impl Preparer {
                 }
             } else {
                 let mut image = Image::from_u8(pixels, [ds.channels(), ds.height(), ds.width()]);
-                self.pipeline.apply(
-                    &mut image,
-                    &mut rng_for(self.seed, epoch, i as u64, Stream::Sample),
-                );
+                let draw = Draw {
+                    seed: self.seed,
+                    epoch,
+                    index: i as u64,
+                };
+                self.pipeline.apply(&mut image, draw);
                 self.normalise(&mut image);
                 images.extend_from_slice(&image.data);
             }
@@ -76,6 +57,15 @@ impl Preparer {
             mixup(&mut images, &labels, ds.num_classes(), alpha, &mut rng)
                 .expect("alpha and labels were validated when the loader was built")
         });
+        let targets = match self.label_smoothing {
+            None => targets,
+            Some(epsilon) => {
+                let classes = ds.num_classes();
+                let mut smoothed = targets.unwrap_or_else(|| one_hot(&labels, classes));
+                smooth_targets(&mut smoothed, classes, epsilon);
+                Some(smoothed)
+            }
+        };
         Batch {
             images,
             dims: [indices.len(), ds.channels(), height, width],

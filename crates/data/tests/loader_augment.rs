@@ -100,6 +100,36 @@ fn resizing_transforms_set_the_batch_shape_and_mixup_gives_soft_targets() {
 }
 
 #[test]
+fn label_smoothing_softens_one_hot_and_mixed_targets() {
+    let ds = dataset(20);
+    let smoothed = loader(&ds, 1, 1, "none").with_label_smoothing(0.2).unwrap();
+    for batch in smoothed.epoch(0) {
+        let targets = batch.targets.expect("label smoothing fills the targets");
+        for (row, &label) in targets.chunks(4).zip(&batch.labels) {
+            for (class, &t) in row.iter().enumerate() {
+                let want = if class == label { 0.85 } else { 0.05 };
+                assert!((t - want).abs() < 1e-6, "{row:?} for label {label}");
+            }
+        }
+    }
+    // With mixup, the mixed targets of the same batches are smoothed.
+    let mixed = loader(&ds, 1, 1, "none").with_mixup(0.4).unwrap();
+    let both = mixed.clone().with_label_smoothing(0.2).unwrap();
+    for (m, b) in mixed.epoch(2).zip(both.epoch(2)) {
+        assert_eq!(m.images, b.images);
+        let (m, b) = (m.targets.unwrap(), b.targets.unwrap());
+        for (m, b) in m.iter().zip(&b) {
+            assert!((0.8 * m + 0.05 - b).abs() < 1e-6);
+        }
+    }
+    assert!(loader(&ds, 1, 1, "none")
+        .with_label_smoothing(1.5)
+        .unwrap_err()
+        .to_string()
+        .contains("[0, 1]"));
+}
+
+#[test]
 fn invalid_loader_settings_are_rejected_at_start_up() {
     let ds = dataset(3);
     let base = || DataLoader::new(Arc::clone(&ds), LoaderConfig::default()).unwrap();

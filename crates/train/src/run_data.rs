@@ -84,6 +84,9 @@ impl RunData {
         if let Some(alpha) = config.data.mixup {
             loader = loader.with_mixup(alpha)?;
         }
+        if let Some(epsilon) = config.data.label_smoothing {
+            loader = loader.with_label_smoothing(epsilon)?;
+        }
         Ok(loader)
     }
 }

@@ -198,6 +198,46 @@ fn the_step_is_replaceable() {
     assert_eq!(bits(trainer.model()), before, "no gradient, no change");
 }
 
+/// Checks each batch's training loss against PyTorch's `CrossEntropyLoss(label_smoothing=0.1)`
+/// on the labels, then trains on it; counts the batches.
+struct SmoothedAsPyTorch(Arc<Mutex<usize>>);
+
+impl TrainStep for SmoothedAsPyTorch {
+    fn forward_backward(
+        &mut self,
+        model: &dyn Module,
+        batch: &StepBatch,
+    ) -> convkit_train::Result<StepOutput> {
+        use convkit_tensor::ops::loss::{cross_entropy, ClassTarget, CrossEntropyConfig};
+        let logits = model.forward(&batch.images, convkit_nn::Mode::Train)?;
+        let ours = convkit_train::step::training_loss(&logits, batch)?.item();
+        let config = CrossEntropyConfig {
+            label_smoothing: 0.1,
+            ..Default::default()
+        };
+        let torch = cross_entropy(&logits, ClassTarget::Indices(&batch.labels), &config)?.item();
+        assert!((ours - torch).abs() < 1e-5, "{ours} vs PyTorch's {torch}");
+        *self.0.lock().unwrap() += 1;
+        convkit_train::StandardStep.forward_backward(model, batch)
+    }
+}
+
+#[test]
+fn label_smoothing_trains_on_pytorchs_smoothed_cross_entropy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_run(dir.path(), 1);
+    config.data.label_smoothing = Some(0.1);
+    let mut trainer = Trainer::new(config).unwrap();
+    let batches = Arc::new(Mutex::new(0));
+    trainer.set_step(SmoothedAsPyTorch(Arc::clone(&batches)));
+    trainer.fit().unwrap();
+    assert_eq!(
+        *batches.lock().unwrap(),
+        6,
+        "120 training images in batches of 20"
+    );
+}
+
 #[test]
 fn a_callers_model_must_be_the_zoo_models_twin() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,13 +3,11 @@
 use crate::config_flags::{cli_error, names, DATASETS};
 use anyhow::{bail, Context};
 use clap::Args;
-use convkit_data::transforms::{Image, Pipeline};
+use convkit_data::transforms::{Draw, Image, Pipeline};
 use convkit_data::Split;
 use convkit_tensor::limits::IMAGE_PIXELS;
 use convkit_train::DatasetName;
 use image::{imageops, Rgb, RgbImage};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -63,14 +61,19 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     let (width, height) = grid_size(&args, rows, (cell_h, cell_w))?;
     let (columns, rows) = (1 + args.variants as u32, rows as u32);
     let mut grid = RgbImage::from_pixel(width, height, Rgb([128, 128, 128]));
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     for row in 0..rows {
         let index = row as usize * dataset.len() / rows as usize;
         let pixels = dataset.get(index).expect("index below len").image;
         for column in 0..columns {
             let mut image = Image::from_u8(pixels, dims);
             if column > 0 {
-                pipeline.apply(&mut image, &mut rng);
+                // Each variant is the image as a later epoch of a run with this seed sees it.
+                let draw = Draw {
+                    seed: args.seed,
+                    epoch: u64::from(column - 1),
+                    index: index as u64,
+                };
+                pipeline.apply(&mut image, draw);
             }
             paste(
                 &mut grid,

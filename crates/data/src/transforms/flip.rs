@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::{check, Image};
+use super::{check, Draw, Image};
 use crate::error::Result;
 
 /// Mirrors the image left–right with probability `p`.
@@ -28,6 +28,20 @@ impl HorizontalFlip {
 
     pub(crate) fn apply<R: Rng>(&self, image: &mut Image, rng: &mut R) {
         if rng.random::<f32>() < self.p {
+            flip_horizontal(&mut image.data, image.width);
+        }
+    }
+}
+
+/// airbench's alternating flip: each image is mirrored in every other epoch (a fixed random half
+/// of the images in even epochs, the other half in odd ones), so that any two consecutive epochs
+/// show every image both ways instead of leaving it to chance.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AlternatingFlip;
+
+impl AlternatingFlip {
+    pub(crate) fn apply(&self, image: &mut Image, draw: Draw) {
+        if draw.alternate_flipped() {
             flip_horizontal(&mut image.data, image.width);
         }
     }
@@ -72,5 +86,33 @@ mod tests {
         HorizontalFlip { p: 0.0 }.apply(&mut never, &mut rng);
         assert_eq!(never, image);
         assert!(HorizontalFlip { p: 1.5 }.validate().is_err());
+    }
+
+    #[test]
+    fn the_alternating_flip_mirrors_each_image_every_other_epoch() {
+        let pipeline = crate::transforms::Pipeline::parse("alt-flip").unwrap();
+        let flipped = |seed: u64, epoch: u64, index: u64| {
+            let mut image = Image {
+                data: vec![0.0, 1.0],
+                channels: 1,
+                height: 1,
+                width: 2,
+            };
+            pipeline.apply(&mut image, Draw { seed, epoch, index });
+            image.data == [1.0, 0.0]
+        };
+        let images = 400;
+        for index in 0..images {
+            for epoch in 0..5 {
+                assert_ne!(flipped(7, epoch, index), flipped(7, epoch + 1, index));
+                assert_eq!(flipped(7, epoch, index), flipped(7, epoch, index));
+            }
+        }
+        // Which half starts flipped is random (and depends on the seed).
+        let first: Vec<bool> = (0..images).map(|i| flipped(7, 0, i)).collect();
+        let count = first.iter().filter(|&&f| f).count();
+        assert!((150..=250).contains(&count), "{count} of {images}");
+        let other_seed: Vec<bool> = (0..images).map(|i| flipped(8, 0, i)).collect();
+        assert_ne!(first, other_seed);
     }
 }

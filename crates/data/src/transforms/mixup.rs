@@ -8,6 +8,15 @@ use rand_distr::{Beta, Distribution};
 
 use crate::error::{Error, Result};
 
+/// Label smoothing (Szegedy et al. 2016) of targets, `rows × classes` probabilities, in place: each
+/// becomes `(1 − ε)·target + ε/classes`, PyTorch's `label_smoothing` of its cross-entropy.
+pub fn smooth_targets(targets: &mut [f32], classes: usize, epsilon: f32) {
+    let uniform = epsilon / classes as f32;
+    targets
+        .iter_mut()
+        .for_each(|t| *t = (1.0 - epsilon) * *t + uniform);
+}
+
 /// One-hot targets: `labels.len() × classes` probabilities.
 pub fn one_hot(labels: &[usize], classes: usize) -> Vec<f32> {
     let mut targets = vec![0.0; labels.len() * classes];

@@ -2,13 +2,14 @@
 //! normalisation, plus batch-level mixup, whitening and test-time flip averaging.
 //!
 //! A [`Transform`] is plain data (its parameters), checked once by [`Transform::validate`] when a
-//! pipeline is built, so invalid settings are rejected at start-up; applying it takes the random
-//! generator of the sample, which the loader derives from `(seed, epoch, index)`.
+//! pipeline is built, so invalid settings are rejected at start-up; applying it takes the sample's
+//! [`Draw`] (`seed, epoch, index`), from which its random generator is derived.
 
 mod affine;
 mod color;
 mod crop;
 mod cutout;
+mod draw;
 mod eigen;
 mod flip;
 mod mixup;
@@ -22,8 +23,10 @@ pub use affine::RandomAffine;
 pub use color::ColorJitter;
 pub use crop::{RandomCrop, RandomResizedCrop};
 pub use cutout::Cutout;
-pub use flip::{flip_horizontal, HorizontalFlip};
-pub use mixup::{mixup, one_hot};
+pub use draw::Draw;
+pub(crate) use draw::{rng_for, Stream};
+pub use flip::{flip_horizontal, AlternatingFlip, HorizontalFlip};
+pub use mixup::{mixup, one_hot, smooth_targets};
 pub use pca_color::PcaLighting;
 pub use randaugment::RandAugment;
 pub use tta::{average_flip_predictions, with_flipped};
@@ -82,6 +85,8 @@ pub enum Transform {
     RandomResizedCrop(RandomResizedCrop),
     /// Horizontal flip with a probability.
     HorizontalFlip(HorizontalFlip),
+    /// Each image mirrored in every other epoch (airbench's alternating flip).
+    AlternatingFlip(AlternatingFlip),
     /// Rotation, translation, scaling and shear as one bilinear warp.
     Affine(RandomAffine),
     /// Brightness, contrast and saturation jitter.
@@ -104,6 +109,7 @@ impl Transform {
             Transform::RandomCrop(t) => t.validate(),
             Transform::RandomResizedCrop(t) => t.validate(),
             Transform::HorizontalFlip(t) => t.validate(),
+            Transform::AlternatingFlip(_) => Ok(()),
             Transform::Affine(t) => t.validate(),
             Transform::ColorJitter(t) => t.validate(),
             Transform::Cutout(t) => t.validate(),
@@ -112,12 +118,13 @@ impl Transform {
         }
     }
 
-    /// Applies the transform to `image`, drawing its random choices from `rng`.
-    pub fn apply<R: Rng>(&self, image: &mut Image, rng: &mut R) {
+    /// Applies the transform to `image` of `draw`, drawing its random choices from `rng`.
+    pub fn apply<R: Rng>(&self, image: &mut Image, draw: Draw, rng: &mut R) {
         match self {
             Transform::RandomCrop(t) => t.apply(image, rng),
             Transform::RandomResizedCrop(t) => t.apply(image, rng),
             Transform::HorizontalFlip(t) => t.apply(image, rng),
+            Transform::AlternatingFlip(t) => t.apply(image, draw),
             Transform::Affine(t) => t.apply(image, rng),
             Transform::ColorJitter(t) => t.apply(image, rng),
             Transform::Cutout(t) => t.apply(image, rng),
@@ -149,6 +156,7 @@ impl Transform {
             "crop" => Transform::RandomCrop(RandomCrop::default()),
             "resized-crop" => Transform::RandomResizedCrop(RandomResizedCrop::default()),
             "flip" => Transform::HorizontalFlip(HorizontalFlip::default()),
+            "alt-flip" => Transform::AlternatingFlip(AlternatingFlip),
             "rotate" => Transform::Affine(RandomAffine {
                 degrees: 15.0,
                 ..affine
@@ -187,10 +195,11 @@ impl Transform {
 }
 
 /// The names [`Transform::from_name`] knows.
-pub const TRANSFORM_NAMES: [&str; 12] = [
+pub const TRANSFORM_NAMES: [&str; 13] = [
     "crop",
     "resized-crop",
     "flip",
+    "alt-flip",
     "rotate",
     "translate",
     "scale",
@@ -244,10 +253,11 @@ impl Pipeline {
         &self.transforms
     }
 
-    /// Applies every transform in order.
-    pub fn apply<R: Rng>(&self, image: &mut Image, rng: &mut R) {
+    /// Applies every transform in order to the image of `draw`.
+    pub fn apply(&self, image: &mut Image, draw: Draw) {
+        let mut rng = draw.rng();
         for t in &self.transforms {
-            t.apply(image, rng);
+            t.apply(image, draw, &mut rng);
         }
     }
 

@@ -11,6 +11,7 @@ fn known(t: &Transform) -> &'static str {
         Transform::RandomCrop(_) => "padding, size, fill",
         Transform::RandomResizedCrop(_) => "size, scale (LOW-HIGH)",
         Transform::HorizontalFlip(_) => "p",
+        Transform::AlternatingFlip(_) => "none",
         Transform::Affine(_) => "degrees, translate, scale (LOW-HIGH), shear, fill",
         Transform::ColorJitter(_) => "brightness, contrast, saturation",
         Transform::Cutout(_) => "size, fill",

@@ -30,10 +30,13 @@ pub fn output_dims(model: &dyn Module, n: usize, spec: &ModelSpec) -> Vec<usize>
         .to_vec()
 }
 
-/// Trains `model` on one fixed random batch of `n` images (labels `i % classes`) for `steps` steps
-/// in train mode and asserts that the loss after training is at most a tenth of the loss before,
-/// both measured in `measure` mode: `Mode::Eval` for models whose dropout makes single train-mode
-/// losses on so small a batch too noisy to compare.
+/// Trains `model` on one fixed random batch of `n` images (labels `i % classes`) for up to `steps`
+/// steps in train mode and asserts that the loss falls to at most a tenth of the loss before, both
+/// measured in `measure` mode (`Mode::Eval` for models whose dropout makes single train-mode losses
+/// on so small a batch too noisy to compare), checked every 10 steps and at the end. It passes at
+/// the first check that finds it: Adam on a batch it has fitted to a loss near 0 takes steps of
+/// about lr whatever the gradient, and AlexNet's eval loss went from 6e-8 back to 0.5 in the last 3
+/// of 60 steps.
 pub fn assert_overfits(
     model: &dyn Module,
     opt: &mut dyn Optimizer,
@@ -51,17 +54,21 @@ pub fn assert_overfits(
             .unwrap()
     };
     let first = loss(measure).item();
-    let mut losses = Vec::with_capacity(steps);
-    for _ in 0..steps {
-        let loss = loss(Mode::Train);
-        losses.push(loss.item());
+    let mut checked = Vec::new();
+    for step in 1..=steps {
+        let train_loss = loss(Mode::Train);
         opt.zero_grad();
-        loss.backward().unwrap();
+        train_loss.backward().unwrap();
         opt.step().unwrap();
+        if step % 10 == 0 || step == steps {
+            let now = loss(measure).item();
+            if now <= 0.1 * first {
+                return;
+            }
+            checked.push((step, now));
+        }
     }
-    let last = loss(measure).item();
-    assert!(
-        last <= 0.1 * first,
-        "{measure:?} loss {first} → {last} did not fall by 90%; training losses {losses:?}"
+    panic!(
+        "{measure:?} loss {first} did not fall by 90% in {steps} steps: (step, loss) {checked:?}"
     );
 }

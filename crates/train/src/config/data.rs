@@ -26,6 +26,8 @@ pub struct DataConfig {
     pub augment: Option<String>,
     /// Mixup strength α: blend images at a Beta(α, α) ratio and train on soft targets.
     pub mixup: Option<f32>,
+    /// Label smoothing ε: train on targets `(1 − ε)·one-hot + ε/classes` (after mixup, if any).
+    pub label_smoothing: Option<f32>,
     /// Threads preparing training batches; batches don't depend on this number.
     pub workers: usize,
 }
@@ -40,6 +42,7 @@ impl Default for DataConfig {
             val_fraction: 0.0,
             augment: None,
             mixup: None,
+            label_smoothing: None,
             workers: 1,
         }
     }
@@ -66,6 +69,14 @@ impl DataConfig {
                 return Err(Error::config(
                     "data.mixup",
                     format!("alpha must be a positive number, got {alpha}"),
+                ));
+            }
+        }
+        if let Some(epsilon) = self.label_smoothing {
+            if !(0.0..=1.0).contains(&epsilon) {
+                return Err(Error::config(
+                    "data.label_smoothing",
+                    format!("must be in [0, 1], got {epsilon}"),
                 ));
             }
         }

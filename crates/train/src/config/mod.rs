@@ -139,12 +139,15 @@ impl TrainConfig {
         }
         if finetune.linear_probe {
             let probe =
-                "a linear probe computes the body's features once, without augmentation or mixup";
+                "a linear probe computes the body's features once, without augmentation, mixup or label smoothing";
             if !matches!(self.data.augment.as_deref(), None | Some("none")) {
                 return Err(Error::config("data.augment", format!("{probe}: use none")));
             }
             if self.data.mixup.is_some() {
                 return Err(Error::config("data.mixup", probe));
+            }
+            if self.data.label_smoothing.is_some() {
+                return Err(Error::config("data.label_smoothing", probe));
             }
             if self.adversarial.is_some() {
                 return Err(Error::config(
