@@ -112,7 +112,7 @@ pub fn alone(args: &[String]) -> Output {
 /// max-pool candidates within rounding of each other), and the gradient then flows through another
 /// pixel: the next gradients differ by about 1e-3 all over the network. The optimiser's momentum
 /// buffers show that at once; the weights and buffers stay within tolerance but for a few
-/// elements, while a real error (per-rank batch statistics) puts 40% of them out.
+/// elements, while a real error (per-rank batch statistics) puts most of them out.
 pub fn model_difference(a: &Path, b: &Path, atol: f32, rtol: f32) -> Difference {
     let (a, b) = (tensor_bits(a), tensor_bits(b));
     assert_eq!(
