@@ -2,6 +2,7 @@
 //! channels, input size, number of classes) and is an ordinary [`convkit_nn::Module`] whose
 //! parameter names match the PyTorch reference implementation's `state_dict`. [`summarize`]
 //! describes what a model does layer by layer.
+mod airbench;
 mod alexnet;
 mod cifar_resnet;
 mod conv_bn;
@@ -27,6 +28,7 @@ mod summary_table;
 pub mod transfer;
 mod vgg;
 
+pub use airbench::{airbench, airbench94, AIRBENCH94_WIDTHS, WHITENING_KERNEL, WHITENING_LAYER};
 pub use alexnet::{alexnet, alexnet_torchvision};
 pub use cifar_resnet::{cifar_resnet, CifarResNetConfig};
 pub use convkit_tensor::receptive_field::{receptive_field, Window};

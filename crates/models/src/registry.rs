@@ -119,6 +119,9 @@ const FAMILIES: &[(&[&str], FamilyBuilder, NaturalSpec)] = &[
     (crate::small_cnn::NAMES, crate::small_cnn::build, |_| {
         ModelSpec::CIFAR
     }),
+    (crate::airbench::NAMES, crate::airbench::build, |_| {
+        ModelSpec::CIFAR
+    }),
     (crate::mlp::NAMES, crate::mlp::build, |_| ModelSpec::MNIST),
     (crate::mnist_net::NAMES, crate::mnist_net::build, |_| {
         ModelSpec::MNIST

@@ -25,6 +25,7 @@ pub fn head_name(model: &str) -> Result<&'static str> {
         "mlp10" => "21",
         "mlp20" => "41",
         "mnistnet" => "7",
+        "airbench94" => "7",
         _ if is(crate::lenet5_classic::NAMES) => "fc3",
         _ if is(crate::vgg::NAMES) => "classifier.6",
         _ if is(crate::mobilenet_v2::NAMES) => "classifier.1",

@@ -112,6 +112,16 @@ impl<const D: usize> BatchNormNd<D> {
         })
     }
 
+    /// This layer with its scale (`weight`) fixed at its value, 1 unless loaded otherwise: only the
+    /// shift trains, as in airbench's BatchNorm. The weight stays in the state_dict and gets no
+    /// gradient (the optimiser skips it). No effect without `affine`.
+    pub fn freeze_weight(self) -> Self {
+        if let Some(weight) = &self.weight {
+            weight.set_requires_grad(false);
+        }
+        self
+    }
+
     /// The running mean, when tracked.
     pub fn running_mean(&self) -> Option<&Tensor> {
         self.running.as_ref().map(|r| &r.mean)
@@ -280,6 +290,29 @@ mod tests {
         assert_close(&eval.to_vec(), &train.to_vec());
         assert!((eval.to_vec()[0] + 1.0).abs() < 1e-4, "{eval:?}");
         assert!(bn.describe().ends_with("track_running_stats=False)"));
+    }
+
+    #[test]
+    fn a_frozen_weight_gets_no_gradient_while_the_bias_does() {
+        let bn = BatchNorm1d::new(2, BatchNormConfig::default())
+            .unwrap()
+            .freeze_weight();
+        let x = batch().with_grad();
+        bn.forward(&x, Mode::Train)
+            .unwrap()
+            .mul(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]).unwrap())
+            .unwrap()
+            .sum()
+            .backward()
+            .unwrap();
+        assert!(bn.weight().unwrap().grad().is_none());
+        assert_eq!(bn.bias().unwrap().grad().unwrap().to_vec(), vec![4.0, 6.0]);
+        assert!(x.grad().is_some());
+        assert_eq!(
+            bn.parameters().len(),
+            2,
+            "the weight stays in the state_dict"
+        );
     }
 
     /// A replica whose partner holds the same batch: sums double; counts the calls.

@@ -24,6 +24,7 @@ mod max_pool2d;
 mod max_unpool2d;
 mod maxout;
 mod prelu;
+mod scale;
 mod sequential;
 mod stochastic_depth;
 #[cfg(test)]
@@ -59,6 +60,7 @@ pub use max_pool2d::{MaxPool2d, MaxPool2dConfig};
 pub use max_unpool2d::MaxUnpool2d;
 pub use maxout::Maxout;
 pub use prelu::{PReLU, PReLUConfig};
+pub use scale::Scale;
 pub use sequential::Sequential;
 pub use stochastic_depth::StochasticDepth;
 
