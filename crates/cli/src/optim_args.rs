@@ -69,9 +69,16 @@ pub struct OptimArgs {
     /// When the schedule advances [default: batch for one-cycle and cyclic, epoch otherwise].
     #[arg(long, value_parser = names::<IntervalName>(&["batch", "epoch"]))]
     pub schedule_interval: Option<IntervalName>,
-    /// Linear warm-up from lr·0.1 over this many epochs, before the schedule starts.
+    /// Linear warm-up from lr·--warmup-start-factor over this many epochs, before the schedule
+    /// starts.
     #[arg(long)]
     pub warmup_epochs: Option<usize>,
+    /// Warm-up over this fraction of the run's steps instead of whole epochs.
+    #[arg(long)]
+    pub warmup_fraction: Option<f64>,
+    /// The warm-up's first rate as a fraction of lr [default: 0.1].
+    #[arg(long)]
+    pub warmup_start_factor: Option<f32>,
     /// step: steps between decays [default: a third of the run].
     #[arg(long)]
     pub step_size: Option<usize>,
@@ -179,6 +186,7 @@ impl OptimArgs {
             o.lookahead = Some(LookaheadConfig {
                 k,
                 alpha: alpha.unwrap_or(base.alpha),
+                ..base
             });
         }
         set(&mut config.clip.norm, self.clip_grad_norm.map(Some));
@@ -187,6 +195,8 @@ impl OptimArgs {
         set(&mut s.kind, self.schedule.map(Some));
         set(&mut s.interval, self.schedule_interval.map(Some));
         set(&mut s.warmup_epochs, self.warmup_epochs);
+        set(&mut s.warmup_fraction, self.warmup_fraction.map(Some));
+        set(&mut s.warmup_start_factor, self.warmup_start_factor);
         set(&mut s.step_size, self.step_size.map(Some));
         set(&mut s.milestones, self.milestones.clone());
         set(&mut s.gamma, self.gamma.map(Some));

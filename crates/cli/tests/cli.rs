@@ -50,6 +50,15 @@ fn train_eval_predict_on_mnist() {
         "eval disagrees with train:\n{text}"
     );
     assert!(text.contains("confusion matrix"), "{text}");
+    let mirrored = convkit(&["eval", checkpoint.to_str().unwrap(), "--tta", "mirror"]);
+    assert!(mirrored.status.success(), "{}", stderr(&mirrored));
+    let mirrored = stdout(&mirrored);
+    assert!(mirrored.contains("10000 images, TTA mirror)"), "{mirrored}");
+    // Mirrored digits are other shapes: the average of both views is not the plain accuracy.
+    assert!(
+        (accuracy_line(&mirrored) - accuracy).abs() >= 0.01,
+        "TTA changed nothing:\n{mirrored}"
+    );
     let top5: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("top-5 accuracy: "))

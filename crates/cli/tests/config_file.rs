@@ -133,3 +133,54 @@ fn bad_config_files_are_reported_with_the_file_and_key() {
         "no run folder for a bad configuration"
     );
 }
+
+#[test]
+fn a_named_recipe_is_the_base_configuration_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("runs");
+    let out = convkit(&[
+        "train",
+        "--recipe",
+        "airbench94",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "256",
+        "--batch-size",
+        "128",
+        "--tta",
+        "none",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    ok(&out);
+    let text = std::fs::read_to_string(only_run(&out_dir).join("config.toml")).unwrap();
+    for line in [
+        "model = \"airbench94\"",
+        "batch_size = 128",
+        "nesterov = true",
+        "label_smoothing = 0.2",
+        "augment = \"crop:padding=2:mode=reflect,alt-flip\"",
+        "warmup_fraction = 0.23",
+        "[whitening]",
+        "tta = \"none\"",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    let unknown = convkit(&["train", "--recipe", "fastest"]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("airbench94"),
+        "{}",
+        stderr(&unknown)
+    );
+    let both = convkit(&["train", "--recipe", "airbench94", "--config", "x.toml"]);
+    assert!(!both.status.success());
+    assert!(
+        stderr(&both).contains("cannot be used with"),
+        "{}",
+        stderr(&both)
+    );
+}

@@ -22,7 +22,12 @@ fn lookahead(params: &[(String, Tensor)], momentum: f32, k: usize) -> Lookahead 
         ..Default::default()
     };
     let inner = Box::new(Sgd::new(params.to_vec(), sgd).unwrap());
-    Lookahead::new(inner, params.to_vec(), LookaheadConfig { k, alpha: 0.5 }).unwrap()
+    let config = LookaheadConfig {
+        k,
+        alpha: 0.5,
+        ..Default::default()
+    };
+    Lookahead::new(inner, params.to_vec(), config, 0).unwrap()
 }
 
 fn step(params: &[(String, Tensor)], optimizer: &mut Lookahead, g: &[f32]) {
@@ -99,7 +104,66 @@ fn state_without_the_slow_weights_is_refused_and_bad_settings_too() {
 
     for (k, alpha) in [(0, 0.5), (5, 0.0), (5, 1.5), (5, f32::NAN)] {
         let inner = Box::new(Sgd::new(p.clone(), SgdConfig::default()).unwrap());
-        let err = Lookahead::new(inner, p.clone(), LookaheadConfig { k, alpha }).err();
+        let config = LookaheadConfig {
+            k,
+            alpha,
+            ..Default::default()
+        };
+        let err = Lookahead::new(inner, p.clone(), config, 10).err();
         assert!(err.is_some(), "k {k} alpha {alpha} accepted");
     }
+    for (ramp, total) in [(0.0, 10), (f32::INFINITY, 10), (3.0, 0)] {
+        let inner = Box::new(Sgd::new(p.clone(), SgdConfig::default()).unwrap());
+        let config = LookaheadConfig {
+            ramp: Some(ramp),
+            ..Default::default()
+        };
+        let err = Lookahead::new(inner, p.clone(), config, total).err();
+        assert!(err.is_some(), "ramp {ramp} over {total} steps accepted");
+    }
+}
+
+/// airbench's variant: alpha = 1 − (1 − 0.2)·(t/T)³ at the synchronisations (k = 2 of T = 4
+/// steps), and a buffer (not touched by the optimiser) averaged like the weights.
+#[test]
+fn a_ramped_alpha_averages_more_toward_the_end_and_buffers_follow() {
+    let p = param(&[0.0]);
+    let buffer = Tensor::from_vec(vec![0.0], [1]).unwrap();
+    let sgd = SgdConfig {
+        lr: 1.0,
+        momentum: 0.0,
+        ..Default::default()
+    };
+    let inner = Box::new(Sgd::new(p.clone(), sgd).unwrap());
+    let config = LookaheadConfig {
+        k: 2,
+        alpha: 0.2,
+        ramp: Some(3.0),
+        buffers: true,
+    };
+    let mut followed = p.clone();
+    followed.push(("running_mean".into(), buffer.clone()));
+    let mut optimizer = Lookahead::new(inner, followed, config, 4).unwrap();
+    let (mut w, mut slow, mut b) = (0.0f32, 0.0f32, 0.0f32);
+    // The slow copies are taken at the first step: the weight before it, the buffer as the
+    // forward pass before it left it.
+    let mut b_slow = 10.0;
+    for t in 1..=4 {
+        buffer.data_mut()[0] += 10.0; // as a training forward pass would move it
+        b += 10.0;
+        step(&p, &mut optimizer, &[-1.0]); // each step adds 1 to the weight
+        w += 1.0;
+        if t % 2 == 0 {
+            let alpha = 1.0 - 0.8 * (t as f32 / 4.0).powi(3);
+            slow += alpha * (w - slow);
+            b_slow += alpha * (b - b_slow);
+            (w, b) = (slow, b_slow);
+        }
+        let got = (p[0].1.to_vec()[0], buffer.to_vec()[0]);
+        assert!(
+            (got.0 - w).abs() < 1e-5 && (got.1 - b).abs() < 1e-4,
+            "step {t}: {got:?} vs {w}, {b}"
+        );
+    }
+    assert!(w < 4.0, "the ramp held the weight back at the end: {w}");
 }

@@ -6,11 +6,13 @@ use crate::checkpoint::RunState;
 use crate::divergence::DivergenceGuard;
 use crate::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
+use crate::eval::{evaluate_tta, EVAL_BATCH};
 use crate::metrics::EpochMetrics;
 use crate::replicas::shard;
 use crate::run::Run;
 use crate::run_dir::{new_run_dir, new_run_id, remove_stale_temporaries};
 use crate::trainer::{Trainer, RUN_FOLDER_CALLBACKS};
+use convkit_data::transforms::Tta;
 use convkit_nn::schedule::LrScheduler;
 use std::path::PathBuf;
 
@@ -21,6 +23,10 @@ pub struct FitOutcome {
     /// Every epoch's metrics, including those before a resume.
     pub history: Vec<EpochMetrics>,
     pub reason: RunEndReason,
+    /// The test set's `(loss, accuracy)` with the run's test-time augmentation, measured after
+    /// the last epoch (`None` without TTA or a test set, and on the other ranks of a data-parallel
+    /// job).
+    pub tta_test: Option<(f64, f64)>,
 }
 
 impl FitOutcome {
@@ -62,7 +68,9 @@ impl Trainer {
             None => config.schedule.clone(),
         };
         let (groups, keep_frozen) = self.optimizer_groups()?;
-        let mut optimizer = config.optimizer.build(groups)?;
+        let total_steps = config.epochs * batches;
+        let buffers = self.model.buffers();
+        let mut optimizer = config.optimizer.build(groups, buffers, total_steps)?;
         let lr = config.optimizer.lr();
         let mut scheduler = schedule.build(optimizer.as_mut(), lr, config.epochs, batches)?;
         let (run_dir, run_id, mut stopping, mut history, snapshots) = match resumed {
@@ -152,6 +160,11 @@ impl Trainer {
             if let Some(plan) = plan {
                 plan.apply_epoch(run.model, epoch, &keep_frozen);
             }
+            for (name, t) in run.model.parameters() {
+                if config.optimizer.is_expired(&name, epoch) {
+                    t.set_requires_grad(false);
+                }
+            }
             run.trainable = run
                 .model
                 .parameters()
@@ -226,6 +239,20 @@ impl Trainer {
                 run.run_dir.display()
             )));
         }
+        let tta = config.tta.tta();
+        let tta_test = match (&data.test, tta) {
+            (Some(test), t) if t != Tta::None && run.is_primary() => {
+                let report = evaluate_tta(
+                    run.model,
+                    test.clone(),
+                    data.normalize.clone(),
+                    EVAL_BATCH,
+                    tta,
+                )?;
+                Some((report.loss, report.accuracy()))
+            }
+            _ => None,
+        };
         let end = RunEnd {
             reason: &reason,
             history: &history,
@@ -239,6 +266,7 @@ impl Trainer {
             run_dir: run.run_dir,
             history,
             reason,
+            tta_test,
         })
     }
 }

@@ -40,6 +40,7 @@ pub mod step;
 pub mod tensorboard;
 mod tensors;
 mod trainer;
+mod whitening;
 
 pub use callback::{Callback, Control};
 pub use config::TrainConfig;

@@ -10,6 +10,7 @@ use crate::finetune::{read_pretrained, Features, FinetunePlan, LinearProbeStep};
 use crate::replicas::{Replicas, SingleProcess};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
+use crate::whitening::whiten_layer;
 use convkit_models::build_model;
 use convkit_models::transfer::{with_new_head, NormsInEval};
 use convkit_nn::checkpoint::load_state_dict;
@@ -84,6 +85,10 @@ impl Trainer {
         if let Some(path) = &config.init_from {
             let tensors = read_state_dict(path)?;
             import_state_dict(model.as_ref(), &tensors, &path.display().to_string())?;
+        }
+        if let Some(whitening) = &config.whitening {
+            let (train, normalize) = (data.train.clone(), data.normalize.clone());
+            whiten_layer(model.as_ref(), train, normalize, whitening)?;
         }
         Trainer::assemble(config, model, data)
     }

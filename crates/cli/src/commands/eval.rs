@@ -6,7 +6,8 @@ use anyhow::{anyhow, bail};
 use clap::Args;
 use convkit_data::Split;
 use convkit_train::checkpoint::{load_model, run_folder, LoadedModel, IMPORTED};
-use convkit_train::eval::{check_compatible, evaluate, evaluate_ensemble, EvalReport};
+use convkit_train::config::TtaName;
+use convkit_train::eval::{check_compatible, evaluate_ensemble, evaluate_tta, EvalReport};
 use convkit_train::{DatasetName, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub struct EvalArgs {
     /// Images per evaluation batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Test-time augmentation of a single checkpoint: average the logits over mirrored (mirror)
+    /// and also 1-pixel shifted (mirror-translate) copies of each image.
+    #[arg(long, value_parser = names::<TtaName>(&["none", "mirror", "mirror-translate"]), default_value = "none")]
+    pub tta: TtaName,
 }
 
 /// `top-1 X% (correct/total), top-5 Y%, loss Z`.
@@ -91,12 +96,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             .map_err(cli_error)?,
     );
     let batch_size = args.batch_size;
+    if members.len() > 1 && args.tta != TtaName::None {
+        bail!(
+            "--tta evaluates one checkpoint; an ensemble averages its members' plain predictions"
+        );
+    }
     let report = if members.len() == 1 {
-        evaluate(
+        evaluate_tta(
             first.model.as_ref(),
             test_set,
             first.record.normalize.clone(),
             batch_size,
+            args.tta.tta(),
         )?
     } else {
         let (reports, ensemble) = evaluate_ensemble(
@@ -123,8 +134,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ensemble
     };
     if members.len() == 1 {
+        let tta = match args.tta {
+            TtaName::None => String::new(),
+            name => format!(
+                ", TTA {}",
+                serde_json::to_value(name)?.as_str().unwrap_or("")
+            ),
+        };
         println!(
-            "{} on {} test set ({} images)",
+            "{} on {} test set ({} images{tta})",
             first.record.name,
             dataset.as_str(),
             report.confusion.total()

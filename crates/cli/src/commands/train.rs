@@ -129,4 +129,7 @@ pub(super) fn report(outcome: &FitOutcome) {
     if let Some((_, accuracy)) = outcome.last().test {
         println!("test accuracy: {:.2}%", 100.0 * accuracy);
     }
+    if let Some((_, accuracy)) = outcome.tta_test {
+        println!("test accuracy with TTA: {:.2}%", 100.0 * accuracy);
+    }
 }

@@ -5,8 +5,9 @@ use rand::Rng;
 use super::{check, is_range, uniform, Image};
 use crate::error::Result;
 
-/// Pads the image by `padding` pixels of `fill` on every side, then cuts a window of `size`
-/// (default: the input size) at a random place, as torchvision's `RandomCrop(size, padding)`.
+/// Pads the image by `padding` pixels of `fill` (or its mirror image) on every side, then cuts a
+/// window of `size` (default: the input size) at a random place, as torchvision's
+/// `RandomCrop(size, padding, padding_mode)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RandomCrop {
     /// `[height, width]` of the crop; `None` keeps the input size.
@@ -15,6 +16,9 @@ pub struct RandomCrop {
     pub padding: usize,
     /// Value of the padding.
     pub fill: f32,
+    /// Pad with the image reflected about its edge pixels (`padding_mode='reflect'`: row −1 is
+    /// row 1) instead of `fill` (airbench's translation).
+    pub reflect: bool,
 }
 
 /// The CIFAR recipe: same size, 4 pixels of zero padding.
@@ -24,6 +28,7 @@ impl Default for RandomCrop {
             size: None,
             padding: 4,
             fill: 0.0,
+            reflect: false,
         }
     }
 }
@@ -46,20 +51,34 @@ impl RandomCrop {
         let top = rng.random_range(0..=(ph - ch as isize).max(0) as i64) as isize - p;
         let left = rng.random_range(0..=(pw - cw as isize).max(0) as i64) as isize - p;
         let mut out = vec![self.fill; image.channels * ch * cw];
+        let source = |i: isize, len: usize| {
+            let len = len as isize;
+            let i = if self.reflect && len > 1 {
+                // Reflect about the edge pixels, period 2·(len − 1).
+                let period = 2 * (len - 1);
+                let m = i.rem_euclid(period);
+                if m < len {
+                    m
+                } else {
+                    period - m
+                }
+            } else {
+                i
+            };
+            (0..len).contains(&i).then_some(i as usize)
+        };
         for (src, dst) in image
             .data
             .chunks_exact(image.plane())
             .zip(out.chunks_exact_mut(ch * cw))
         {
             for y in 0..ch {
-                let sy = top + y as isize;
-                if !(0..image.height as isize).contains(&sy) {
+                let Some(sy) = source(top + y as isize, image.height) else {
                     continue;
-                }
+                };
                 for x in 0..cw {
-                    let sx = left + x as isize;
-                    if (0..image.width as isize).contains(&sx) {
-                        dst[y * cw + x] = src[sy as usize * image.width + sx as usize];
+                    if let Some(sx) = source(left + x as isize, image.width) {
+                        dst[y * cw + x] = src[sy * image.width + sx];
                     }
                 }
             }
@@ -203,6 +222,37 @@ mod tests {
     }
 
     #[test]
+    fn reflect_padding_mirrors_about_the_edge_pixels() {
+        // Three equal rows 0 1 2 3 (any vertical shift gives the same rows); padded by 2 with
+        // reflection each reads 2 1 | 0 1 2 3 | 2 1, as torch's 'reflect'.
+        let image = Image {
+            data: [0.0, 1.0, 2.0, 3.0].repeat(3),
+            channels: 1,
+            height: 3,
+            width: 4,
+        };
+        let padded = [2.0, 1.0, 0.0, 1.0, 2.0, 3.0, 2.0, 1.0];
+        let crop = RandomCrop {
+            size: Some([1, 4]),
+            padding: 2,
+            fill: -1.0,
+            reflect: true,
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..100 {
+            let mut out = image.clone();
+            crop.apply(&mut out, &mut rng);
+            let start = padded
+                .windows(4)
+                .position(|w| w == out.data.as_slice())
+                .unwrap_or_else(|| panic!("{:?} is no window of the reflected row", out.data));
+            seen.insert(start);
+        }
+        assert_eq!(seen.len(), 5, "every offset from 0 to 2·padding: {seen:?}");
+    }
+
+    #[test]
     fn padded_crop_keeps_the_shape_and_takes_a_shifted_window() {
         let image = ramp(3, 6, 5);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -226,7 +276,7 @@ mod tests {
         RandomCrop {
             size: Some([2, 3]),
             padding: 0,
-            fill: 0.0,
+            ..Default::default()
         }
         .apply(&mut smaller, &mut rng);
         assert_eq!(

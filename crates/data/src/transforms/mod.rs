@@ -31,7 +31,7 @@ pub use mixup::{mixup, one_hot, smooth_targets};
 pub use patch_whitening::patch_whitening_filters;
 pub use pca_color::PcaLighting;
 pub use randaugment::RandAugment;
-pub use tta::{average_flip_predictions, with_flipped};
+pub use tta::{combine_views, Tta, View};
 pub use whitening::{Whitening, WhiteningKind};
 
 use rand::Rng;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// The parameter names each transform takes, for error messages.
 fn known(t: &Transform) -> &'static str {
     match t {
-        Transform::RandomCrop(_) => "padding, size, fill",
+        Transform::RandomCrop(_) => "padding, size, fill, mode (constant or reflect)",
         Transform::RandomResizedCrop(_) => "size, scale (LOW-HIGH)",
         Transform::HorizontalFlip(_) => "p",
         Transform::AlternatingFlip(_) => "none",
@@ -81,6 +81,17 @@ impl Transform {
             (Transform::RandomCrop(t), "padding") => t.padding = number(name, key, value)?,
             (Transform::RandomCrop(t), "size") => t.size = Some(size(name, value)?),
             (Transform::RandomCrop(t), "fill") => t.fill = number(name, key, value)?,
+            (Transform::RandomCrop(t), "mode") => {
+                t.reflect = match value {
+                    "reflect" => true,
+                    "constant" => false,
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "transform '{name}': mode is constant or reflect, got '{other}'"
+                        )))
+                    }
+                }
+            }
             (Transform::RandomResizedCrop(t), "size") => t.size = size(name, value)?,
             (Transform::RandomResizedCrop(t), "scale") => t.scale = range(name, key, value)?,
             (Transform::HorizontalFlip(t), "p") => t.p = number(name, key, value)?,
@@ -123,6 +134,11 @@ impl Transform {
                     format!("padding {} is too large for a {h}x{w} crop (it must be smaller than the crop, or a crop could hold nothing but padding)", t.padding)
                 })?;
                 check(
+                    !t.reflect || t.padding < height.min(width),
+                    "random crop",
+                    || format!("reflect padding {} needs {image} larger than it", t.padding),
+                )?;
+                check(
                     h <= height + 2 * t.padding && w <= width + 2 * t.padding,
                     "random crop",
                     || format!("a {h}x{w} crop does not fit in the padded {image}"),
@@ -164,9 +180,13 @@ mod tests {
             Transform::RandomCrop(RandomCrop {
                 size: Some([24, 20]),
                 padding: 2,
-                fill: 0.0
+                fill: 0.0,
+                reflect: false,
             })
         );
+        let reflect = Pipeline::parse("crop:padding=2:mode=reflect").unwrap();
+        assert!(matches!(reflect.transforms()[0], Transform::RandomCrop(c) if c.reflect));
+        assert!(error("crop:mode=wrap").contains("mode is constant or reflect, got 'wrap'"));
         assert!(matches!(pipeline.transforms()[1], Transform::HorizontalFlip(f) if f.p == 0.25));
         assert!(matches!(pipeline.transforms()[2], Transform::RandAugment(r) if r.n == 3));
         assert_eq!(pipeline.output_size([28, 28]), [24, 20]);

@@ -1,7 +1,9 @@
 //! Lookahead (Zhang et al. 2019, "k steps forward, 1 step back"): another optimiser moves the
 //! weights (the fast ones) for `k` steps; then slow weights, kept apart, move a fraction `alpha`
 //! of the way toward them, and the fast weights restart from the slow ones. airbench's CIFAR-10
-//! recipe uses it to average out the noise of large learning rates.
+//! recipe uses it to average out the noise of large learning rates, in a variant that this module
+//! also offers: `alpha` falling over the run ([`LookaheadConfig::ramp`]) and batch norm's running
+//! statistics followed along with the weights.
 use super::Optimizer;
 use crate::error::{Error, Result, StateProblem};
 use convkit_tensor::Tensor;
@@ -15,12 +17,26 @@ pub struct LookaheadConfig {
     pub k: usize,
     /// Fraction of the way the slow weights move toward the fast ones, in (0, 1].
     pub alpha: f32,
+    /// airbench's schedule for alpha: at step t of T, `1 − (1 − alpha)·(t/T)^ramp`, so the slow
+    /// weights simply take the fast ones early in the run and average more and more toward its
+    /// end (airbench94: alpha 1 − 0.95⁵, ramp 3) [default: alpha throughout].
+    #[serde(default)]
+    pub ramp: Option<f32>,
+    /// Follow batch norm's running statistics too (airbench): the trainer hands them to
+    /// [`Lookahead::new`] with the parameters.
+    #[serde(default)]
+    pub buffers: bool,
 }
 
 /// The paper's defaults: k = 5, alpha = 0.5.
 impl Default for LookaheadConfig {
     fn default() -> Self {
-        LookaheadConfig { k: 5, alpha: 0.5 }
+        LookaheadConfig {
+            k: 5,
+            alpha: 0.5,
+            ramp: None,
+            buffers: false,
+        }
     }
 }
 
@@ -31,8 +47,11 @@ const STEP_NAME: &str = "lookahead_step";
 /// An optimiser wrapped in Lookahead.
 pub struct Lookahead {
     inner: Box<dyn Optimizer>,
+    /// The tensors followed: the inner optimiser's parameters, and buffers when asked.
     params: Vec<(String, Tensor)>,
     config: LookaheadConfig,
+    /// The run's length in steps, for the ramp of alpha.
+    total_steps: u64,
     /// The slow weights, taken from the parameters at the first step (so that weights loaded after
     /// the optimiser was built are the ones followed).
     slow: Option<Vec<Vec<f32>>>,
@@ -40,14 +59,19 @@ pub struct Lookahead {
 }
 
 impl Lookahead {
-    /// Wraps `inner`, which updates `params` (the same tensors).
+    /// Wraps `inner`, which updates `params` (the same tensors); `params` may also hold tensors
+    /// the inner optimiser does not update but that should follow the same averaging (batch
+    /// norm's running statistics, as in airbench). `total_steps` is the run's length, which the
+    /// ramp of alpha needs (any value without a ramp).
     ///
     /// # Errors
-    /// `k` of 0 or `alpha` outside (0, 1].
+    /// `k` of 0, `alpha` outside (0, 1], a ramp that is not a positive number, or a ramp over 0
+    /// steps.
     pub fn new(
         inner: Box<dyn Optimizer>,
         params: Vec<(String, Tensor)>,
         config: LookaheadConfig,
+        total_steps: usize,
     ) -> Result<Lookahead> {
         if config.k == 0 || !(config.alpha > 0.0 && config.alpha <= 1.0) {
             return Err(Error::config(
@@ -58,18 +82,39 @@ impl Lookahead {
                 ),
             ));
         }
+        if let Some(ramp) = config.ramp {
+            if !(ramp > 0.0 && ramp.is_finite()) || total_steps == 0 {
+                return Err(Error::config(
+                    "lookahead",
+                    format!("a ramp needs a positive power and a run of at least one step, got power {ramp} over {total_steps} steps"),
+                ));
+            }
+        }
         Ok(Lookahead {
             inner,
             params,
             config,
+            total_steps: total_steps as u64,
             slow: None,
             steps: 0,
         })
     }
 
+    /// alpha at the current step.
+    fn alpha(&self) -> f32 {
+        let alpha = self.config.alpha;
+        match self.config.ramp {
+            None => alpha,
+            Some(power) => {
+                let progress = (self.steps as f64 / self.total_steps as f64).min(1.0);
+                (1.0 - (1.0 - f64::from(alpha)) * progress.powf(f64::from(power))) as f32
+            }
+        }
+    }
+
     /// Moves the slow weights toward the fast ones and restarts the fast ones from them.
     fn synchronise(&mut self) {
-        let alpha = self.config.alpha;
+        let alpha = self.alpha();
         let slow = self.slow.as_mut().expect("taken at the first step");
         for ((_, param), slow) in self.params.iter().zip(slow) {
             let mut fast = param.data_mut();

@@ -28,10 +28,25 @@ impl Callback for Console {
             c.optimizer.lr()
         );
         if let Some(l) = c.optimizer.lookahead {
+            let alpha = match l.ramp {
+                Some(power) => format!("1 − {}·(t/T)^{power}", 1.0 - l.alpha),
+                None => l.alpha.to_string(),
+            };
+            let statistics = if l.buffers {
+                " (batch-norm statistics too)"
+            } else {
+                ""
+            };
             println!(
-                "lookahead: every {} steps the slow weights move {} of the way to the weights, \
-                 which restart from them",
-                l.k, l.alpha
+                "lookahead: every {} steps the slow weights{statistics} move {alpha} of the way \
+                 to the weights, which restart from them",
+                l.k
+            );
+        }
+        if let Some(w) = &c.whitening {
+            println!(
+                "whitening: layer '{}' set from the patches of the first {} training images",
+                w.layer, w.images
             );
         }
         if e.first_epoch > 1 {

@@ -8,6 +8,7 @@ mod finetune;
 mod optim;
 mod schedule;
 mod toml_io;
+mod whitening;
 
 pub use adversarial::{AdversarialConfig, AdversarialMethod};
 pub use data::DataConfig;
@@ -15,8 +16,10 @@ pub use diff::differences;
 pub use finetune::FinetuneConfig;
 pub use optim::{ClipConfig, OptimizerConfig, OptimizerName, ParamGroupConfig};
 pub use schedule::{AnnealName, CyclicModeName, IntervalName, ScheduleConfig, ScheduleName};
+pub use whitening::WhiteningConfig;
 
 use crate::error::{Error, Result};
+use convkit_data::transforms::Tta;
 use convkit_models::model_names;
 use convkit_nn::reinit::Scheme;
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,36 @@ pub struct TrainConfig {
     pub adversarial: Option<AdversarialConfig>,
     /// Fine-tune pretrained weights with a new head (see [`FinetuneConfig`]).
     pub finetune: Option<FinetuneConfig>,
+    /// Initialise a first convolution from the training images' patches (see
+    /// [`WhiteningConfig`]); a fresh run only.
+    pub whitening: Option<WhiteningConfig>,
+    /// Test-time augmentation of a last evaluation of the test set when the run ends (the
+    /// evaluations after each epoch stay plain).
+    pub tta: TtaName,
+}
+
+/// Which views of the test images the final evaluation averages (`convkit_data::transforms::Tta`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TtaName {
+    /// No final evaluation besides the last epoch's.
+    #[default]
+    None,
+    /// The images and their mirror images.
+    Mirror,
+    /// airbench's: mirror, and mirrored 1-pixel translations.
+    MirrorTranslate,
+}
+
+impl TtaName {
+    /// The augmentation it names.
+    pub fn tta(self) -> Tta {
+        match self {
+            TtaName::None => Tta::None,
+            TtaName::Mirror => Tta::Mirror,
+            TtaName::MirrorTranslate => Tta::MirrorTranslate,
+        }
+    }
 }
 
 /// Which checkpoints a run writes besides `last.safetensors` (written after every epoch: it holds
@@ -118,6 +151,8 @@ impl Default for TrainConfig {
             checkpoint: CheckpointPolicy::default(),
             adversarial: None,
             finetune: None,
+            whitening: None,
+            tta: TtaName::None,
         }
     }
 }
@@ -204,6 +239,15 @@ impl TrainConfig {
                 "weight_init",
                 "cannot be combined with init_from (the weights would be overwritten); give one of them",
             ));
+        }
+        if let Some(whitening) = &self.whitening {
+            whitening.validate()?;
+            if self.init_from.is_some() || self.finetune.is_some() {
+                return Err(Error::config(
+                    "whitening",
+                    "initialises a fresh model: imported or pretrained weights have their own first layer",
+                ));
+            }
         }
         self.data.validate()?;
         self.optimizer.validate()?;

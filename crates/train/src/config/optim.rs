@@ -74,6 +74,8 @@ pub struct ParamGroupConfig {
     pub weight_decay: Option<f32>,
     /// Frozen: no gradient is computed for these parameters and the optimiser never touches them.
     pub frozen: bool,
+    /// Trained in the first this many epochs only, frozen after (airbench's whitening bias).
+    pub epochs: Option<usize>,
 }
 
 /// Gradient clipping applied between backward and the optimiser step.
@@ -136,6 +138,14 @@ impl OptimizerConfig {
                     format!("must be in (0, 1], got {alpha}"),
                 ));
             }
+            if let Some(ramp) = lookahead.ramp {
+                if !(ramp > 0.0 && ramp.is_finite()) {
+                    return Err(Error::config(
+                        "optimizer.lookahead.ramp",
+                        format!("must be a positive number, got {ramp}"),
+                    ));
+                }
+            }
         }
         if self.nesterov && self.name != OptimizerName::Sgd {
             return Err(Error::config(
@@ -150,6 +160,12 @@ impl OptimizerConfig {
                     "needs a name pattern",
                 ));
             }
+            if group.epochs == Some(0) {
+                return Err(Error::config(
+                    format!("optimizer.groups[{i}].epochs"),
+                    "must be at least 1 (use frozen = true for parameters that never train)",
+                ));
+            }
             if let Some(scale) = group.lr_scale {
                 if !(scale >= 0.0 && scale.is_finite()) {
                     return Err(Error::config(
@@ -160,6 +176,16 @@ impl OptimizerConfig {
             }
         }
         Ok(())
+    }
+
+    /// Whether the parameter `name` stops training before `epoch` (1-based): its group trains
+    /// for fewer epochs.
+    pub fn is_expired(&self, name: &str, epoch: usize) -> bool {
+        self.groups
+            .iter()
+            .find(|g| matches_pattern(&g.params, name))
+            .and_then(|g| g.epochs)
+            .is_some_and(|last| epoch > last)
     }
 
     /// Splits `params` into the configured groups. Frozen parameters are returned apart (their
@@ -212,16 +238,31 @@ impl OptimizerConfig {
         Ok((groups, frozen))
     }
 
-    /// The optimiser over `groups`.
+    /// The optimiser over `groups`, for a run of `total_steps` steps (Lookahead's ramp needs it);
+    /// Lookahead with `buffers` also follows `buffers`' running statistics (not their batch
+    /// counts).
     ///
     /// # Errors
     /// Hyper-parameters the optimiser refuses.
-    pub fn build(&self, groups: Vec<ParamGroup>) -> Result<Box<dyn Optimizer>> {
+    pub fn build(
+        &self,
+        groups: Vec<ParamGroup>,
+        buffers: NamedTensors,
+        total_steps: usize,
+    ) -> Result<Box<dyn Optimizer>> {
         self.validate()?;
-        let params: Vec<_> = groups.iter().flat_map(|g| g.params.clone()).collect();
+        let mut followed: Vec<_> = groups.iter().flat_map(|g| g.params.clone()).collect();
         let inner = self.build_inner(groups)?;
         Ok(match self.lookahead {
-            Some(config) => Box::new(Lookahead::new(inner, params, config)?),
+            Some(config) => {
+                if config.buffers {
+                    let statistics = buffers
+                        .into_iter()
+                        .filter(|(name, _)| !name.ends_with("num_batches_tracked"));
+                    followed.extend(statistics);
+                }
+                Box::new(Lookahead::new(inner, followed, config, total_steps)?)
+            }
             None => inner,
         })
     }
@@ -339,6 +380,18 @@ mod tests {
         assert_eq!(groups[0].params.len(), 2);
         assert_eq!(groups[0].lr_scale, 10.0);
         assert_eq!(groups[1].params[0].0, "other");
+
+        let limited = OptimizerConfig {
+            groups: vec![ParamGroupConfig {
+                params: "0.bias".into(),
+                epochs: Some(3),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert!(!limited.is_expired("0.bias", 3));
+        assert!(limited.is_expired("0.bias", 4));
+        assert!(!limited.is_expired("1.bias", 4));
 
         let typo = OptimizerConfig {
             groups: vec![ParamGroupConfig {

@@ -70,8 +70,14 @@ pub struct ScheduleConfig {
     pub kind: Option<ScheduleName>,
     /// When the schedule advances [default: batch for one-cycle and cyclic, epoch otherwise].
     pub interval: Option<IntervalName>,
-    /// Linear warm-up from lr·0.1 over this many epochs, before the schedule starts.
+    /// Linear warm-up from lr·`warmup_start_factor` over this many epochs, before the schedule
+    /// starts.
     pub warmup_epochs: usize,
+    /// Warm-up over this fraction of the run's steps (rounded down) instead of whole epochs
+    /// (airbench: 0.23 of the steps, per batch).
+    pub warmup_fraction: Option<f64>,
+    /// The warm-up's first rate as a fraction of lr.
+    pub warmup_start_factor: f32,
     /// step: steps between decays [default: a third of the run].
     pub step_size: Option<usize>,
     /// multistep: the steps at which the rate is multiplied by gamma.
@@ -117,6 +123,8 @@ impl Default for ScheduleConfig {
             kind: None,
             interval: None,
             warmup_epochs: 0,
+            warmup_fraction: None,
+            warmup_start_factor: 0.1,
             step_size: None,
             milestones: Vec::new(),
             gamma: None,
@@ -145,10 +153,35 @@ impl ScheduleConfig {
         self.kind.unwrap_or_default()
     }
 
+    /// Whether the schedule starts with a warm-up.
+    fn has_warmup(&self) -> bool {
+        self.warmup_epochs > 0 || self.warmup_fraction.is_some()
+    }
+
     pub(crate) fn validate(&self, snapshots: bool) -> Result<()> {
         let kind = self.kind();
-        if snapshots
-            && (kind != ScheduleName::Constant || self.warmup_epochs > 0 || self.t_0.is_some())
+        if let Some(fraction) = self.warmup_fraction {
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(Error::config(
+                    "schedule.warmup_fraction",
+                    format!("must be in (0, 1), got {fraction}"),
+                ));
+            }
+            if self.warmup_epochs > 0 {
+                return Err(Error::config(
+                    "schedule.warmup_fraction",
+                    "give the warm-up's length once: as epochs or as a fraction of the run",
+                ));
+            }
+        }
+        let start = self.warmup_start_factor;
+        if !(start.is_finite() && start >= 0.0) {
+            return Err(Error::config(
+                "schedule.warmup_start_factor",
+                format!("must be a non-negative number, got {start}"),
+            ));
+        }
+        if snapshots && (kind != ScheduleName::Constant || self.has_warmup() || self.t_0.is_some())
         {
             return Err(Error::config(
                 "snapshots",
@@ -156,7 +189,7 @@ impl ScheduleConfig {
             ));
         }
         if kind == ScheduleName::Plateau
-            && (self.interval == Some(IntervalName::Batch) || self.warmup_epochs > 0)
+            && (self.interval == Some(IntervalName::Batch) || self.has_warmup())
         {
             return Err(Error::config(
                 "schedule.kind",
@@ -214,7 +247,7 @@ impl ScheduleConfig {
         batches: usize,
     ) -> Result<Option<LrScheduler>> {
         let kind = self.kind();
-        if kind == ScheduleName::Constant && self.warmup_epochs == 0 {
+        if kind == ScheduleName::Constant && !self.has_warmup() {
             return Ok(None);
         }
         let interval = self.interval();
@@ -223,8 +256,12 @@ impl ScheduleConfig {
             StepInterval::Batch => batches.max(1),
             StepInterval::Epoch => 1,
         };
-        let warmup = self.warmup_epochs * per_epoch;
-        let rest = (epochs * per_epoch).saturating_sub(warmup).max(1);
+        let total = epochs * per_epoch;
+        let warmup = match self.warmup_fraction {
+            Some(fraction) => (fraction * total as f64) as usize,
+            None => self.warmup_epochs * per_epoch,
+        };
+        let rest = total.saturating_sub(warmup).max(1);
         let gamma = |default: f32| self.gamma.unwrap_or(default);
         let policy = match kind {
             ScheduleName::Plateau => {
@@ -240,7 +277,7 @@ impl ScheduleConfig {
                 LrPolicy::Schedule(if warmup > 0 {
                     Schedule::Warmup {
                         steps: warmup,
-                        start_factor: 0.1,
+                        start_factor: self.warmup_start_factor,
                         then: Box::new(schedule),
                     }
                 } else {
@@ -323,5 +360,74 @@ impl ScheduleConfig {
             }
             ScheduleName::Plateau => unreachable!("built by the caller"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use convkit_nn::optim::{Sgd, SgdConfig};
+    use convkit_tensor::Tensor;
+
+    /// airbench94's rate: from 0.2 up to 1 over the first int(0.23·T) steps, then linearly down
+    /// to 0.07 at step T.
+    fn airbench_factor(step: usize, total: usize) -> f64 {
+        let warmup = (total as f64 * 0.23) as usize;
+        if step < warmup {
+            let frac = step as f64 / warmup as f64;
+            0.2 * (1.0 - frac) + frac
+        } else {
+            let frac = (step - warmup) as f64 / (total - warmup) as f64;
+            (1.0 - frac) + 0.07 * frac
+        }
+    }
+
+    #[test]
+    fn a_fractional_warmup_then_linear_decay_is_airbench_s_schedule() {
+        let config = ScheduleConfig {
+            kind: Some(ScheduleName::Linear),
+            interval: Some(IntervalName::Batch),
+            warmup_fraction: Some(0.23),
+            warmup_start_factor: 0.2,
+            end_factor: 0.07,
+            ..Default::default()
+        };
+        config.validate(false).unwrap();
+        let param = vec![("w".to_string(), Tensor::zeros([1]).with_grad())];
+        let sgd_config = SgdConfig {
+            lr: 2.0,
+            ..Default::default()
+        };
+        let mut sgd = Sgd::new(param, sgd_config).unwrap();
+        let (epochs, batches) = (10, 49);
+        let mut scheduler = config
+            .build(&mut sgd, 2.0, epochs, batches)
+            .unwrap()
+            .unwrap();
+        for step in 0..epochs * batches {
+            let expected = 2.0 * airbench_factor(step, epochs * batches);
+            let lr = f64::from(scheduler.lr());
+            assert!(
+                (lr - expected).abs() < 1e-5,
+                "step {step}: {lr} vs {expected}"
+            );
+            scheduler.batch_end(&mut sgd);
+        }
+    }
+
+    #[test]
+    fn a_warmup_is_given_once_and_as_a_fraction_of_the_run() {
+        let both = ScheduleConfig {
+            warmup_epochs: 1,
+            warmup_fraction: Some(0.2),
+            ..Default::default()
+        };
+        let err = both.validate(false).unwrap_err().to_string();
+        assert!(err.starts_with("schedule.warmup_fraction: give"), "{err}");
+        let whole = ScheduleConfig {
+            warmup_fraction: Some(1.0),
+            ..Default::default()
+        };
+        assert!(whole.validate(false).is_err());
     }
 }

@@ -7,11 +7,11 @@ pub use confusion::ConfusionMatrix;
 pub use ensemble::{check_compatible, evaluate_ensemble, mean_probabilities};
 
 use crate::error::{Error, Result};
-use crate::tensors::batch_images;
+use convkit_data::transforms::{combine_views, Tta};
 use convkit_data::{DataLoader, Dataset, LoaderConfig, Normalize};
 use convkit_nn::fusion::FusedModel;
 use convkit_nn::Module;
-use convkit_tensor::no_grad;
+use convkit_tensor::{no_grad, Tensor};
 use std::sync::Arc;
 
 /// Images per evaluation batch during training.
@@ -159,13 +159,38 @@ pub fn evaluate(
     normalize: Normalize,
     batch_size: usize,
 ) -> Result<EvalReport> {
+    evaluate_tta(model, dataset, normalize, batch_size, Tta::None)
+}
+
+/// [`evaluate`] with test-time augmentation: each batch's logits are the weighted mean of the
+/// logits on the views `tta` makes of it (the loss is that of the mean logits).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_tta(
+    model: &dyn Module,
+    dataset: Arc<Dataset>,
+    normalize: Normalize,
+    batch_size: usize,
+    tta: Tta,
+) -> Result<EvalReport> {
     let mut tally = Tally::new(dataset.class_names().to_vec());
     let loader = eval_loader(dataset, normalize, batch_size)?;
     let fused = FusedModel::new(model)?;
     no_grad(|| -> Result<()> {
         for batch in loader.epoch(0) {
-            let (images, labels) = batch_images(batch)?;
-            let logits = fused.forward(&images)?;
+            let logits = if tta == Tta::None {
+                fused.forward(&Tensor::from_vec(batch.images, batch.dims)?)?
+            } else {
+                let mut outputs = Vec::new();
+                for view in tta.views(&batch.images, batch.dims) {
+                    let x = Tensor::from_vec(view.images, batch.dims)?;
+                    outputs.push((fused.forward(&x)?.to_vec(), view.weight));
+                }
+                let n = batch.labels.len();
+                Tensor::from_vec(combine_views(&outputs), [n, outputs[0].0.len() / n.max(1)])?
+            };
+            let labels = batch.labels;
             let loss = logits.cross_entropy(&labels)?.item() as f64 * labels.len() as f64;
             tally.add(&logits.data(), &labels, loss);
         }

@@ -16,7 +16,11 @@ impl Trainer {
         let (groups, frozen) = self.optimizer_groups()?;
         // A fine-tuning run's first epoch: the rates of its first phase are the ones tested.
         self.apply_epoch(1, &frozen);
-        let mut optimizer = self.config.optimizer.build(groups)?;
+        let buffers = self.model.buffers();
+        let mut optimizer = self
+            .config
+            .optimizer
+            .build(groups, buffers, config.iterations)?;
         let model = self.model.as_ref();
         let saved: Vec<Vec<f32>> = model
             .named_tensors()

@@ -1,7 +1,50 @@
-//! Default training recipes: values for the options a configuration leaves unset, per dataset, so
-//! that training ResNet-20 on CIFAR-10 without further options trains sensibly.
+//! Training recipes. Per dataset, values for the options a configuration leaves unset, so that
+//! training ResNet-20 on CIFAR-10 without further options trains sensibly ([`apply`]); and named
+//! recipes, complete configurations to start from ([`Recipe`]).
+mod airbench94;
+
+pub use airbench94::airbench94;
+
 use crate::config::{OptimizerName, ScheduleName, TrainConfig};
 use crate::datasets::DatasetName;
+use crate::error::{Error, Result};
+
+/// A named recipe: a whole configuration (model, data, optimiser, schedule, evaluation) that
+/// options given after it change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recipe {
+    /// [`airbench94`]: CIFAR-10 to 94% in 10 epochs.
+    Airbench94,
+}
+
+impl Recipe {
+    /// Every recipe's name.
+    pub const NAMES: &'static [&'static str] = &["airbench94"];
+
+    /// The recipe called `name`.
+    ///
+    /// # Errors
+    /// An unknown name (the known ones listed).
+    pub fn from_name(name: &str) -> Result<Recipe> {
+        match name {
+            "airbench94" => Ok(Recipe::Airbench94),
+            other => Err(Error::config(
+                "recipe",
+                format!(
+                    "unknown recipe '{other}' (available: {})",
+                    Recipe::NAMES.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The recipe's configuration.
+    pub fn config(self) -> TrainConfig {
+        match self {
+            Recipe::Airbench94 => airbench94(),
+        }
+    }
+}
 
 /// Fills the options `config` leaves unset with its dataset's recipe; returns the options it set,
 /// as command-line flags (empty when it set nothing).
