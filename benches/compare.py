@@ -64,6 +64,8 @@ import sys, torch, torch.nn as nn
 sys.path.insert(0, %r)
 import workloads_pytorch as w
 from resnet20_pytorch import resnet20
+sys.path.insert(0, %r)
+from gen_airbench import network as airbench
 def count(model, shape):
     macs = [0]
     def hook(m, i, out):
@@ -82,7 +84,8 @@ print("W1", count(w.LeNet(), (1, 28, 28)))
 print("W2", count(w.resnet18_cifar(), (3, 32, 32)))
 print("W3", count(torchvision.models.resnet18(), (3, 224, 224)))
 print("resnet20", count(resnet20(), (3, 32, 32)))
-""" % HERE
+print("airbench94", count(airbench((64, 256, 256)), (3, 32, 32)))
+""" % (HERE, os.path.join(ROOT, "tests", "fixtures"))
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
     return {k: float(v) for k, v in (line.split() for line in out.splitlines())}
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch side of `convkit bench`: the workloads of shared/bench/WORKLOADS.md (W1 LeNet-5, W2
-ResNet-18 with the CIFAR stem, W3 torchvision's ResNet-18, W4 one conv, W5 SGEMM) and resnet20-train,
+ResNet-18 with the CIFAR stem, W3 torchvision's ResNet-18, W4 one conv, W5 SGEMM), resnet20-train and
+airbench94-train,
 measured as convkit measures them (a warm-up, then `--reps` repetitions of at least `--min-time`
 seconds; median, min, max), with the same labels. Eager mode, best of NCHW and channels_last by
 default (each workload runs in both memory formats; the `pytorch` line is the better median, the
@@ -25,9 +26,11 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from resnet20_pytorch import resnet20  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+from gen_airbench import network as airbench  # noqa: E402
 
 ALL = ["W1-train", "W1-infer", "W2-train", "W2-infer", "W3-b1", "W3-b16", "W4", "W4-fwd", "W5",
-       "resnet20-train"]
+       "resnet20-train", "airbench94-train"]
 
 
 def measure(fn, min_time, reps):
@@ -71,8 +74,9 @@ def resnet18_cifar():
     return model
 
 
-def train_step(model, x, y, lr, weight_decay=0.0):
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+def train_step(model, x, y, lr, weight_decay=0.0, momentum=0.9, nesterov=False):
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
+                          nesterov=nesterov)
     model.train()
 
     def step():
@@ -124,6 +128,10 @@ def workload(label, mf, g):
         return infer(model, images(batch, 3, 224, 224)), batch, ("ms" if batch == 1 else "img/s")
     if label == "resnet20-train":
         return train_step(resnet20().to(memory_format=mf), images(128, 3, 32, 32), labels(128), 0.1, 5e-4), 128, "img/s"
+    if label == "airbench94-train":
+        model = airbench((64, 256, 256)).to(memory_format=mf)
+        step = train_step(model, images(512, 3, 32, 32), labels(512), 0.01, momentum=0.85, nesterov=True)
+        return step, 512, "img/s"
     if label in ("W4", "W4-fwd"):
         n, c, h = 32, 64, 56
         x = images(n, c, h, h).requires_grad_()

@@ -20,6 +20,7 @@ pub mod receptive_field;
 mod rng;
 mod shape;
 mod tensor;
+mod vector_math;
 
 pub use autograd::{is_grad_enabled, no_grad};
 pub use error::{Error, Result};

@@ -39,6 +39,8 @@ pub enum Workload {
     W3B16,
     /// CIFAR ResNet-20 training steps at batch 128 (SGD momentum, weight decay): images/s.
     Resnet20Train,
+    /// airbench94 training steps at batch 512 of 3×32×32 (Nesterov SGD): images/s.
+    Airbench94Train,
     /// One conv 32×64×56×56 → 64, k3 p1: forward + input grad + weight grad, GFLOP/s.
     W4,
     /// The same conv, forward only: GFLOP/s.
@@ -195,6 +197,22 @@ const RESNET20_TRAIN: TrainWorkload = TrainWorkload {
     },
 };
 
+/// airbench94 with Nesterov momentum 0.85 at batch 512 (the recipe's 1024 costs the same per
+/// image; a small rate keeps random labels from blowing the weights up). The PyTorch side is
+/// `airbench94-train` in `benches/workloads_pytorch.py`.
+const AIRBENCH94_TRAIN: TrainWorkload = TrainWorkload {
+    label: "airbench94-train",
+    model: "airbench94",
+    input: [512, 3, 32, 32],
+    sgd: SgdConfig {
+        lr: 0.01,
+        momentum: 0.85,
+        dampening: 0.0,
+        weight_decay: 0.0,
+        nesterov: true,
+    },
+};
+
 fn w4(args: &BenchArgs, backward: bool) -> anyhow::Result<()> {
     let g = Conv2dGeometry {
         n: 32,
@@ -348,6 +366,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         match workload {
             Workload::W1Train => train_steps(&args, &W1_TRAIN)?,
             Workload::Resnet20Train => train_steps(&args, &RESNET20_TRAIN)?,
+            Workload::Airbench94Train => train_steps(&args, &AIRBENCH94_TRAIN)?,
             Workload::W1Infer => inference::run(&args, &inference::W1_INFER)?,
             Workload::W2Train => train_steps(&args, &W2_TRAIN)?,
             Workload::W2Infer => inference::run(&args, &inference::W2_INFER)?,

@@ -4,6 +4,7 @@ use super::reduce::check_dim;
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use crate::vector_math::normal_cdf_pdf;
 
 /// How GELU evaluates the Gaussian CDF Φ (PyTorch's `approximate` argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -52,14 +53,6 @@ const GELU_TANH_COEFF: f32 = 0.044_715;
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
-}
-
-/// The standard normal CDF Φ(x) and density φ(x).
-fn normal_cdf_pdf(x: f32) -> (f32, f32) {
-    let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
-    let pdf = (-0.5 * x * x).exp()
-        * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
-    (cdf, pdf)
 }
 
 /// `tanh(√(2/π)·(x + 0.044715·x³))` and its derivative with respect to x.
