@@ -48,6 +48,11 @@ pub enum Activation {
     Tanh,
 }
 
+/// PyTorch's default GELU, matched as a constant so that its loops are monomorphic.
+const GELU_EXACT: Activation = Activation::Gelu {
+    approximate: GeluApproximation::Exact,
+};
+
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_TANH_COEFF: f32 = 0.044_715;
 
@@ -151,9 +156,11 @@ impl Tensor {
     /// Applies a point-wise activation. Shape is unchanged.
     pub fn activation(&self, op: Activation) -> Tensor {
         let x = self.data();
-        // ReLU as a constant variant: a per-element `match` on `op` would stop vectorisation.
+        // ReLU and GELU as constant variants: a per-element `match` on `op` would stop
+        // vectorisation.
         let out = match op {
             Activation::Relu => crate::kernels::map::map(&x, |v| Activation::Relu.apply(v)),
+            GELU_EXACT => crate::kernels::map::map(&x, |v| GELU_EXACT.apply(v)),
             _ => crate::kernels::map::map(&x, |v| op.apply(v)),
         };
         drop(x);
@@ -188,6 +195,7 @@ impl Tensor {
             Activation::Relu => {
                 crate::kernels::map::map_in_place(&mut x, |v| Activation::Relu.apply(v))
             }
+            GELU_EXACT => crate::kernels::map::map_in_place(&mut x, |v| GELU_EXACT.apply(v)),
             _ => crate::kernels::map::map_in_place(&mut x, |v| op.apply(v)),
         }
         Ok(())
@@ -455,6 +463,9 @@ pub(crate) fn activation_backward(
         Activation::Relu => crate::kernels::map::map3(grad, &x, &y, |g, x, y| {
             g * Activation::Relu.derivative(x, y)
         }),
+        GELU_EXACT => {
+            crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * GELU_EXACT.derivative(x, y))
+        }
         _ => crate::kernels::map::map3(grad, &x, &y, |g, x, y| g * op.derivative(x, y)),
     };
     vec![(input.clone(), g)]
