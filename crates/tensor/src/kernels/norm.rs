@@ -4,6 +4,9 @@
 //! linear map; backward reduces `Σg` and `Σg·(x − mean)` and applies another linear map. These
 //! are those reductions and maps: sums accumulate in f64 over 8 independent lanes (so the compiler
 //! vectorises them and long reductions keep their precision), the maps are single fused passes.
+//! Each runs under [`vectorized`], with the CPU's widest vectors.
+
+use super::map::vectorized;
 
 const LANES: usize = 8;
 
@@ -35,21 +38,38 @@ fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f64) -
 
 /// Σx.
 pub fn sum(x: &[f32]) -> f64 {
-    lane_sum(x, x, x, |x, _, _| x as f64)
+    vectorized(
+        #[inline(always)]
+        || lane_sum(x, x, x, |x, _, _| x as f64),
+    )
 }
 
 /// Σ(x − mean)².
 pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
-    lane_sum(x, x, x, |x, _, _| {
-        let d = (x - mean) as f64;
-        d * d
-    })
+    vectorized(
+        #[inline(always)]
+        || {
+            lane_sum(x, x, x, |x, _, _| {
+                let d = (x - mean) as f64;
+                d * d
+            })
+        },
+    )
 }
 
 /// (Σg, Σg·(x − mean)) over equally long `x` and `g`, in one pass (each sum in the lanes and
 /// order of [`lane_sum`]).
 pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     debug_assert_eq!(x.len(), g.len());
+    vectorized(
+        #[inline(always)]
+        || lane_grad_sums(x, g, mean),
+    )
+}
+
+/// The loop of [`grad_sums`], inlined into its vectorised body.
+#[inline(always)]
+fn lane_grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     let (cx, cg) = (x.chunks_exact(LANES), g.chunks_exact(LANES));
     let tail = cx.remainder().iter().zip(cg.remainder());
     let (tail_g, tail_gx) = tail.fold((0.0f64, 0.0f64), |(sg, sgx), (&x, &g)| {
@@ -71,17 +91,27 @@ pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
 /// `y = a·x + b` (the forward map of every normalisation, with the affine folded in).
 pub fn scale_shift(x: &[f32], y: &mut [f32], a: f32, b: f32) {
     debug_assert_eq!(x.len(), y.len());
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y = a * x + b;
-    }
+    vectorized(
+        #[inline(always)]
+        || {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = a * x + b;
+            }
+        },
+    )
 }
 
 /// `dx = a·g + b·x + c` (the backward map of every normalisation, see the ops for a, b, c).
 pub fn grad_map(g: &[f32], x: &[f32], dx: &mut [f32], (a, b, c): (f32, f32, f32)) {
     debug_assert!(g.len() == x.len() && x.len() == dx.len());
-    for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
-        *dx = a * g + b * x + c;
-    }
+    vectorized(
+        #[inline(always)]
+        || {
+            for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
+                *dx = a * g + b * x + c;
+            }
+        },
+    )
 }
 
 /// Coefficients `(a, b, c)` of [`grad_map`] for a normalised slice with batch statistics:
@@ -106,10 +136,15 @@ pub fn batch_stats_grad_coefs(
 /// `y = (x − mean)·invstd·w + b`.
 pub fn affine_row_forward(x: &[f32], y: &mut [f32], w: &[f32], b: &[f32], mean: f32, invstd: f32) {
     debug_assert!(x.len() == y.len() && x.len() == w.len() && x.len() == b.len());
-    for (((y, &x), &w), &b) in y.iter_mut().zip(x).zip(w).zip(b) {
-        let a = invstd * w;
-        *y = x * a + (b - mean * a);
-    }
+    vectorized(
+        #[inline(always)]
+        || {
+            for (((y, &x), &w), &b) in y.iter_mut().zip(x).zip(w).zip(b) {
+                let a = invstd * w;
+                *y = x * a + (b - mean * a);
+            }
+        },
+    )
 }
 
 /// Backward of [`affine_row_forward`] for the input, the row's own statistics having normalised it:
@@ -123,12 +158,18 @@ pub fn affine_row_backward(
     invstd: f32,
 ) {
     debug_assert!(x.len() == g.len() && x.len() == w.len() && x.len() == dx.len());
-    let sum_dyhat = lane_sum(g, w, w, |g, w, _| (g * w) as f64);
-    let sum_dyhat_xc = lane_sum(x, g, w, |x, g, w| (g * w * (x - mean)) as f64);
-    let (_, b, c) = batch_stats_grad_coefs(1.0, mean, invstd, sum_dyhat, sum_dyhat_xc, x.len());
-    for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
-        *dx = invstd * w * g + b * x + c;
-    }
+    vectorized(
+        #[inline(always)]
+        || {
+            let sum_dyhat = lane_sum(g, w, w, |g, w, _| (g * w) as f64);
+            let sum_dyhat_xc = lane_sum(x, g, w, |x, g, w| (g * w * (x - mean)) as f64);
+            let (_, b, c) =
+                batch_stats_grad_coefs(1.0, mean, invstd, sum_dyhat, sum_dyhat_xc, x.len());
+            for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
+                *dx = invstd * w * g + b * x + c;
+            }
+        },
+    )
 }
 
 /// Accumulates the elementwise-affine gradients of one row: `dw += g·(x − mean)·invstd`, `db += g`.
@@ -141,10 +182,15 @@ pub fn affine_row_param_grads(
     invstd: f32,
 ) {
     debug_assert!(x.len() == g.len() && x.len() == dw.len() && x.len() == db.len());
-    for (((dw, db), &x), &g) in dw.iter_mut().zip(db.iter_mut()).zip(x).zip(g) {
-        *dw += g * (x - mean) * invstd;
-        *db += g;
-    }
+    vectorized(
+        #[inline(always)]
+        || {
+            for (((dw, db), &x), &g) in dw.iter_mut().zip(db.iter_mut()).zip(x).zip(g) {
+                *dw += g * (x - mean) * invstd;
+                *db += g;
+            }
+        },
+    )
 }
 
 #[cfg(test)]
