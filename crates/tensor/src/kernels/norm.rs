@@ -7,6 +7,7 @@
 //! Each runs under [`vectorized`], with the CPU's widest vectors.
 
 use super::map::vectorized;
+use std::mem::MaybeUninit;
 
 const LANES: usize = 8;
 
@@ -88,27 +89,29 @@ fn lane_grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     )
 }
 
-/// `y = a·x + b` (the forward map of every normalisation, with the affine folded in).
-pub fn scale_shift(x: &[f32], y: &mut [f32], a: f32, b: f32) {
+/// `y = a·x + b` (the forward map of every normalisation, with the affine folded in), writing
+/// every element of `y`.
+pub fn scale_shift(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
     debug_assert_eq!(x.len(), y.len());
     vectorized(
         #[inline(always)]
         || {
             for (y, &x) in y.iter_mut().zip(x) {
-                *y = a * x + b;
+                y.write(a * x + b);
             }
         },
     )
 }
 
-/// `dx = a·g + b·x + c` (the backward map of every normalisation, see the ops for a, b, c).
-pub fn grad_map(g: &[f32], x: &[f32], dx: &mut [f32], (a, b, c): (f32, f32, f32)) {
+/// `dx = a·g + b·x + c` (the backward map of every normalisation, see the ops for a, b, c),
+/// writing every element of `dx`.
+pub fn grad_map(g: &[f32], x: &[f32], dx: &mut [MaybeUninit<f32>], (a, b, c): (f32, f32, f32)) {
     debug_assert!(g.len() == x.len() && x.len() == dx.len());
     vectorized(
         #[inline(always)]
         || {
             for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
-                *dx = a * g + b * x + c;
+                dx.write(a * g + b * x + c);
             }
         },
     )
@@ -228,11 +231,13 @@ mod tests {
         let m2 = dyhat.iter().zip(&xhat).map(|(a, b)| a * b).sum::<f32>() / n as f32;
         let (sd, sdx) = grad_sums(&x, &dyhat, mean);
         let coefs = batch_stats_grad_coefs(w, mean, invstd, sd, sdx, n);
-        let mut dx = [0.0; 5];
+        let mut dx = [MaybeUninit::new(0.0); 5];
         grad_map(&g, &x, &mut dx, coefs);
         for i in 0..n {
             let want = invstd * (dyhat[i] - m1 - xhat[i] * m2);
-            assert!((dx[i] - want).abs() < 1e-5, "{i}: {} vs {want}", dx[i]);
+            // SAFETY: initialised above (and written by `grad_map`).
+            let got = unsafe { dx[i].assume_init() };
+            assert!((got - want).abs() < 1e-5, "{i}: {got} vs {want}");
         }
     }
 }

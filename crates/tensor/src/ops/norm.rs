@@ -120,10 +120,12 @@ fn channel_stats(
     (mean, var, count as usize)
 }
 
-/// Applies `y = a[ch]·x + b[ch]` to every `[spatial]` plane (parallel over planes).
-fn apply_per_channel(x: &[f32], out: &mut [f32], spatial: usize, coefs: &[(f32, f32)]) {
+/// `y = a[ch]·x + b[ch]` on every `[spatial]` plane of `x` (parallel over planes), in a new buffer.
+fn apply_per_channel(x: &[f32], spatial: usize, coefs: &[(f32, f32)]) -> Vec<f32> {
     let c = coefs.len();
-    out.par_chunks_mut(spatial.max(1))
+    let mut out = Vec::with_capacity(x.len());
+    out.spare_capacity_mut()[..x.len()]
+        .par_chunks_mut(spatial.max(1))
         .zip(x.par_chunks(spatial.max(1)))
         .enumerate()
         .with_min_len(MIN_TASK_LEN / spatial.max(1) + 1)
@@ -131,6 +133,9 @@ fn apply_per_channel(x: &[f32], out: &mut [f32], spatial: usize, coefs: &[(f32, 
             let (a, b) = coefs[i % c];
             kernels::scale_shift(x, o, a, b);
         });
+    // SAFETY: the planes cover the buffer, and `scale_shift` writes every element of its plane.
+    unsafe { out.set_len(x.len()) };
+    out
 }
 
 /// Small planes are batched into parallel tasks of at least this many elements.
@@ -252,8 +257,7 @@ fn batch_norm_with(
             (scale, b.as_ref().map_or(0.0, |b| b[ch]) - mean[ch] * scale)
         })
         .collect();
-    let mut out = vec![0.0; data.len()];
-    apply_per_channel(&data, &mut out, spatial, &coefs);
+    let out = apply_per_channel(&data, spatial, &coefs);
     drop(data);
     let saved = BatchNormSaved {
         mean,
@@ -321,14 +325,16 @@ pub(crate) fn batch_norm_backward(
         .collect();
     let mut grads = Vec::new();
     if input.requires_grad() {
-        let mut grad_x = vec![0.0; x.len()];
+        let mut grad_x = Vec::with_capacity(x.len());
         let len = spatial.max(1);
-        grad_x
+        grad_x.spare_capacity_mut()[..x.len()]
             .par_chunks_mut(len)
             .zip(x.par_chunks(len).zip(grad.par_chunks(len)))
             .enumerate()
             .with_min_len(MIN_TASK_LEN / len + 1)
             .for_each(|(i, (dx, (x, g)))| kernels::grad_map(g, x, dx, coefs[i % c]));
+        // SAFETY: the planes cover the buffer, and `grad_map` writes every element of its plane.
+        unsafe { grad_x.set_len(x.len()) };
         grads.push((input.clone(), grad_x));
     }
     if let Some(w) = weight.filter(|w| w.requires_grad()) {
