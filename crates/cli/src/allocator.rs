@@ -1,17 +1,21 @@
-//! The memory allocator: jemalloc, told to keep the memory that tensors free.
+//! glibc malloc tuning for tensor-sized buffers.
 //!
-//! Every op returns a fresh buffer of up to hundreds of MiB (a batch's activations). glibc serves
-//! buffers over 32 MiB from `mmap` and unmaps them when they are freed, so each training step
-//! page-faults the same memory in again and the kernel zeroes it (about 9 % of an airbench94 step
-//! at batch 512). jemalloc reuses freed extents of any size; with its decay off it never hands
-//! them back to the kernel while the process runs, so a step's buffers come from the last step's.
+//! Every op returns a fresh buffer of up to hundreds of MiB (a batch's activations). glibc by
+//! default serves large buffers from `mmap` and unmaps them when they are freed, or gives the
+//! freed top of the heap back to the kernel, so the next step page-faults the same memory in again
+//! and the kernel zeroes it (≈ 30 MiB of faults per LeNet inference batch of 256, about 14 % of
+//! its CPU time; 1.5 of 1.8 million faults in a few airbench94 steps at batch 512). Serving every
+//! buffer from the heap and keeping what is freed there makes the next step reuse it.
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[global_allocator]
-static JEMALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc's options, read before `main` (a strong definition of its weak `malloc_conf`, under
-/// the prefix `tikv-jemalloc-sys` gives its symbols): no purging of freed dirty or lazily freed pages.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[export_name = "_rjem_malloc_conf"]
-static MALLOC_CONF: &[u8; 36] = b"dirty_decay_ms:-1,muzzy_decay_ms:-1\0";
+/// Turns off glibc's `mmap` allocations and raises its trim threshold (a no-op on other C
+/// libraries).
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any other thread
+    // exists. With `M_MMAP_MAX` 0, buffers that a thread's own arena cannot hold come from the
+    // main arena's heap, which grows with `brk`.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}

@@ -108,6 +108,7 @@ fn refuse_mpi_launch_without_support(command: &Command) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
