@@ -123,7 +123,6 @@ pub fn map3(
 fn fill_new(len: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync + Send) -> Vec<f32> {
     let mut out = Vec::with_capacity(len);
     let spare = &mut out.spare_capacity_mut()[..len];
-    // One call site of `fill`, so that it is inlined into the vectorised code.
     let job = |(i, chunk): (usize, &mut [MaybeUninit<f32>])| {
         vectorized(
             #[inline(always)]
