@@ -14,8 +14,9 @@ train transfer-pretrain "${CIFAR_ARGS[@]}" --classes 0-4 --epochs "$PRETRAIN_EPO
 pretrained="$(run_dir transfer-pretrain)/last.safetensors"
 
 run finetune transfer-probe --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" --linear-probe
+# A tenth of the recipe's rate: at 0.1 the first unfrozen epoch wrecks the pretrained body.
 run finetune transfer-finetune --from "$pretrained" "${CIFAR_ARGS[@]}" "${FEW[@]}" \
-    --freeze-epochs 2 --lr-mult 10
+    --freeze-epochs 2 --lr-mult 10 --lr 0.01
 train transfer-scratch "${CIFAR_ARGS[@]}" "${FEW[@]}"
 "$CONVKIT" plot "$(run_dir transfer-probe)" "$(run_dir transfer-finetune)" \
     "$(run_dir transfer-scratch)" --label "linear probe,fine-tune,from scratch" \

@@ -353,6 +353,13 @@ fn draw_panel(
         let y = to_axis(y, panel.y.scale)?.clamp(y_range.0, y_range.1);
         Some((x, y))
     };
+    // Where the series' points land, for placing the legend (before drawing borrows the chart).
+    let points: Vec<(i32, i32)> = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|&p| clamp(p)))
+        .map(|(x, y)| at(x, y))
+        .collect();
     let grid = x_ticks
         .iter()
         .map(|(t, _)| [(*t, y_range.0), (*t, y_range.1)])
@@ -422,26 +429,43 @@ fn draw_panel(
         .map(|(l, _)| text_width(l, 1))
         .max()
         .unwrap_or(0) as i32;
-    let legend_box = (
-        right - widest - 28,
-        top + 2,
-        right - 2,
-        top + 8 + legend.len() as i32 * row,
-    );
+    if legend.is_empty() {
+        return Ok((0, 0, 0, 0));
+    }
+    let size = (widest + 26, 6 + legend.len() as i32 * row);
+    let (box_left, box_top) = legend_corner((left, top, right, bottom), size, &points);
     for (i, (label, colour)) in legend.into_iter().enumerate() {
         text(
-            right - 8 - widest,
-            top + 8 + i as i32 * row,
+            box_left + 20,
+            box_top + 6 + i as i32 * row,
             label,
             colour,
             true,
         );
     }
-    Ok(if legend_box.3 > top + 8 {
-        legend_box
-    } else {
-        (0, 0, 0, 0)
-    })
+    Ok((box_left, box_top, box_left + size.0, box_top + size.1))
+}
+
+/// The top-left corner of a legend box of `size` in one of the plotting area's corners (top right,
+/// bottom right, top left, bottom left: the first that hides the fewest of the drawn `points`), so
+/// that a rising accuracy curve keeps its last epochs visible.
+fn legend_corner(
+    (left, top, right, bottom): Rect,
+    (width, height): (i32, i32),
+    points: &[(i32, i32)],
+) -> (i32, i32) {
+    let (east, west) = (right - 2 - width, left + 2);
+    let (north, south) = (top + 2, bottom - 2 - height);
+    let hidden = |&(x0, y0): &(i32, i32)| {
+        let inside = |&&(x, y): &&(i32, i32)| {
+            (x0..=x0 + width).contains(&x) && (y0..=y0 + height).contains(&y)
+        };
+        points.iter().filter(inside).count()
+    };
+    [(east, north), (east, south), (west, north), (west, south)]
+        .into_iter()
+        .min_by_key(hidden)
+        .expect("four corners")
 }
 
 /// Paints `rect` white with a grey border, so the legend stays readable over the lines.
@@ -508,6 +532,20 @@ mod tests {
         let right = image::imageops::crop_imm(&image, 320, 0, 320, 240).to_image();
         assert_eq!(count(&right, PALETTE[0]), 0);
         assert!(to_png(&image).unwrap().starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn the_legend_moves_off_the_end_of_a_rising_curve() {
+        let area = (0, 0, 400, 300);
+        let rising: Vec<(i32, i32)> = (0..=400).map(|x| (x, 300 - x * 3 / 4)).collect();
+        let (x, y) = legend_corner(area, (80, 30), &rising);
+        assert_eq!((x, y), (318, 268), "bottom right: the curve ends top right");
+        let falling: Vec<(i32, i32)> = (0..=400).map(|x| (x, x * 3 / 4)).collect();
+        assert_eq!(
+            legend_corner(area, (80, 30), &falling),
+            (318, 2),
+            "top right"
+        );
     }
 
     #[test]

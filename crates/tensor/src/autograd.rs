@@ -5,6 +5,7 @@
 //! the backward function that sits next to the op's forward in `ops/`.
 use crate::error::{Error, Result};
 use crate::kernels::conv_geometry::Conv3dGeometry;
+use crate::kernels::map::zip_in_place;
 use crate::ops::{
     activation, adaptive_pool, conv, dropout, elementwise, group_norm, loss, lrn, matmul, norm,
     pool, reduce, shape_ops, unpool,
@@ -392,7 +393,7 @@ pub(crate) fn backward(root: &Tensor) -> Result<()> {
                 for (input, input_grad) in op.backward(t, &grad) {
                     debug_assert_eq!(input_grad.len(), input.numel());
                     match grads.get_mut(&input.id()) {
-                        Some(g) => g.iter_mut().zip(&input_grad).for_each(|(g, x)| *g += x),
+                        Some(g) => zip_in_place(g, &input_grad, |g, x| g + x),
                         None => {
                             grads.insert(input.id(), input_grad);
                         }

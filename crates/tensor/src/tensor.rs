@@ -266,7 +266,7 @@ impl Tensor {
     pub(crate) fn accumulate_grad(&self, incoming: Vec<f32>) {
         let mut grad = self.0.grad.lock().expect("grad lock poisoned");
         match grad.as_mut() {
-            Some(g) => g.iter_mut().zip(&incoming).for_each(|(g, x)| *g += x),
+            Some(g) => crate::kernels::map::zip_in_place(g, &incoming, |g, x| g + x),
             None => *grad = Some(incoming),
         }
     }

@@ -105,14 +105,23 @@ pub(crate) fn binary_backward(
 ) -> Vec<InputGrad> {
     let (a, b) = (lhs.data(), rhs.data());
     if lhs.shape() == rhs.shape() {
-        // No broadcast: each needed gradient is one parallel element-wise pass, nothing to sum.
+        // No broadcast: each needed gradient is one parallel element-wise pass, nothing to sum;
+        // the sum and difference (residual connections) need no operand at all, only (parallel)
+        // copies of the gradient.
         let mut grads = Vec::new();
         if lhs.requires_grad() {
-            let g = map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).0);
+            let g = match op {
+                BinaryOp::Add | BinaryOp::Sub => map(grad, |g| g),
+                _ => map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).0),
+            };
             grads.push((lhs.clone(), g));
         }
         if rhs.requires_grad() {
-            let g = map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).1);
+            let g = match op {
+                BinaryOp::Add => map(grad, |g| g),
+                BinaryOp::Sub => map(grad, |g| -g),
+                _ => map3(grad, &a, &b, |g, a, b| g * op.partials(a, b).1),
+            };
             grads.push((rhs.clone(), g));
         }
         return grads;

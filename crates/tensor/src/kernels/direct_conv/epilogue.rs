@@ -63,6 +63,25 @@ pub(super) unsafe fn store_channel_major(
     }
 }
 
+/// `dst[c·dst_stride + r] = src[r·src_stride + c]` for `r < rows`, `c < columns`: the epilogue's
+/// transpose with nothing applied, for packing channel-major data pixel-major.
+///
+/// # Safety
+/// As [`store_channel_major`].
+pub(super) unsafe fn transpose(
+    arch: pulp::Arch,
+    src: &[f32],
+    src_stride: usize,
+    rows: usize,
+    columns: usize,
+    dst: *mut f32,
+    dst_stride: usize,
+) {
+    store_channel_major(
+        arch, src, src_stride, columns, rows, dst, dst_stride, None, None,
+    );
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use crate::ops::activation::Activation;

@@ -1,8 +1,10 @@
 //! Convolution weights packed for the direct kernel: output channels in blocks of two vectors,
 //! each block stored `[input channel][tap][2·lanes]`, so the tile reads its two weight vectors
-//! per step from consecutive memory. Channels past the last real one are zero.
+//! per step from consecutive memory. A last block that one vector holds (50 channels: 3 × 16 + 2
+//! with AVX2) is one vector wide, so its tile does half the work. Channels past the last real one
+//! are zero.
 
-use super::tile::lanes;
+use super::tile::{lanes, last_block_width};
 use std::sync::OnceLock;
 
 /// Packed weights of one 2-D convolution (or of the convolution that computes its input gradient).
@@ -11,6 +13,8 @@ pub struct PackedFilter {
     data: Vec<f32>,
     /// Output channels per block: two vectors of the instruction set it was packed for.
     width: usize,
+    /// Output channels of the last block's panel: `width`, or one vector when that holds them.
+    last_width: usize,
     c_out: usize,
     c_in: usize,
     taps: usize,
@@ -58,12 +62,14 @@ impl PackedFilter {
     ) -> PackedFilter {
         let width = 2 * lanes(arch);
         let blocks = c_out.div_ceil(width);
-        let mut data = vec![0.0; blocks * c_in * taps * width];
-        for (b, block) in data
-            .chunks_exact_mut((c_in * taps * width).max(1))
-            .enumerate()
-        {
-            for (step, out) in block.chunks_exact_mut(width).enumerate() {
+        let last_width = last_block_width(c_out, width);
+        let block_len = |w: usize| c_in * taps * w;
+        let len = blocks.saturating_sub(1) * block_len(width) + block_len(last_width);
+        let mut data = vec![0.0; if blocks == 0 { 0 } else { len }];
+        for b in 0..blocks {
+            let w = if b + 1 == blocks { last_width } else { width };
+            let block = &mut data[b * block_len(width)..][..block_len(w)];
+            for (step, out) in block.chunks_exact_mut(w).enumerate() {
                 let (i, t) = (step / taps, step % taps);
                 for (j, v) in out.iter_mut().enumerate() {
                     let o = b * width + j;
@@ -76,6 +82,7 @@ impl PackedFilter {
         PackedFilter {
             data,
             width,
+            last_width,
             c_out,
             c_in,
             taps,
@@ -114,6 +121,15 @@ impl PackedFilter {
         self.c_out.div_ceil(self.width)
     }
 
+    /// Output channels in block `b`'s panel: `width`, or one vector for a last block it holds.
+    pub(super) fn block_width(&self, b: usize) -> usize {
+        if b + 1 == self.blocks() {
+            self.last_width
+        } else {
+            self.width
+        }
+    }
+
     /// The filter transformed for F(2×2, 3×3) (see `winograd.rs`), made once.
     ///
     /// # Panics
@@ -123,9 +139,9 @@ impl PackedFilter {
             .get_or_init(|| super::winograd::transform_filter(self))
     }
 
-    /// Block `b`'s weights for input channels `c0..c0 + channels`.
+    /// Block `b`'s weights for input channels `c0..c0 + channels`, `[channel][tap][block_width(b)]`.
     pub(super) fn panel(&self, b: usize, c0: usize, channels: usize) -> &[f32] {
-        let step = self.taps * self.width;
-        &self.data[(b * self.c_in + c0) * step..][..channels * step]
+        let step = self.taps * self.block_width(b);
+        &self.data[b * self.c_in * self.taps * self.width + c0 * step..][..channels * step]
     }
 }

@@ -1,7 +1,7 @@
-//! The register tile of the direct convolution: `ROWS` rows × two vectors of columns, accumulated
-//! over a two-level loop of offsets straight from the (padded) input — each step broadcasts one
-//! input value per row and multiplies it with two vectors of a packed panel, so no column matrix
-//! is ever built.
+//! The register tile of the direct convolution: `ROWS` rows × two vectors of columns (or one, for
+//! a last block of output channels that one vector holds), accumulated over a two-level loop of
+//! offsets straight from the (padded) input — each step broadcasts one input value per row and
+//! multiplies it with the vectors of a packed panel, so no column matrix is ever built.
 //!
 //! In the forward pass a row is an output pixel, the columns are output channels, the outer loop
 //! runs over input channels and the inner one over kernel taps. In the weight gradient a row is an
@@ -17,8 +17,8 @@ use pulp::{Simd, WithSimd};
 pub(super) const ROWS: usize = 6;
 
 /// One tile's work: `acc[r][c] (+)= Σ_{i, t} x[rows[r] + outer[i] + inner[t]] · panel[i][t][c]`
-/// for `c` in the tile's `2·lanes` columns.
-pub(super) struct Tile<'a> {
+/// for `c` in the tile's `V·lanes` columns.
+pub(super) struct Tile<'a, const V: usize = 2> {
     /// The input; every offset below is relative to its start.
     pub x: &'a [f32],
     /// Offset of each row's first value.
@@ -27,9 +27,9 @@ pub(super) struct Tile<'a> {
     pub outer: &'a [usize],
     /// Offsets of the inner loop's steps.
     pub inner: &'a [usize],
-    /// `[outer][inner.len()][2·lanes]`.
+    /// `[outer][inner.len()][V·lanes]`.
     pub panel: &'a [f32],
-    /// Accumulators `[ROWS]` rows of `2·lanes`, `acc_stride` apart.
+    /// Accumulators `[ROWS]` rows of `V·lanes`, `acc_stride` apart.
     pub acc: &'a mut [f32],
     pub acc_stride: usize,
     /// Add to what `acc` holds (else overwrite it).
@@ -49,7 +49,7 @@ pub(super) fn lanes(arch: pulp::Arch) -> usize {
     arch.dispatch(Lanes)
 }
 
-impl Tile<'_> {
+impl<const V: usize> Tile<'_, V> {
     /// Runs the tile with the instruction set of `arch`.
     ///
     /// # Safety
@@ -59,7 +59,7 @@ impl Tile<'_> {
     /// # Panics
     /// If the furthest offset reaches past `x`, or `panel`/`acc` are too short for the tile.
     pub unsafe fn run(self, arch: pulp::Arch) {
-        let width = 2 * lanes(arch);
+        let width = V * lanes(arch);
         debug_assert!(
             self.outer.is_sorted() && self.inner.is_sorted(),
             "direct conv tile: offsets not ascending"
@@ -83,19 +83,46 @@ impl Tile<'_> {
     }
 }
 
-impl WithSimd for Tile<'_> {
+/// Columns of the last of the blocks of `width` that hold `channels`: one vector when that holds
+/// what is left (so its tile does half the work), else `width`.
+pub(super) fn last_block_width(channels: usize, width: usize) -> usize {
+    let in_last = channels - channels.div_ceil(width).saturating_sub(1) * width;
+    if in_last <= width / 2 {
+        width / 2
+    } else {
+        width
+    }
+}
+
+impl<'a> Tile<'a> {
+    /// The same tile over one vector of columns (a narrow last block of output channels).
+    pub fn narrow(self) -> Tile<'a, 1> {
+        Tile {
+            x: self.x,
+            rows: self.rows,
+            outer: self.outer,
+            inner: self.inner,
+            panel: self.panel,
+            acc: self.acc,
+            acc_stride: self.acc_stride,
+            accumulate: self.accumulate,
+        }
+    }
+}
+
+impl<const V: usize> WithSimd for Tile<'_, V> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let lanes = S::F32_LANES;
         let acc_at = |r: usize, v: usize| r * self.acc_stride + v * lanes;
-        let mut acc = [[simd.splat_f32s(0.0); 2]; ROWS];
+        let mut acc = [[simd.splat_f32s(0.0); V]; ROWS];
         let acc_ptr = self.acc.as_mut_ptr();
         if self.accumulate {
             for (r, row) in acc.iter_mut().enumerate() {
                 for (v, a) in row.iter_mut().enumerate() {
-                    // SAFETY: `run` checked that `acc` holds `ROWS` rows of two vectors.
+                    // SAFETY: `run` checked that `acc` holds `ROWS` rows of `V` vectors.
                     *a = unsafe { acc_ptr.add(acc_at(r, v)).cast::<S::f32s>().read_unaligned() };
                 }
             }
@@ -106,15 +133,17 @@ impl WithSimd for Tile<'_> {
             for &step in self.inner {
                 // SAFETY: `run` checked that every row's furthest offset (its callers guarantee
                 // ascending offsets) lies inside `x`, and that the panel holds
-                // `outer.len()·inner.len()` steps of two vectors.
+                // `outer.len()·inner.len()` steps of `V` vectors.
                 unsafe {
-                    let w0 = w.cast::<S::f32s>().read_unaligned();
-                    let w1 = w.add(lanes).cast::<S::f32s>().read_unaligned();
-                    w = w.add(2 * lanes);
+                    let weights: [S::f32s; V] = std::array::from_fn(|v| {
+                        w.add(v * lanes).cast::<S::f32s>().read_unaligned()
+                    });
+                    w = w.add(V * lanes);
                     for (row, &p) in acc.iter_mut().zip(&self.rows) {
                         let b = simd.splat_f32s(*x.add(p + base + step));
-                        row[0] = simd.mul_add_f32s(b, w0, row[0]);
-                        row[1] = simd.mul_add_f32s(b, w1, row[1]);
+                        for (a, &wv) in row.iter_mut().zip(&weights) {
+                            *a = simd.mul_add_f32s(b, wv, *a);
+                        }
                     }
                 }
             }

@@ -6,8 +6,9 @@
 //! loop); chunks hold enough images for a long reduction even when images are small. The output
 //! gradient is packed once, pixel-major in blocks of output channels, as the panels.
 
+use super::epilogue::transpose;
 use super::padded::{padded, padded_plane};
-use super::tile::{lanes, Tile, ROWS};
+use super::tile::{lanes, last_block_width, Tile, ROWS};
 use super::SharedOut;
 use crate::kernels::conv_geometry::Conv2dGeometry;
 use crate::kernels::with_scratch;
@@ -74,6 +75,8 @@ struct Plan {
     pixel_offsets: Vec<usize>,
     width: usize,
     blocks: usize,
+    /// Columns of the last block's panels (`width`, or one vector when that holds its channels).
+    last_width: usize,
     /// Row tiles per job.
     tiles_per_job: usize,
     arch: pulp::Arch,
@@ -110,6 +113,7 @@ impl Plan {
             pixel_offsets: (0..ow).map(|x| x * g.stride[1]).collect(),
             width,
             blocks,
+            last_width: last_block_width(g.c_out, width),
             tiles_per_job: (tiles * blocks).div_ceil(wanted).clamp(1, 16).min(tiles),
             arch,
         }
@@ -128,31 +132,55 @@ impl Plan {
         self.tiles_per_job * ROWS * self.width
     }
 
-    /// `grad_out` as `[block][image][pixel][width]`, output channels past the last one zero;
-    /// written pixel by pixel, so each destination line is filled in one go.
+    /// Columns of block `b`'s panels.
+    fn block_width(&self, b: usize) -> usize {
+        if b + 1 == self.blocks {
+            self.last_width
+        } else {
+            self.width
+        }
+    }
+
+    /// `grad_out` as `[block][image][pixel][block width]`, output channels past the last one zero;
+    /// each (block, image) is one transpose of a channels × pixels slab.
     fn pack_grad_out(&self, grad_out: &[f32]) -> Vec<f32> {
         let (w, pixels) = (self.width, self.out_pixels);
-        let len = self.blocks * self.n * pixels * w;
+        let full = self.blocks.saturating_sub(1) * self.n;
+        let len = full * pixels * w + self.n * pixels * self.last_width;
         let mut packed = Vec::with_capacity(len);
-        packed.spare_capacity_mut()[..len]
-            .par_chunks_mut(pixels * w)
-            .enumerate()
-            .for_each(|(i, dst)| {
-                let (block, img) = (i / self.n, i % self.n);
-                let first = (img * self.c_out + block * w) * pixels;
-                let channels = w.min(self.c_out - block * w);
-                for (p, line) in dst.chunks_exact_mut(w).enumerate() {
-                    for (local, d) in line.iter_mut().enumerate() {
-                        let v = if local < channels {
-                            grad_out[first + local * pixels + p]
-                        } else {
-                            0.0
-                        };
-                        *d = MaybeUninit::new(v);
-                    }
-                }
-            });
-        // SAFETY: every (block, image) chunk of `pixels·w` was written in full just above.
+        let pack = |i: usize, dst: &mut [MaybeUninit<f32>]| {
+            let (block, img) = (i / self.n, i % self.n);
+            let first = (img * self.c_out + block * w) * pixels;
+            let (channels, line) = (w.min(self.c_out - block * w), self.block_width(block));
+            // SAFETY: the slab's `pixels` lines of `line` lie in `dst`, and the transpose writes
+            // `channels ≤ line` values of each.
+            unsafe {
+                transpose(
+                    self.arch,
+                    &grad_out[first..first + channels * pixels],
+                    pixels,
+                    channels,
+                    pixels,
+                    dst.as_mut_ptr().cast(),
+                    line,
+                );
+            }
+            for line in dst.chunks_exact_mut(line) {
+                line[channels..].fill(MaybeUninit::new(0.0));
+            }
+        };
+        if self.blocks > 0 {
+            let (full_blocks, last) =
+                packed.spare_capacity_mut()[..len].split_at_mut(full * pixels * w);
+            full_blocks
+                .par_chunks_mut(pixels * w)
+                .enumerate()
+                .for_each(|(i, dst)| pack(i, dst));
+            last.par_chunks_mut(pixels * self.last_width)
+                .enumerate()
+                .for_each(|(i, dst)| pack(full + i, dst));
+        }
+        // SAFETY: every (block, image) slab was written in full just above.
         unsafe { packed.set_len(len) };
         packed
     }
@@ -170,8 +198,10 @@ impl Plan {
     /// loses digits (enough to move a 2-rank run away from one process).
     fn accumulate(&self, x: &[f32], panels: &[f32], job: usize, acc: &mut [f32]) {
         let (first, tiles, block) = self.job_tiles(job);
-        let image_panel = self.out_pixels * self.width;
-        let block_panels = &panels[block * self.n * image_panel..][..self.n * image_panel];
+        let image_panel = self.out_pixels * self.block_width(block);
+        let block_start = block * self.n * self.out_pixels * self.width;
+        let block_panels = &panels[block_start..][..self.n * image_panel];
+        let narrow = self.block_width(block) < self.width;
         let acc = &mut acc[..tiles * ROWS * self.width];
         let mut chunk_sum = vec![0.0; acc.len()];
         for img in (0..self.n).step_by(self.chunk) {
@@ -195,7 +225,13 @@ impl Plan {
                     accumulate: false,
                 };
                 // SAFETY: the (image, row) offsets and the pixel offsets are built in ascending order.
-                unsafe { tile.run(self.arch) };
+                unsafe {
+                    if narrow {
+                        tile.narrow().run(self.arch)
+                    } else {
+                        tile.run(self.arch)
+                    }
+                };
             }
             if img > 0 {
                 acc.iter_mut().zip(&chunk_sum).for_each(|(a, c)| *a += c);

@@ -60,10 +60,11 @@ pub(super) fn transform_filter(filter: &PackedFilter) -> Vec<f32> {
     let (width, blocks) = (filter.width(), filter.blocks());
     let mut u = vec![0.0; XI * blocks * c_in * width];
     for b in 0..blocks {
-        let packed = filter.panel(b, 0, c_in);
+        // A narrow last block's missing lanes stay zero: U is always `width` wide.
+        let (packed, packed_width) = (filter.panel(b, 0, c_in), filter.block_width(b));
         for ci in 0..c_in {
-            for j in 0..width {
-                let g = |r: usize, c: usize| packed[(ci * 9 + 3 * r + c) * width + j];
+            for j in 0..packed_width {
+                let g = |r: usize, c: usize| packed[(ci * 9 + 3 * r + c) * packed_width + j];
                 // G g: the rows of g combined, then the same for the columns.
                 let rows: [[f32; 3]; 4] = std::array::from_fn(|p| {
                     std::array::from_fn(|c| match p {
@@ -248,7 +249,7 @@ impl Plan {
                         [..channels * self.width];
                     for t in (0..count).step_by(ROWS) {
                         // Rows past the last tile repeat it (their results are never written out).
-                        let tile = Tile {
+                        let tile: Tile = Tile {
                             x: v_xi,
                             rows: std::array::from_fn(|r| (t + r).min(count - 1)),
                             outer: &self.channel_offsets[..channels],
