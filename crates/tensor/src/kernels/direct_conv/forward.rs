@@ -117,7 +117,6 @@ impl Plan {
             let channels = self.channel_slice.min(self.c_in - c0);
             for (local, b) in blocks.clone().enumerate() {
                 let panel = filter.panel(b, c0, channels);
-                let narrow = filter.block_width(b) < self.width;
                 for t in 0..count.div_ceil(ROWS) {
                     let tile = Tile {
                         x,
@@ -130,13 +129,7 @@ impl Plan {
                         accumulate: c0 > 0,
                     };
                     // SAFETY: the channel offsets and the taps are built in ascending order.
-                    unsafe {
-                        if narrow {
-                            tile.narrow().run(self.arch)
-                        } else {
-                            tile.run(self.arch)
-                        }
-                    };
+                    unsafe { tile.run_block(filter.block_width(b), self.arch) };
                 }
             }
         }

@@ -95,8 +95,21 @@ pub(super) fn last_block_width(channels: usize, width: usize) -> usize {
 }
 
 impl<'a> Tile<'a> {
-    /// The same tile over one vector of columns (a narrow last block of output channels).
-    pub fn narrow(self) -> Tile<'a, 1> {
+    /// Runs the tile over a block of output channels `block_width` wide: two vectors, or one for
+    /// a narrow last block ([`last_block_width`]).
+    ///
+    /// # Safety
+    /// As [`Tile::run`].
+    pub unsafe fn run_block(self, block_width: usize, arch: pulp::Arch) {
+        if block_width < 2 * lanes(arch) {
+            self.narrow().run(arch)
+        } else {
+            self.run(arch)
+        }
+    }
+
+    /// The same tile over one vector of columns.
+    fn narrow(self) -> Tile<'a, 1> {
         Tile {
             x: self.x,
             rows: self.rows,

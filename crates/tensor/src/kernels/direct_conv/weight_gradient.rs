@@ -201,7 +201,6 @@ impl Plan {
         let image_panel = self.out_pixels * self.block_width(block);
         let block_start = block * self.n * self.out_pixels * self.width;
         let block_panels = &panels[block_start..][..self.n * image_panel];
-        let narrow = self.block_width(block) < self.width;
         let acc = &mut acc[..tiles * ROWS * self.width];
         let mut chunk_sum = vec![0.0; acc.len()];
         for img in (0..self.n).step_by(self.chunk) {
@@ -225,13 +224,7 @@ impl Plan {
                     accumulate: false,
                 };
                 // SAFETY: the (image, row) offsets and the pixel offsets are built in ascending order.
-                unsafe {
-                    if narrow {
-                        tile.narrow().run(self.arch)
-                    } else {
-                        tile.run(self.arch)
-                    }
-                };
+                unsafe { tile.run_block(self.block_width(block), self.arch) };
             }
             if img > 0 {
                 acc.iter_mut().zip(&chunk_sum).for_each(|(a, c)| *a += c);
