@@ -107,6 +107,13 @@ fn conv_throughput() {
         &conv(64, 64, 64, 32, 3, 1),
         Duration::from_secs(1),
     );
+    for (c, hw) in [(16, 32), (32, 16), (64, 8)] {
+        bench(
+            &format!("ResNet-20 128x{c}x{hw}x{hw} ->{c} k3 p1"),
+            &conv(128, c, c, hw, 3, 1),
+            Duration::from_secs(1),
+        );
+    }
     bench(
         "1x1 64x256x14x14 ->64",
         &conv(64, 256, 64, 14, 1, 0),

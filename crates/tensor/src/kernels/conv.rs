@@ -33,6 +33,7 @@ use super::direct_conv::{
 };
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
+use super::norm;
 use super::vol2col::{col2vol_rows, vol2col_rows};
 use super::with_scratch;
 use rayon::prelude::*;
@@ -489,7 +490,7 @@ pub fn conv_backward_weight<const D: usize>(
     input: &[f32],
     grad_out: &[f32],
     grad_weight: &mut [f32],
-    mut grad_bias: Option<&mut [f32]>,
+    grad_bias: Option<&mut [f32]>,
 ) {
     let op = "conv_backward_weight";
     let p = Plan::new(g, op);
@@ -497,43 +498,37 @@ pub fn conv_backward_weight<const D: usize>(
     if let Some(db) = grad_bias.as_deref() {
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
+    if let Some(db) = grad_bias {
+        bias_gradient(&p, grad_out, db);
+    }
     if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
         direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
-        if let Some(db) = grad_bias {
-            bias_gradient(&p, grad_out, db);
-        }
         return;
     }
     let (x_img, y_img) = p.image_lens();
-    let with_bias = grad_bias.is_some();
-    let image = |i: usize, dw: &mut [f32], db: Option<&mut [f32]>, par: bool| {
+    let image = |i: usize, dw: &mut [f32], par: bool| {
         let x = &input[i * x_img..][..x_img];
         let dy = &grad_out[i * y_img..][..y_img];
-        backward_weight_image(&p, x, dy, dw, db, par);
+        backward_weight_image(&p, x, dy, dw, par);
     };
     grad_weight.fill(0.0);
-    if let Some(db) = grad_bias.as_deref_mut() {
-        db.fill(0.0);
-    }
     if y_img == 0 {
         return;
     }
     if !p.batch_parallel {
         for i in 0..g.n {
-            image(i, grad_weight, grad_bias.as_deref_mut(), true);
+            image(i, grad_weight, true);
         }
         return;
     }
-    // Per-job partial sums [weight_len + c_out], reduced pairwise.
-    let wl = grad_weight.len();
+    // Per-job partial sums, reduced pairwise.
     let total = (0..g.n)
         .into_par_iter()
         .with_min_len(p.min_images_per_job())
         .fold(
-            || vec![0.0f32; wl + if with_bias { g.c_out } else { 0 }],
+            || vec![0.0f32; grad_weight.len()],
             |mut acc, i| {
-                let (dw, db) = acc.split_at_mut(wl);
-                image(i, dw, with_bias.then_some(db), false);
+                image(i, &mut acc, false);
                 acc
             },
         )
@@ -542,38 +537,26 @@ pub fn conv_backward_weight<const D: usize>(
             a
         });
     if let Some(total) = total {
-        grad_weight.copy_from_slice(&total[..wl]);
-        if let Some(db) = grad_bias {
-            db.copy_from_slice(&total[wl..]);
-        }
+        grad_weight.copy_from_slice(&total);
     }
 }
 
-/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`.
+/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`: channels in parallel, each a vectorised
+/// f64 sum (a plain f32 `sum()` is one serial chain of adds, as slow as the weight gradient of a
+/// 16-channel layer).
 fn bias_gradient(p: &Plan, grad_out: &[f32], db: &mut [f32]) {
-    db.fill(0.0);
-    for image in grad_out.chunks_exact(p.c_out * p.out_vol) {
-        for (b, row) in db.iter_mut().zip(image.chunks_exact(p.out_vol)) {
-            *b += row.iter().sum::<f32>();
-        }
-    }
+    let image = p.c_out * p.out_vol;
+    db.par_iter_mut().enumerate().for_each(|(c, b)| {
+        let rows = grad_out.chunks_exact(image.max(1));
+        *b = rows
+            .map(|img| norm::sum(&img[c * p.out_vol..][..p.out_vol]))
+            .sum::<f64>() as f32;
+    });
 }
 
-/// One image, accumulating: `x [c_in, vol]`, `dy [c_out, out_vol]`, `dw [c_out, kg]` and
-/// `db [c_out]` are added to.
-fn backward_weight_image(
-    p: &Plan,
-    x: &[f32],
-    dy: &[f32],
-    dw: &mut [f32],
-    db: Option<&mut [f32]>,
-    par: bool,
-) {
-    if let Some(db) = db {
-        for (b, row) in db.iter_mut().zip(dy.chunks_exact(p.out_vol)) {
-            *b += row.iter().sum::<f32>();
-        }
-    }
+/// One image, accumulating: `x [c_in, vol]`, `dy [c_out, out_vol]`, `dw [c_out, kg]` is added
+/// to.
+fn backward_weight_image(p: &Plan, x: &[f32], dy: &[f32], dw: &mut [f32], par: bool) {
     for grp in 0..p.groups {
         let (xg, dyg) = (p.in_group(grp, x), p.out_group(grp, dy));
         let dwg = &mut dw[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];

@@ -5,6 +5,10 @@
 //! runs over the output rows of a chunk of images (outer loop) and the pixels of a row (inner
 //! loop); chunks hold enough images for a long reduction even when images are small. The output
 //! gradient is packed once, pixel-major in blocks of output channels, as the panels.
+//!
+//! A job takes as many row tiles as its accumulators keep in cache, so the input and the panels
+//! of a chunk are read from memory once per job; when that leaves too few jobs for the threads,
+//! the batch is split between jobs too, and their partial sums are added at the end.
 
 use super::epilogue::transpose;
 use super::padded::{padded, padded_plane};
@@ -17,6 +21,9 @@ use std::mem::MaybeUninit;
 
 /// Output pixels a tile reduces over per call, at least (whole images are taken).
 const REDUCTION: usize = 512;
+
+/// Accumulator floats of one job, at most (24 KiB: they stay in the L1 or L2 cache).
+const JOB_ACCUMULATORS: usize = 6 * 1024;
 
 /// `grad_weight` (`[c_out, c_in, kh, kw]`, overwritten) of the dense convolution `g` from its
 /// `input` and `grad_out`, summed over the batch, computed with the instruction set of `arch`.
@@ -46,15 +53,25 @@ pub fn direct_backward_weight(
     let x = padded(g, input);
     let plan = Plan::new(g, arch);
     let panels = plan.pack_grad_out(grad_out);
-    let out = SharedOut(grad_weight.as_mut_ptr());
+    let mut partials = vec![0.0; (plan.splits - 1) * grad_weight.len()];
+    let outs: Vec<_> = std::iter::once(&mut *grad_weight)
+        .chain(partials.chunks_exact_mut(g.weight_len()))
+        .map(|out| SharedOut(out.as_mut_ptr()))
+        .collect();
     (0..plan.jobs()).into_par_iter().for_each(|job| {
         with_scratch(plan.buffer_len(), |acc| {
             plan.accumulate(&x, &panels, job, acc);
-            // SAFETY: jobs write disjoint rows × column blocks of `grad_weight`, whose length
-            // was checked above.
-            unsafe { plan.write_out(acc, job, &out) };
+            // SAFETY: the jobs of one split write disjoint rows × column blocks of their
+            // `[c_out, rows]` buffer, `grad_weight` (length checked above) or a partial sum.
+            unsafe { plan.write_out(acc, job, &outs[job / plan.jobs_per_split()]) };
         });
     });
+    for partial in partials.chunks_exact(g.weight_len()) {
+        grad_weight
+            .par_chunks_mut(4096)
+            .zip(partial.par_chunks(4096))
+            .for_each(|(dw, p)| dw.iter_mut().zip(p).for_each(|(d, p)| *d += p));
+    }
 }
 
 /// Offsets and work split of one weight gradient.
@@ -79,6 +96,9 @@ struct Plan {
     last_width: usize,
     /// Row tiles per job.
     tiles_per_job: usize,
+    /// Parts of the batch summed by separate jobs, and the chunks of images in each.
+    splits: usize,
+    chunks_per_split: usize,
     arch: pulp::Arch,
 }
 
@@ -99,9 +119,17 @@ impl Plan {
         let tiles = rows.div_ceil(ROWS);
         let wanted = 4 * rayon::current_num_threads();
         let image_len = g.c_in * ph * pw;
+        let chunk = REDUCTION.div_ceil(oh * ow).min(g.n);
+        let chunks = g.n.div_ceil(chunk);
+        let most_tiles = (JOB_ACCUMULATORS / (ROWS * width)).max(1);
+        // Split the batch only as far as whole-width jobs leave threads idle; then split the rows.
+        let chunks_per_split =
+            chunks.div_ceil(wanted.div_ceil(tiles.div_ceil(most_tiles) * blocks));
+        let splits = chunks.div_ceil(chunks_per_split);
+        let row_groups = wanted.div_ceil(splits * blocks);
         Plan {
             n: g.n,
-            chunk: REDUCTION.div_ceil(oh * ow).min(g.n),
+            chunk,
             c_out: g.c_out,
             rows,
             row_offsets,
@@ -114,7 +142,9 @@ impl Plan {
             width,
             blocks,
             last_width: last_block_width(g.c_out, width),
-            tiles_per_job: (tiles * blocks).div_ceil(wanted).clamp(1, 16).min(tiles),
+            tiles_per_job: tiles.div_ceil(row_groups).min(most_tiles),
+            splits,
+            chunks_per_split,
             arch,
         }
     }
@@ -123,8 +153,12 @@ impl Plan {
         self.rows.div_ceil(ROWS)
     }
 
-    /// Jobs: groups of row tiles × output-channel blocks.
+    /// Jobs: splits of the batch × groups of row tiles × output-channel blocks.
     fn jobs(&self) -> usize {
+        self.splits * self.jobs_per_split()
+    }
+
+    fn jobs_per_split(&self) -> usize {
         self.tiles().div_ceil(self.tiles_per_job) * self.blocks
     }
 
@@ -187,15 +221,16 @@ impl Plan {
 
     /// (first row tile, tile count, output-channel block) of `job`.
     fn job_tiles(&self, job: usize) -> (usize, usize, usize) {
+        let job = job % self.jobs_per_split();
         let (group, block) = (job / self.blocks, job % self.blocks);
         let first = group * self.tiles_per_job;
         (first, self.tiles_per_job.min(self.tiles() - first), block)
     }
 
-    /// Accumulates the job's rows × its block of output channels over the batch into `acc`
-    /// (`[row][width]`). Each chunk of images is summed in the registers and then added to
-    /// `acc`, so no float sum runs over more than a chunk's pixels: one long chain over the batch
-    /// loses digits (enough to move a 2-rank run away from one process).
+    /// Accumulates the job's rows × its block of output channels over its split of the batch
+    /// into `acc` (`[row][width]`). Each chunk of images is summed in the registers and then added
+    /// to `acc`, so no float sum runs over more than a chunk's pixels: one long chain over the
+    /// batch loses digits (enough to move a 2-rank run away from one process).
     fn accumulate(&self, x: &[f32], panels: &[f32], job: usize, acc: &mut [f32]) {
         let (first, tiles, block) = self.job_tiles(job);
         let image_panel = self.out_pixels * self.block_width(block);
@@ -203,11 +238,17 @@ impl Plan {
         let block_panels = &panels[block_start..][..self.n * image_panel];
         let acc = &mut acc[..tiles * ROWS * self.width];
         let mut chunk_sum = vec![0.0; acc.len()];
-        for img in (0..self.n).step_by(self.chunk) {
+        let split_images = self.chunks_per_split * self.chunk;
+        let start = job / self.jobs_per_split() * split_images;
+        for img in (start..self.n.min(start + split_images)).step_by(self.chunk) {
             let images = self.chunk.min(self.n - img);
             let panel = &block_panels[img * image_panel..][..images * image_panel];
             let outer = &self.row_offsets_in_batch[img * self.out_h..][..images * self.out_h];
-            let into = if img == 0 { &mut *acc } else { &mut chunk_sum };
+            let into = if img == start {
+                &mut *acc
+            } else {
+                &mut chunk_sum
+            };
             for t in 0..tiles {
                 // Rows past the last one repeat it (their results are never written out).
                 let rows = std::array::from_fn(|r| {
@@ -226,7 +267,7 @@ impl Plan {
                 // SAFETY: the (image, row) offsets and the pixel offsets are built in ascending order.
                 unsafe { tile.run_block(self.block_width(block), self.arch) };
             }
-            if img > 0 {
+            if img > start {
                 acc.iter_mut().zip(&chunk_sum).for_each(|(a, c)| *a += c);
             }
         }
