@@ -13,8 +13,9 @@ import torch.nn.functional as F
 
 
 class Block(nn.Module):
-    def __init__(self, c_in, c_out, stride):
+    def __init__(self, c_in, c_out, stride, plain=False):
         super().__init__()
+        self.plain = plain
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
@@ -25,21 +26,34 @@ class Block(nn.Module):
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        if self.plain:
+            return F.relu(out)
         shortcut = x[:, :, :: self.stride, :: self.stride]
         if self.pad:
             shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, self.pad))
         return F.relu(out + shortcut)
 
 
-def resnet20(classes=10):
+def cifar_resnet(depth=20, classes=10, plain=False):
+    """He et al.'s CIFAR ResNet of `depth` = 6n + 2 layers (option A), or its plain twin; convs
+    initialised N(0, 2 / fan_in) as in the paper and in convkit."""
+    n = (depth - 2) // 6
     layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
     c_in = 16
     for width, stride in ((16, 1), (32, 2), (64, 2)):
-        for i in range(3):
-            layers.append(Block(c_in, width, stride if i == 0 else 1))
+        for i in range(n):
+            layers.append(Block(c_in, width, stride if i == 0 else 1, plain))
             c_in = width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes)]
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+    return model
+
+
+def resnet20(classes=10):
+    return cifar_resnet(20, classes)
 
 
 def main():
