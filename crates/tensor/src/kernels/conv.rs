@@ -33,7 +33,6 @@ use super::direct_conv::{
 };
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
-use super::norm;
 use super::vol2col::{col2vol_rows, vol2col_rows};
 use super::with_scratch;
 use rayon::prelude::*;
@@ -490,7 +489,7 @@ pub fn conv_backward_weight<const D: usize>(
     input: &[f32],
     grad_out: &[f32],
     grad_weight: &mut [f32],
-    grad_bias: Option<&mut [f32]>,
+    mut grad_bias: Option<&mut [f32]>,
 ) {
     let op = "conv_backward_weight";
     let p = Plan::new(g, op);
@@ -498,37 +497,43 @@ pub fn conv_backward_weight<const D: usize>(
     if let Some(db) = grad_bias.as_deref() {
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
-    if let Some(db) = grad_bias {
-        bias_gradient(&p, grad_out, db);
-    }
     if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
         direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
+        if let Some(db) = grad_bias {
+            bias_gradient(&p, grad_out, db);
+        }
         return;
     }
     let (x_img, y_img) = p.image_lens();
-    let image = |i: usize, dw: &mut [f32], par: bool| {
+    let with_bias = grad_bias.is_some();
+    let image = |i: usize, dw: &mut [f32], db: Option<&mut [f32]>, par: bool| {
         let x = &input[i * x_img..][..x_img];
         let dy = &grad_out[i * y_img..][..y_img];
-        backward_weight_image(&p, x, dy, dw, par);
+        backward_weight_image(&p, x, dy, dw, db, par);
     };
     grad_weight.fill(0.0);
+    if let Some(db) = grad_bias.as_deref_mut() {
+        db.fill(0.0);
+    }
     if y_img == 0 {
         return;
     }
     if !p.batch_parallel {
         for i in 0..g.n {
-            image(i, grad_weight, true);
+            image(i, grad_weight, grad_bias.as_deref_mut(), true);
         }
         return;
     }
-    // Per-job partial sums, reduced pairwise.
+    // Per-job partial sums [weight_len + c_out], reduced pairwise.
+    let wl = grad_weight.len();
     let total = (0..g.n)
         .into_par_iter()
         .with_min_len(p.min_images_per_job())
         .fold(
-            || vec![0.0f32; grad_weight.len()],
+            || vec![0.0f32; wl + if with_bias { g.c_out } else { 0 }],
             |mut acc, i| {
-                image(i, &mut acc, false);
+                let (dw, db) = acc.split_at_mut(wl);
+                image(i, dw, with_bias.then_some(db), false);
                 acc
             },
         )
@@ -537,26 +542,41 @@ pub fn conv_backward_weight<const D: usize>(
             a
         });
     if let Some(total) = total {
-        grad_weight.copy_from_slice(&total);
+        grad_weight.copy_from_slice(&total[..wl]);
+        if let Some(db) = grad_bias {
+            db.copy_from_slice(&total[wl..]);
+        }
     }
 }
 
-/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`: channels in parallel, each a vectorised
-/// f64 sum (a plain f32 `sum()` is one serial chain of adds, as slow as the weight gradient of a
-/// 16-channel layer).
+/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`, channels in parallel: a channel's sum is
+/// one serial chain of f32 adds (for a 16-channel layer as slow as its weight gradient), image
+/// after image, so the result does not depend on the thread count.
 fn bias_gradient(p: &Plan, grad_out: &[f32], db: &mut [f32]) {
-    let image = p.c_out * p.out_vol;
+    let image = (p.c_out * p.out_vol).max(1);
     db.par_iter_mut().enumerate().for_each(|(c, b)| {
-        let rows = grad_out.chunks_exact(image.max(1));
-        *b = rows
-            .map(|img| norm::sum(&img[c * p.out_vol..][..p.out_vol]))
-            .sum::<f64>() as f32;
+        *b = grad_out
+            .chunks_exact(image)
+            .map(|img| img[c * p.out_vol..][..p.out_vol].iter().sum::<f32>())
+            .fold(0.0, |acc, s| acc + s);
     });
 }
 
-/// One image, accumulating: `x [c_in, vol]`, `dy [c_out, out_vol]`, `dw [c_out, kg]` is added
-/// to.
-fn backward_weight_image(p: &Plan, x: &[f32], dy: &[f32], dw: &mut [f32], par: bool) {
+/// One image, accumulating: `x [c_in, vol]`, `dy [c_out, out_vol]`, `dw [c_out, kg]` and
+/// `db [c_out]` are added to.
+fn backward_weight_image(
+    p: &Plan,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    par: bool,
+) {
+    if let Some(db) = db {
+        for (b, row) in db.iter_mut().zip(dy.chunks_exact(p.out_vol)) {
+            *b += row.iter().sum::<f32>();
+        }
+    }
     for grp in 0..p.groups {
         let (xg, dyg) = (p.in_group(grp, x), p.out_group(grp, dy));
         let dwg = &mut dw[grp * p.cg_out * p.kg..][..p.cg_out * p.kg];
