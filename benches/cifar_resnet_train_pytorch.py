@@ -8,10 +8,10 @@
 
 Same network (benches/resnet20_pytorch.py, option-A shortcuts, or --plain), same data (the first
 --train-limit training records, normalised by CIFAR-10's channel means and deviations, random
-4-pixel-padded crops and horizontal flips), SGD with momentum and weight decay on every parameter,
-linear warm-up from a tenth of --lr then cosine to zero, stepped per epoch (convkit's default for
-cosine) or per batch. Prints one line per epoch:
-training loss and error (over the epoch's batches) and test error.
+4-pixel-padded crops and horizontal flips), SGD with momentum and weight decay (on every parameter,
+or with --no-decay-bias-norm not on biases and norms), linear warm-up from a tenth of --lr then
+cosine to zero, stepped per epoch (convkit's default for cosine) or per batch. Prints one line per
+epoch: training loss and error (over the epoch's batches) and test error.
 """
 import argparse
 import gzip
@@ -79,6 +79,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--no-decay-bias-norm", action="store_true",
+                        help="no weight decay on biases and norm parameters (convkit's CIFAR recipe)")
     parser.add_argument("--warmup-epochs", type=int, default=0)
     parser.add_argument("--schedule-interval", choices=["epoch", "batch"], default="epoch")
     parser.add_argument("--seed", type=int, default=1)
@@ -90,8 +92,11 @@ def main():
     x, y = x[: args.train_limit], y[: args.train_limit]
     x_test, y_test = load(files(args.data_dir, ["test_batch.bin"]))
     model = cifar_resnet(args.depth, plain=args.plain)
+    decayed = [p for p in model.parameters() if p.ndim > 1 or not args.no_decay_bias_norm]
+    rest = [p for p in model.parameters() if p.ndim <= 1 and args.no_decay_bias_norm]
     opt = torch.optim.SGD(
-        model.parameters(), lr=args.lr, momentum=0.9, weight_decay=args.weight_decay
+        [{"params": decayed}, {"params": rest, "weight_decay": 0.0}],
+        lr=args.lr, momentum=0.9, weight_decay=args.weight_decay,
     )
     batches = math.ceil(len(y) / args.batch_size)
     per_epoch = batches if args.schedule_interval == "batch" else 1
