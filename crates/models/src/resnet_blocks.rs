@@ -56,19 +56,14 @@ impl Shortcut {
         })
     }
 
-    /// `relu(residual + shortcut(x))`, the ReLU called `relu`.
-    fn add_relu(
-        &self,
-        x: &Tensor,
-        residual: Tensor,
-        pass: &mut ForwardPass<'_>,
-    ) -> convkit_nn::Result<Tensor> {
-        let shortcut = match self {
+    /// What the shortcut adds to the residual branch for the block input `x` (nothing in a
+    /// plain network).
+    fn output(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Option<Tensor>> {
+        Ok(match self {
             Shortcut::None => None,
             Shortcut::Identity => Some(x.clone()),
             Shortcut::Downsample(d) => Some(pass.call("downsample", d.as_ref(), x)?),
-        };
-        pass.residual_relu("relu", residual, shortcut.as_ref())
+        })
     }
 
     /// The `downsample` child, when there is one.
@@ -163,11 +158,11 @@ impl BasicBlock {
 impl Module for BasicBlock {
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
         let out = pass.call("conv1", &self.conv1, x)?;
-        let out = pass.call("bn1", &self.bn1, &out)?;
-        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.norm_relu(("bn1", &self.bn1), "relu", &out, |_| Ok(None))?;
         let out = pass.call("conv2", &self.conv2, &out)?;
-        let out = pass.call("bn2", &self.bn2, &out)?;
-        self.shortcut.add_relu(x, out, pass)
+        pass.norm_relu(("bn2", &self.bn2), "relu", &out, |pass| {
+            self.shortcut.output(x, pass)
+        })
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {
@@ -228,14 +223,13 @@ impl Bottleneck {
 impl Module for Bottleneck {
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
         let out = pass.call("conv1", &self.conv1, x)?;
-        let out = pass.call("bn1", &self.bn1, &out)?;
-        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.norm_relu(("bn1", &self.bn1), "relu", &out, |_| Ok(None))?;
         let out = pass.call("conv2", &self.conv2, &out)?;
-        let out = pass.call("bn2", &self.bn2, &out)?;
-        let out = pass.call("relu", &ReLU, &out)?;
+        let out = pass.norm_relu(("bn2", &self.bn2), "relu", &out, |_| Ok(None))?;
         let out = pass.call("conv3", &self.conv3, &out)?;
-        let out = pass.call("bn3", &self.bn3, &out)?;
-        self.shortcut.add_relu(x, out, pass)
+        pass.norm_relu(("bn3", &self.bn3), "relu", &out, |pass| {
+            self.shortcut.output(x, pass)
+        })
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {

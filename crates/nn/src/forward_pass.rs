@@ -6,7 +6,7 @@
 //! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
 use crate::error::Result;
 use crate::fusion::FusedCalls;
-use crate::layers::ReLU;
+use crate::layers::{BatchNormNd, ReLU};
 use crate::module::{join_name, Mode, Module};
 use convkit_tensor::{Activation, Tensor};
 
@@ -139,7 +139,7 @@ impl<'h> ForwardPass<'h> {
     /// # Errors
     /// The child's or a hook's error.
     pub fn call(&mut self, name: &str, child: &dyn Module, x: &Tensor) -> Result<Tensor> {
-        if self.hooks.is_empty() && self.eval_modules.is_empty() && self.fusion.is_none() {
+        if self.is_direct() {
             return child.forward_in(x, self);
         }
         let parent_len = self.path.len();
@@ -160,6 +160,38 @@ impl<'h> ForwardPass<'h> {
         self.mode = mode;
         self.path.truncate(parent_len);
         result
+    }
+
+    /// Whether calls run their modules directly: no hooks watch them, no module is held in eval
+    /// mode and no fused inference replaces them. A module may then fuse consecutive calls into
+    /// one op ([`ForwardPass::norm_relu`]), since nothing can observe the calls in between.
+    pub fn is_direct(&self) -> bool {
+        self.hooks.is_empty() && self.eval_modules.is_empty() && self.fusion.is_none()
+    }
+
+    /// `relu(norm(x) + shortcut)` (`relu(norm(x))` without one): the calls `norm_name` and
+    /// `relu_name`, with the sum between them. A direct pass ([`ForwardPass::is_direct`]) runs
+    /// them as one fused op, which needs `shortcut` first: it computes it then. Otherwise the
+    /// calls run one by one in the model's order (the norm, then `shortcut`, then the ReLU).
+    ///
+    /// # Errors
+    /// The norm's or the shortcut's; shapes that differ; a hook's error.
+    pub fn norm_relu<const D: usize>(
+        &mut self,
+        (norm_name, norm): (&str, &BatchNormNd<D>),
+        relu_name: &str,
+        x: &Tensor,
+        shortcut: impl FnOnce(&mut Self) -> Result<Option<Tensor>>,
+    ) -> Result<Tensor> {
+        if self.is_direct() {
+            let shortcut = shortcut(self)?;
+            return norm.forward_relu(x, shortcut.as_ref(), self.mode);
+        }
+        let y = self.call(norm_name, norm, x)?;
+        match shortcut(self)? {
+            Some(s) => self.residual_relu(relu_name, y, Some(&s)),
+            None => self.call(relu_name, &ReLU, &y),
+        }
     }
 
     /// `relu(residual + shortcut)` (`relu(residual)` without a shortcut), the end of a residual

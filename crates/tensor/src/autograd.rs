@@ -102,6 +102,8 @@ pub(crate) enum Op {
         input: Tensor,
         weight: Option<Tensor>,
         bias: Option<Tensor>,
+        /// Added before a fused ReLU.
+        residual: Option<Tensor>,
         saved: norm::BatchNormSaved,
     },
     RowNorm {
@@ -189,9 +191,14 @@ impl Op {
                 input,
                 weight,
                 bias,
+                residual,
                 ..
+            } => {
+                let mut inputs = with_weight_and_bias(input, weight.as_ref(), bias.as_ref());
+                inputs.extend(residual);
+                inputs
             }
-            | Op::RowNorm {
+            Op::RowNorm {
                 input,
                 weight,
                 bias,
@@ -266,8 +273,17 @@ impl Op {
                 input,
                 weight,
                 bias,
+                residual,
                 saved,
-            } => norm::batch_norm_backward(input, weight.as_ref(), bias.as_ref(), saved, grad),
+            } => norm::batch_norm_backward(
+                input,
+                weight.as_ref(),
+                bias.as_ref(),
+                residual.as_ref(),
+                saved,
+                out,
+                grad,
+            ),
             Op::RowNorm {
                 input,
                 weight,

@@ -28,7 +28,10 @@ pub use ops::activation::{Activation, GeluApproximation};
 pub use ops::group_norm::{group_norm, instance_norm, layer_norm, InstanceNormConfig};
 pub use ops::lrn::{local_response_norm, LrnParams};
 pub use ops::matmul::linear;
-pub use ops::norm::{batch_norm, sync_batch_norm, BatchNormConfig, BatchStatsReducer};
+pub use ops::norm::{
+    batch_norm, batch_norm_relu, sync_batch_norm, BatchNormConfig, BatchNormTensors,
+    BatchStatsReducer,
+};
 pub use rng::{seeded_rng, ConvRng};
 pub use shape::{conv_out_len, conv_transpose_out_len, window_out_len, Shape};
 pub use tensor::Tensor;

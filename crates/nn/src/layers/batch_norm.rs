@@ -2,9 +2,11 @@
 use crate::error::{Error, Result};
 use crate::forward_pass::ForwardPass;
 use crate::init;
-use crate::module::{join_name, parameter, py_bool, py_float, Module, TensorKind};
+use crate::module::{join_name, parameter, py_bool, py_float, Mode, Module, TensorKind};
 use crate::sync_batch_norm as sync_scope;
-use convkit_tensor::{batch_norm, sync_batch_norm, Error as TensorError, Tensor};
+use convkit_tensor::{
+    batch_norm, batch_norm_relu, sync_batch_norm, BatchNormTensors, Error as TensorError, Tensor,
+};
 
 /// Settings of a batch-norm layer besides `num_features` (PyTorch's keyword arguments and defaults).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -146,6 +148,55 @@ impl<const D: usize> BatchNormNd<D> {
         self.config
     }
 
+    /// `relu(self(x) + residual)`, or `relu(self(x))`, in `mode` as one op
+    /// ([`batch_norm_relu`]): what a network's batch norm and the ReLU after it compute. Modules
+    /// call it through [`ForwardPass::norm_relu`], which keeps the two calls apart where hooks or
+    /// a fused pass must see them.
+    ///
+    /// # Errors
+    /// As the layer's forward; a residual whose shape differs from the input's.
+    pub fn forward_relu(
+        &self,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        mode: Mode,
+    ) -> Result<Tensor> {
+        self.run(x, mode, Some(residual))
+    }
+
+    /// The batch norm of `x`, with a fused ReLU after a residual sum when `relu` is `Some`.
+    fn run(&self, x: &Tensor, mode: Mode, relu: Option<Option<&Tensor>>) -> Result<Tensor> {
+        self.check_rank(x)?;
+        let training = mode.is_train() || self.running.is_none();
+        let config = convkit_tensor::BatchNormConfig {
+            eps: self.config.eps,
+            momentum: self.config.momentum,
+            training,
+        };
+        let tensors = BatchNormTensors {
+            running_mean: self.running_mean(),
+            running_var: self.running_var(),
+            weight: self.weight.as_ref(),
+            bias: self.bias.as_ref(),
+        };
+        let sync = sync_scope::current().filter(|_| mode.is_train());
+        let BatchNormTensors {
+            running_mean: rm,
+            running_var: rv,
+            weight: w,
+            bias: b,
+        } = tensors;
+        let y = match (relu, &sync) {
+            (Some(residual), sync) => batch_norm_relu(x, tensors, config, residual, sync.as_ref())?,
+            (None, Some(reducer)) => sync_batch_norm(x, rm, rv, w, b, config, reducer)?,
+            (None, None) => batch_norm(x, rm, rv, w, b, config)?,
+        };
+        if let Some(r) = self.running.as_ref().filter(|_| training) {
+            r.num_batches_tracked.data_mut()[0] += 1.0;
+        }
+        Ok(y)
+    }
+
     fn check_rank(&self, x: &Tensor) -> Result<()> {
         let ok = if D == 1 {
             matches!(x.rank(), 2 | 3)
@@ -170,24 +221,7 @@ impl<const D: usize> BatchNormNd<D> {
 
 impl<const D: usize> Module for BatchNormNd<D> {
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
-        let mode = pass.mode();
-        self.check_rank(x)?;
-        let training = mode.is_train() || self.running.is_none();
-        let config = convkit_tensor::BatchNormConfig {
-            eps: self.config.eps,
-            momentum: self.config.momentum,
-            training,
-        };
-        let (rm, rv) = (self.running_mean(), self.running_var());
-        let (w, b) = (self.weight.as_ref(), self.bias.as_ref());
-        let y = match sync_scope::current().filter(|_| mode.is_train()) {
-            Some(reducer) => sync_batch_norm(x, rm, rv, w, b, config, &reducer)?,
-            None => batch_norm(x, rm, rv, w, b, config)?,
-        };
-        if let Some(r) = self.running.as_ref().filter(|_| training) {
-            r.num_batches_tracked.data_mut()[0] += 1.0;
-        }
-        Ok(y)
+        self.run(x, pass.mode(), None)
     }
 
     fn visit(&self, prefix: &str, visitor: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
@@ -341,15 +375,19 @@ mod tests {
         // The same statistics, over 4 values per channel instead of 2: the unbiased running
         // variance changes (var · 4/3 instead of var · 2).
         assert_close(&z.to_vec(), &y.to_vec());
-        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "mean, then variance");
+        assert_eq!(
+            mirrored.0.load(Ordering::Relaxed),
+            1,
+            "sums and sums of squares, in one call"
+        );
         assert_close(
             &synced.running_var().unwrap().to_vec(),
             &[0.9 + 0.1 * 4.0 / 3.0, 0.9 + 0.1 * 16.0 / 3.0],
         );
         with_sync_batch_norm(mirrored.clone(), || synced.forward(&batch(), Mode::Eval)).unwrap();
-        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "eval is per process");
+        assert_eq!(mirrored.0.load(Ordering::Relaxed), 1, "eval is per process");
         plain.forward(&batch(), Mode::Train).unwrap();
-        assert_eq!(mirrored.0.load(Ordering::Relaxed), 2, "outside the scope");
+        assert_eq!(mirrored.0.load(Ordering::Relaxed), 1, "outside the scope");
     }
 
     #[test]

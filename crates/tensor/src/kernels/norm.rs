@@ -58,34 +58,63 @@ pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
     )
 }
 
+/// (Σx, Σx²) in one pass (each sum in the lanes and order of [`lane_sum`]; x² is exact in f64).
+pub fn sum_and_squares(x: &[f32]) -> (f64, f64) {
+    vectorized(
+        #[inline(always)]
+        || {
+            lane_pair_sum(x, x, x, |x, _, _| {
+                let x = x as f64;
+                (x, x * x)
+            })
+        },
+    )
+}
+
 /// (Σg, Σg·(x − mean)) over equally long `x` and `g`, in one pass (each sum in the lanes and
 /// order of [`lane_sum`]).
 pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
     debug_assert_eq!(x.len(), g.len());
     vectorized(
         #[inline(always)]
-        || lane_grad_sums(x, g, mean),
+        || lane_pair_sum(x, g, g, |x, g, _| (g as f64, (g * (x - mean)) as f64)),
     )
 }
 
-/// The loop of [`grad_sums`], inlined into its vectorised body.
+/// Two sums Σ f(a_i, b_i, c_i) in one pass, in the lanes and order of [`lane_sum`].
 #[inline(always)]
-fn lane_grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
-    let (cx, cg) = (x.chunks_exact(LANES), g.chunks_exact(LANES));
-    let tail = cx.remainder().iter().zip(cg.remainder());
-    let (tail_g, tail_gx) = tail.fold((0.0f64, 0.0f64), |(sg, sgx), (&x, &g)| {
-        (sg + g as f64, sgx + (g * (x - mean)) as f64)
+fn lane_pair_sum(
+    a: &[f32],
+    b: &[f32],
+    c: &[f32],
+    f: impl Fn(f32, f32, f32) -> (f64, f64),
+) -> (f64, f64) {
+    debug_assert!(a.len() == b.len() && a.len() == c.len());
+    let (ca, cb, cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let tail = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder());
+    let (tail_0, tail_1) = tail.fold((0.0f64, 0.0f64), |(s0, s1), ((&a, &b), &c)| {
+        let (v0, v1) = f(a, b, c);
+        (s0 + v0, s1 + v1)
     });
-    let (mut sg, mut sgx) = ([0.0f64; LANES], [0.0f64; LANES]);
-    for (x, g) in cx.zip(cg) {
+    let (mut s0, mut s1) = ([0.0f64; LANES], [0.0f64; LANES]);
+    for ((a, b), c) in ca.zip(cb).zip(cc) {
         for l in 0..LANES {
-            sg[l] += g[l] as f64;
-            sgx[l] += (g[l] * (x[l] - mean)) as f64;
+            let (v0, v1) = f(a[l], b[l], c[l]);
+            s0[l] += v0;
+            s1[l] += v1;
         }
     }
     (
-        sg.iter().sum::<f64>() + tail_g,
-        sgx.iter().sum::<f64>() + tail_gx,
+        s0.iter().sum::<f64>() + tail_0,
+        s1.iter().sum::<f64>() + tail_1,
     )
 }
 
@@ -98,6 +127,46 @@ pub fn scale_shift(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
         || {
             for (y, &x) in y.iter_mut().zip(x) {
                 y.write(a * x + b);
+            }
+        },
+    )
+}
+
+/// `y = max(a·x + b, 0)`: [`scale_shift`] with a ReLU, writing every element of `y`.
+pub fn scale_shift_relu(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
+    debug_assert_eq!(x.len(), y.len());
+    vectorized(
+        #[inline(always)]
+        || {
+            for (y, &x) in y.iter_mut().zip(x) {
+                y.write((a * x + b).max(0.0));
+            }
+        },
+    )
+}
+
+/// `y = max(a·x + b + r, 0)`: [`scale_shift`], a residual `r` added, then a ReLU, writing every
+/// element of `y`.
+pub fn scale_shift_add_relu(x: &[f32], r: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
+    debug_assert!(x.len() == y.len() && x.len() == r.len());
+    vectorized(
+        #[inline(always)]
+        || {
+            for ((y, &x), &r) in y.iter_mut().zip(x).zip(r) {
+                y.write((a * x + b + r).max(0.0));
+            }
+        },
+    )
+}
+
+/// `g` masked by the ReLU output `y` (0 where y ≤ 0), writing every element of `out`.
+pub fn relu_mask_into(g: &[f32], y: &[f32], out: &mut [MaybeUninit<f32>]) {
+    debug_assert!(g.len() == y.len() && g.len() == out.len());
+    vectorized(
+        #[inline(always)]
+        || {
+            for ((o, &g), &y) in out.iter_mut().zip(g).zip(y) {
+                o.write(g * if y > 0.0 { 1.0 } else { 0.0 });
             }
         },
     )
@@ -210,6 +279,9 @@ mod tests {
             let m = 0.25;
             let naive_sq: f64 = x.iter().map(|&v| ((v - m) as f64).powi(2)).sum();
             assert!((centered_sq_sum(&x, m) - naive_sq).abs() < 1e-9);
+            let (s1, s2) = sum_and_squares(&x);
+            let naive_x2: f64 = x.iter().map(|&v| (v as f64).powi(2)).sum();
+            assert!((s1 - naive).abs() < 1e-9 && (s2 - naive_x2).abs() < 1e-9);
             let (sg, sgx) = grad_sums(&x, &g, m);
             let naive_sgx: f64 = x.iter().zip(&g).map(|(&v, &g)| (g * (v - m)) as f64).sum();
             assert!((sg - g.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-9);

@@ -1,4 +1,5 @@
-//! Batch normalisation over the channel dim (dim 1) of `[N, C]`, `[N, C, L]` or `[N, C, H, W]` inputs.
+//! Batch normalisation over the channel dim (dim 1) of `[N, C]`, `[N, C, L]` or `[N, C, H, W]` inputs,
+//! alone or fused with the ReLU (and the residual sum) that follows it in a network.
 use crate::autograd::{InputGrad, Op};
 use crate::error::{Error, Result};
 use crate::kernels::norm as kernels;
@@ -44,6 +45,8 @@ pub(crate) struct BatchNormSaved {
     /// Values per channel the statistics were taken over (all replicas' when synchronised).
     count: usize,
     sync: Option<SyncSaved>,
+    /// A ReLU ran on the output in the same pass ([`batch_norm_relu`]).
+    relu: bool,
 }
 
 /// A synchronised forward's reducer, and this replica's share of the values per channel.
@@ -88,54 +91,79 @@ fn channel_planes(
 }
 
 /// Per-channel mean and biased variance (parallel over channels), and the number of values per
-/// channel they were taken over: this input's, or with `sync` every replica's (two passes, each
-/// summed over the replicas: the mean first, then the squares centred on it).
+/// channel they were taken over: this input's, or with `sync` every replica's. One pass: Σx and
+/// Σx² in f64 (where x² is exact, so `E[x²] − mean²` loses nothing that matters to an f32
+/// variance), summed over the replicas in one call.
 fn channel_stats(
     x: &[f32],
     dims: (usize, usize, usize),
     sync: Option<&dyn BatchStatsReducer>,
 ) -> (Vec<f32>, Vec<f32>, usize) {
     let c = dims.0;
-    let mut sums: Vec<f64> = (0..c)
+    let pairs: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
-        .map(|ch| channel_planes(x, ch, dims).map(kernels::sum).sum())
+        .map(|ch| {
+            channel_planes(x, ch, dims)
+                .map(kernels::sum_and_squares)
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+        })
         .collect();
+    let mut sums: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+    sums.extend(pairs.iter().map(|p| p.1));
     sums.push((dims.1 * dims.2) as f64);
     if let Some(reducer) = sync {
         reducer.all_sum(&mut sums);
     }
-    let count = sums[c];
-    let mean: Vec<f32> = sums[..c].iter().map(|s| (s / count) as f32).collect();
-    let mut squares: Vec<f64> = (0..c)
-        .into_par_iter()
-        .map(|ch| {
-            let planes = channel_planes(x, ch, dims);
-            planes.map(|p| kernels::centered_sq_sum(p, mean[ch])).sum()
-        })
+    let count = sums[2 * c];
+    let mean: Vec<f64> = sums[..c].iter().map(|s| s / count).collect();
+    let var = (0..c)
+        .map(|ch| (sums[c + ch] / count - mean[ch] * mean[ch]).max(0.0) as f32)
         .collect();
-    if let Some(reducer) = sync {
-        reducer.all_sum(&mut squares);
-    }
-    let var = squares.iter().map(|sq| (sq / count) as f32).collect();
-    (mean, var, count as usize)
+    (
+        mean.iter().map(|&m| m as f32).collect(),
+        var,
+        count as usize,
+    )
 }
 
-/// `y = a[ch]·x + b[ch]` on every `[spatial]` plane of `x` (parallel over planes), in a new buffer.
-fn apply_per_channel(x: &[f32], spatial: usize, coefs: &[(f32, f32)]) -> Vec<f32> {
+/// `y = a[ch]·x + b[ch]` on every `[spatial]` plane of `x` (parallel over planes), then the
+/// epilogue, in a new buffer.
+fn apply_per_channel(
+    x: &[f32],
+    spatial: usize,
+    coefs: &[(f32, f32)],
+    epilogue: &Epilogue<'_>,
+) -> Vec<f32> {
     let c = coefs.len();
+    let len = spatial.max(1);
     let mut out = Vec::with_capacity(x.len());
     out.spare_capacity_mut()[..x.len()]
-        .par_chunks_mut(spatial.max(1))
-        .zip(x.par_chunks(spatial.max(1)))
+        .par_chunks_mut(len)
         .enumerate()
-        .with_min_len(MIN_TASK_LEN / spatial.max(1) + 1)
-        .for_each(|(i, (o, x))| {
+        .with_min_len(MIN_TASK_LEN / len + 1)
+        .for_each(|(i, o)| {
             let (a, b) = coefs[i % c];
-            kernels::scale_shift(x, o, a, b);
+            let x = &x[i * len..][..o.len()];
+            match epilogue {
+                Epilogue::None => kernels::scale_shift(x, o, a, b),
+                Epilogue::Relu { residual: None } => kernels::scale_shift_relu(x, o, a, b),
+                Epilogue::Relu { residual: Some(r) } => {
+                    kernels::scale_shift_add_relu(x, &r[i * len..][..o.len()], o, a, b)
+                }
+            }
         });
-    // SAFETY: the planes cover the buffer, and `scale_shift` writes every element of its plane.
+    // SAFETY: the planes cover the buffer, and every kernel above writes every element of its plane.
     unsafe { out.set_len(x.len()) };
     out
+}
+
+/// What runs on the normalised values in the same pass.
+enum Epilogue<'a> {
+    None,
+    /// `relu(y + residual)`, or `relu(y)`.
+    Relu {
+        residual: Option<&'a [f32]>,
+    },
 }
 
 /// Small planes are batched into parallel tasks of at least this many elements.
@@ -161,7 +189,13 @@ pub fn batch_norm(
     bias: Option<&Tensor>,
     config: BatchNormConfig,
 ) -> Result<Tensor> {
-    batch_norm_with(x, running_mean, running_var, weight, bias, config, None)
+    let tensors = BatchNormTensors {
+        running_mean,
+        running_var,
+        weight,
+        bias,
+    };
+    batch_norm_with(x, tensors, config, None, None)
 }
 
 /// [`batch_norm`] across the replicas of a data-parallel job (PyTorch's `SyncBatchNorm`): in
@@ -184,21 +218,73 @@ pub fn sync_batch_norm(
     config: BatchNormConfig,
     reducer: &Arc<dyn BatchStatsReducer>,
 ) -> Result<Tensor> {
-    let sync = Some(reducer).filter(|_| config.training);
-    batch_norm_with(x, running_mean, running_var, weight, bias, config, sync)
+    let tensors = BatchNormTensors {
+        running_mean,
+        running_var,
+        weight,
+        bias,
+    };
+    batch_norm_with(x, tensors, config, Some(reducer), None)
 }
 
-fn batch_norm_with(
+/// The per-channel tensors of a batch norm, each optional as in [`batch_norm`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BatchNormTensors<'a> {
+    pub running_mean: Option<&'a Tensor>,
+    pub running_var: Option<&'a Tensor>,
+    pub weight: Option<&'a Tensor>,
+    pub bias: Option<&'a Tensor>,
+}
+
+/// `relu(batch_norm(x) + residual)`, or `relu(batch_norm(x))` without a residual: a network's
+/// batch norm and the ReLU after it (a residual block's sum with its shortcut in between) as one
+/// op. The normalised values are never stored: one pass writes the output, and the backward masks
+/// the gradient by that output, so the ReLU, the sum and the unfused op's intermediate buffers
+/// cost no pass of their own. With `sync` (in training) the statistics are those of every
+/// replica, as in [`sync_batch_norm`]. Results match the unfused ops up to rounding.
+///
+/// # Shapes
+/// input and residual `[N, C, *]`; the per-channel tensors `[C]`; output like the input.
+///
+/// # Errors
+/// As [`batch_norm`]; a residual whose shape differs from the input's.
+pub fn batch_norm_relu(
     x: &Tensor,
-    running_mean: Option<&Tensor>,
-    running_var: Option<&Tensor>,
-    weight: Option<&Tensor>,
-    bias: Option<&Tensor>,
+    tensors: BatchNormTensors<'_>,
     config: BatchNormConfig,
+    residual: Option<&Tensor>,
     sync: Option<&Arc<dyn BatchStatsReducer>>,
 ) -> Result<Tensor> {
+    if let Some(r) = residual.filter(|r| r.dims() != x.dims()) {
+        return Err(Error::shape(
+            "batch_norm_relu",
+            format!(
+                "the residual {} must have the input's shape {}",
+                r.shape(),
+                x.shape()
+            ),
+        ));
+    }
+    batch_norm_with(x, tensors, config, sync, Some(residual))
+}
+
+/// The batch norm of `x`; `relu` holds the fused ReLU's residual when there is a ReLU.
+fn batch_norm_with(
+    x: &Tensor,
+    tensors: BatchNormTensors<'_>,
+    config: BatchNormConfig,
+    sync: Option<&Arc<dyn BatchStatsReducer>>,
+    relu: Option<Option<&Tensor>>,
+) -> Result<Tensor> {
+    let sync = sync.filter(|_| config.training);
     let dims = layout(x)?;
     let (c, n, spatial) = dims;
+    let BatchNormTensors {
+        running_mean,
+        running_var,
+        weight,
+        bias,
+    } = tensors;
     for (name, t) in [
         ("running_mean", running_mean),
         ("running_var", running_var),
@@ -257,8 +343,16 @@ fn batch_norm_with(
             (scale, b.as_ref().map_or(0.0, |b| b[ch]) - mean[ch] * scale)
         })
         .collect();
-    let out = apply_per_channel(&data, spatial, &coefs);
-    drop(data);
+    let residual = relu.flatten();
+    let residual_data = residual.map(|r| r.data());
+    let epilogue = match relu {
+        None => Epilogue::None,
+        Some(_) => Epilogue::Relu {
+            residual: residual_data.as_deref().map(|r| &r[..]),
+        },
+    };
+    let out = apply_per_channel(&data, spatial, &coefs, &epilogue);
+    drop((data, residual_data));
     let saved = BatchNormSaved {
         mean,
         invstd,
@@ -268,34 +362,45 @@ fn batch_norm_with(
             reducer: Arc::clone(reducer),
             share: (n * spatial) as f64 / count as f64,
         }),
+        relu: relu.is_some(),
     };
     let op = Op::BatchNorm {
         input: x.clone(),
         weight: weight.cloned(),
         bias: bias.cloned(),
+        residual: residual.cloned(),
         saved,
     };
     Ok(Tensor::from_op(out, x.shape().clone(), op))
 }
 
 /// Training: dx = invstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·weight; eval: dx = dy·weight·invstd.
+/// After a fused ReLU, dy is the output gradient where the output is positive (0 elsewhere), and
+/// it is also the residual's gradient.
 pub(crate) fn batch_norm_backward(
     input: &Tensor,
     weight: Option<&Tensor>,
     bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
     saved: &BatchNormSaved,
+    out: &Tensor,
     grad: &[f32],
 ) -> Vec<InputGrad> {
     let dims = layout(input).expect("shape was checked in forward");
     let (c, _, spatial) = dims;
+    let len = spatial.max(1);
     let x = input.data();
+    // Masked once into its own buffer (which the residual's gradient needs anyway), the gradient
+    // then takes the plain backward: kernels that read the mask as a third stream ran slower.
+    let masked = saved.relu.then(|| relu_masked(grad, &out.data(), len));
+    let dy = masked.as_deref().unwrap_or(grad);
     let w = weight.map(|w| w.to_vec());
-    // Per channel: (Σg, Σg·(x − mean)).
+    // Per channel: (Σdy, Σdy·(x − mean)).
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
             channel_planes(&x, ch, dims)
-                .zip(channel_planes(grad, ch, dims))
+                .zip(channel_planes(dy, ch, dims))
                 .map(|(x, g)| kernels::grad_sums(x, g, saved.mean[ch]))
                 .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
         })
@@ -326,10 +431,9 @@ pub(crate) fn batch_norm_backward(
     let mut grads = Vec::new();
     if input.requires_grad() {
         let mut grad_x = Vec::with_capacity(x.len());
-        let len = spatial.max(1);
         grad_x.spare_capacity_mut()[..x.len()]
             .par_chunks_mut(len)
-            .zip(x.par_chunks(len).zip(grad.par_chunks(len)))
+            .zip(x.par_chunks(len).zip(dy.par_chunks(len)))
             .enumerate()
             .with_min_len(MIN_TASK_LEN / len + 1)
             .for_each(|(i, (dx, (x, g)))| kernels::grad_map(g, x, dx, coefs[i % c]));
@@ -343,7 +447,24 @@ pub(crate) fn batch_norm_backward(
     if let Some(b) = bias.filter(|b| b.requires_grad()) {
         grads.push((b.clone(), grad_b));
     }
+    if let (Some(r), Some(g)) = (residual.filter(|r| r.requires_grad()), masked) {
+        grads.push((r.clone(), g));
+    }
     grads
+}
+
+/// `g` where the ReLU output `y` is positive, else 0, in a new buffer (parallel over `len`-long
+/// planes).
+fn relu_masked(g: &[f32], y: &[f32], len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(g.len());
+    out.spare_capacity_mut()[..g.len()]
+        .par_chunks_mut(len)
+        .zip(g.par_chunks(len).zip(y.par_chunks(len)))
+        .with_min_len(MIN_TASK_LEN / len + 1)
+        .for_each(|(o, (g, y))| kernels::relu_mask_into(g, y, o));
+    // SAFETY: the planes cover the buffer, and `relu_mask_into` writes every element of its plane.
+    unsafe { out.set_len(g.len()) };
+    out
 }
 
 /// The per-channel `(Σg, Σg·(x − mean))` of all replicas, as this replica must use them: each
