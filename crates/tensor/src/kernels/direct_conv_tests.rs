@@ -43,12 +43,14 @@ fn geometries() -> Vec<Conv2dGeometry> {
         ([2, 4], [3, 1], [0, 3], [2, 1]),
         ([3, 1], [1, 1], [0, 0], [1, 1]),
     ] {
-        // The last one has enough pixels per image that the weight gradient splits the batch.
+        // The fourth has enough pixels per image that the weight gradient splits the batch; the
+        // last, enough images that a padded forward runs image by image on up to 8 threads.
         for (n, c_in, c_out, size) in [
             (1, 1, 1, [5, 6]),
             (2, 3, 17, [9, 7]),
             (3, 20, 40, [6, 11]),
             (5, 3, 17, [23, 25]),
+            (17, 5, 24, [12, 11]),
         ] {
             let g = Conv2dGeometry {
                 n,

@@ -9,6 +9,8 @@ use crate::ops::activation::Activation;
 
 /// Tiles per pixel block (a job's share of the pixels).
 const TILES_PER_BLOCK: usize = 16;
+/// Output pixels per block.
+pub(super) const BLOCK_PIXELS: usize = ROWS * TILES_PER_BLOCK;
 /// Floats of packed weights a panel aims at: an input-channel slice of one block fits in L1.
 const PANEL_FLOATS: usize = 8 * 1024;
 
@@ -36,7 +38,9 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    pub(super) fn new(g: &Conv2dGeometry, filter: &PackedFilter) -> Plan {
+    /// The plan of `g` with at least `min_jobs` jobs where the output channels allow: pixel
+    /// blocks, times channel groups when there are fewer blocks than that.
+    pub(super) fn new(g: &Conv2dGeometry, filter: &PackedFilter, min_jobs: usize) -> Plan {
         let [ph, pw] = std::array::from_fn(|a| g.size[a] + 2 * g.padding[a]);
         let [oh, ow] = g.out_size();
         let taps = (0..g.kernel[0] * g.kernel[1])
@@ -45,10 +49,9 @@ impl Plan {
         let width = filter.width();
         let slices = (g.c_in * taps.len() * width).div_ceil(PANEL_FLOATS).max(1);
         let pixels = g.n * oh * ow;
-        let pixel_blocks = pixels.div_ceil(ROWS * TILES_PER_BLOCK);
+        let pixel_blocks = pixels.div_ceil(BLOCK_PIXELS);
         let blocks = filter.blocks();
-        let wanted = 4 * rayon::current_num_threads();
-        let groups = wanted.div_ceil(pixel_blocks).clamp(1, blocks);
+        let groups = min_jobs.div_ceil(pixel_blocks).clamp(1, blocks);
         let blocks_per_group = blocks.div_ceil(groups);
         Plan {
             c_in: g.c_in,
@@ -69,12 +72,12 @@ impl Plan {
     }
 
     pub(super) fn jobs(&self) -> usize {
-        self.pixels.div_ceil(ROWS * TILES_PER_BLOCK) * self.groups
+        self.pixels.div_ceil(BLOCK_PIXELS) * self.groups
     }
 
     /// Accumulator floats of a job: its pixels × its output channels.
     pub(super) fn buffer_len(&self) -> usize {
-        ROWS * TILES_PER_BLOCK * self.blocks_per_group * self.width
+        BLOCK_PIXELS * self.blocks_per_group * self.width
     }
 
     /// Offset in the padded input of output pixel `q` (over the batch).
@@ -87,8 +90,8 @@ impl Plan {
 
     /// The pixels of `block` (over the batch).
     fn block_pixels(&self, block: usize) -> std::ops::Range<usize> {
-        let first = block * ROWS * TILES_PER_BLOCK;
-        first..(first + ROWS * TILES_PER_BLOCK).min(self.pixels)
+        let first = block * BLOCK_PIXELS;
+        first..(first + BLOCK_PIXELS).min(self.pixels)
     }
 
     /// Accumulates the pixels of `block` × the output channels of `group` into `acc`
@@ -105,7 +108,7 @@ impl Plan {
         let row_len = self.blocks_per_group * self.width;
         let first_block = group * self.blocks_per_group;
         let blocks = first_block..(first_block + self.blocks_per_group).min(filter.blocks());
-        let mut offsets = [0; ROWS * TILES_PER_BLOCK];
+        let mut offsets = [0; BLOCK_PIXELS];
         for (o, q) in offsets.iter_mut().zip(pixels.clone()) {
             *o = self.input_offset(q);
         }

@@ -28,28 +28,49 @@ pub(super) fn padded_extended<'a>(
     }
     let (ph, pw) = padded_plane(g);
     let (ph, pw) = (ph + extra[0], pw + extra[1]);
-    let ([h, w], [top, left]) = (g.size, g.padding);
-    let zero = MaybeUninit::new(0.0);
+    let [h, w] = g.size;
     let len = g.n * g.c_in * ph * pw;
     let mut out = Vec::with_capacity(len);
     out.spare_capacity_mut()[..len]
         .par_chunks_mut(ph * pw)
         .zip(input.par_chunks(h * w))
-        .for_each(|(dst, src)| {
-            let (above, rest) = dst.split_at_mut(top * pw);
-            above.fill(zero);
-            let (middle, below) = rest.split_at_mut(h * pw);
-            below.fill(zero);
-            for (row, src_row) in middle.chunks_exact_mut(pw).zip(src.chunks_exact(w)) {
-                row[..left].fill(zero);
-                for (d, &s) in row[left..left + w].iter_mut().zip(src_row) {
-                    *d = MaybeUninit::new(s);
-                }
-                row[left + w..].fill(zero);
-            }
-        });
-    // SAFETY: every plane was written in full just above (top rows, `h` rows of left border,
-    // data and right border, bottom rows), and there are `n·c_in` planes of `ph·pw`.
+        .for_each(|(dst, src)| pad_plane(g, pw, src, dst));
+    // SAFETY: `pad_plane` wrote every plane in full, and there are `n·c_in` planes of `ph·pw`.
     unsafe { out.set_len(len) };
     Cow::Owned(out)
+}
+
+/// One image of `g`'s input (`[c_in, h, w]`) padded as [`padded`] does, into `buf` (reused
+/// across calls, so a thread that pads image after image allocates once).
+pub(super) fn pad_image_into(g: &Conv2dGeometry, image: &[f32], buf: &mut Vec<f32>) {
+    let (ph, pw) = padded_plane(g);
+    let len = g.c_in * ph * pw;
+    buf.clear();
+    buf.reserve(len);
+    let [h, w] = g.size;
+    for (dst, src) in buf.spare_capacity_mut()[..len]
+        .chunks_mut(ph * pw)
+        .zip(image.chunks(h * w))
+    {
+        pad_plane(g, pw, src, dst);
+    }
+    // SAFETY: `pad_plane` wrote all `c_in` planes of `ph·pw` in full.
+    unsafe { buf.set_len(len) };
+}
+
+/// Writes the whole padded plane `dst` (rows of `pw`): zero borders around `src` (`h × w`).
+fn pad_plane(g: &Conv2dGeometry, pw: usize, src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+    let ([h, w], [top, left]) = (g.size, g.padding);
+    let zero = MaybeUninit::new(0.0);
+    let (above, rest) = dst.split_at_mut(top * pw);
+    above.fill(zero);
+    let (middle, below) = rest.split_at_mut(h * pw);
+    below.fill(zero);
+    for (row, src_row) in middle.chunks_exact_mut(pw).zip(src.chunks_exact(w)) {
+        row[..left].fill(zero);
+        for (d, &s) in row[left..left + w].iter_mut().zip(src_row) {
+            *d = MaybeUninit::new(s);
+        }
+        row[left + w..].fill(zero);
+    }
 }
