@@ -167,7 +167,7 @@ fn forward_by_image(
     out.par_chunks_mut(image.output_len())
         .zip(input.par_chunks(image.input_len()))
         .for_each_init(Vec::new, |padded, (out, x)| {
-            padded::pad_image_into(&image, x, padded);
+            padded::pad_images_into(&image, x, padded);
             let out_ptr = SharedOut(out.as_mut_ptr().cast::<f32>());
             with_scratch(plan.buffer_len(), |acc| {
                 for job in 0..plan.jobs() {

@@ -40,21 +40,21 @@ pub(super) fn padded_extended<'a>(
     Cow::Owned(out)
 }
 
-/// One image of `g`'s input (`[c_in, h, w]`) padded as [`padded`] does, into `buf` (reused
-/// across calls, so a thread that pads image after image allocates once).
-pub(super) fn pad_image_into(g: &Conv2dGeometry, image: &[f32], buf: &mut Vec<f32>) {
+/// Whole images of `g`'s input (`[k, c_in, h, w]`, any k) padded as [`padded`] does, into `buf`
+/// (reused across calls, so a thread that pads image after image allocates once).
+pub(super) fn pad_images_into(g: &Conv2dGeometry, images: &[f32], buf: &mut Vec<f32>) {
     let (ph, pw) = padded_plane(g);
-    let len = g.c_in * ph * pw;
+    let [h, w] = g.size;
+    let len = images.len() / (h * w) * ph * pw;
     buf.clear();
     buf.reserve(len);
-    let [h, w] = g.size;
     for (dst, src) in buf.spare_capacity_mut()[..len]
         .chunks_mut(ph * pw)
-        .zip(image.chunks(h * w))
+        .zip(images.chunks(h * w))
     {
         pad_plane(g, pw, src, dst);
     }
-    // SAFETY: `pad_plane` wrote all `c_in` planes of `ph·pw` in full.
+    // SAFETY: `pad_plane` wrote every plane of `ph·pw` in full, one per input plane.
     unsafe { buf.set_len(len) };
 }
 

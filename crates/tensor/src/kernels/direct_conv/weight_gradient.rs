@@ -8,10 +8,12 @@
 //!
 //! A job takes as many row tiles as its accumulators keep in cache, so the input and the panels
 //! of a chunk are read from memory once per job; when that leaves too few jobs for the threads,
-//! the batch is split between jobs too, and their partial sums are added at the end.
+//! the batch is split between jobs too, and their partial sums are added at the end. A job that
+//! alone reads its chunks pads each into its own buffer just before reading it, while it is in
+//! cache; when several jobs read each chunk, one pass pads the whole batch for them all.
 
 use super::epilogue::transpose;
-use super::padded::{padded, padded_plane};
+use super::padded::{pad_images_into, padded, padded_plane};
 use super::tile::{lanes, last_block_width, Tile, ROWS};
 use super::SharedOut;
 use crate::kernels::conv_geometry::Conv2dGeometry;
@@ -50,8 +52,12 @@ pub fn direct_backward_weight(
         g.weight_len(),
         "{op}: grad_weight length"
     );
-    let x = padded(g, input);
     let plan = Plan::new(g, arch);
+    let shared = plan.pads_once().then(|| padded(g, input));
+    let x = match &shared {
+        Some(padded) => ChunkSource::Padded(padded),
+        None => ChunkSource::Unpadded(input),
+    };
     let panels = plan.pack_grad_out(grad_out);
     let mut partials = vec![0.0; (plan.splits - 1) * grad_weight.len()];
     let outs: Vec<_> = std::iter::once(&mut *grad_weight)
@@ -74,8 +80,17 @@ pub fn direct_backward_weight(
     }
 }
 
+/// Where a job reads its chunks of the input from.
+enum ChunkSource<'a> {
+    /// The whole batch, padded.
+    Padded(&'a [f32]),
+    /// The input itself, padded a chunk at a time by the job when the convolution pads.
+    Unpadded(&'a [f32]),
+}
+
 /// Offsets and work split of one weight gradient.
 struct Plan {
+    geometry: Conv2dGeometry,
     n: usize,
     /// Images per reduction chunk.
     chunk: usize,
@@ -86,9 +101,9 @@ struct Plan {
     row_offsets: Vec<usize>,
     out_h: usize,
     out_pixels: usize,
-    /// Offset of each (image, output row) of the batch in the padded input, and of each pixel
-    /// within a row.
-    row_offsets_in_batch: Vec<usize>,
+    /// Offset of each (image, output row) of a chunk in the chunk's padded input, and of each
+    /// pixel within a row.
+    row_offsets_in_chunk: Vec<usize>,
     pixel_offsets: Vec<usize>,
     width: usize,
     blocks: usize,
@@ -128,6 +143,7 @@ impl Plan {
         let splits = chunks.div_ceil(chunks_per_split);
         let row_groups = wanted.div_ceil(splits * blocks);
         Plan {
+            geometry: *g,
             n: g.n,
             chunk,
             c_out: g.c_out,
@@ -135,7 +151,7 @@ impl Plan {
             row_offsets,
             out_h: oh,
             out_pixels: oh * ow,
-            row_offsets_in_batch: (0..g.n * oh)
+            row_offsets_in_chunk: (0..chunk * oh)
                 .map(|i| (i / oh) * image_len + (i % oh) * g.stride[0] * pw)
                 .collect(),
             pixel_offsets: (0..ow).map(|x| x * g.stride[1]).collect(),
@@ -160,6 +176,12 @@ impl Plan {
 
     fn jobs_per_split(&self) -> usize {
         self.tiles().div_ceil(self.tiles_per_job) * self.blocks
+    }
+
+    /// Whether one pass pads the whole batch: when several jobs read each chunk and would each
+    /// pad it again.
+    fn pads_once(&self) -> bool {
+        self.geometry.padding != [0, 0] && self.jobs_per_split() > 1
     }
 
     fn buffer_len(&self) -> usize {
@@ -231,7 +253,7 @@ impl Plan {
     /// into `acc` (`[row][width]`). Each chunk of images is summed in the registers and then added
     /// to `acc`, so no float sum runs over more than a chunk's pixels: one long chain over the
     /// batch loses digits (enough to move a 2-rank run away from one process).
-    fn accumulate(&self, x: &[f32], panels: &[f32], job: usize, acc: &mut [f32]) {
+    fn accumulate(&self, source: &ChunkSource<'_>, panels: &[f32], job: usize, acc: &mut [f32]) {
         let (first, tiles, block) = self.job_tiles(job);
         let image_panel = self.out_pixels * self.block_width(block);
         let block_start = block * self.n * self.out_pixels * self.width;
@@ -240,10 +262,27 @@ impl Plan {
         let mut chunk_sum = vec![0.0; acc.len()];
         let split_images = self.chunks_per_split * self.chunk;
         let start = job / self.jobs_per_split() * split_images;
+        let mut padded = Vec::new();
         for img in (start..self.n.min(start + split_images)).step_by(self.chunk) {
             let images = self.chunk.min(self.n - img);
             let panel = &block_panels[img * image_panel..][..images * image_panel];
-            let outer = &self.row_offsets_in_batch[img * self.out_h..][..images * self.out_h];
+            let x = match *source {
+                ChunkSource::Padded(x) => {
+                    let image_len = x.len() / self.n;
+                    &x[img * image_len..][..images * image_len]
+                }
+                ChunkSource::Unpadded(x) => {
+                    let image_len = x.len() / self.n;
+                    let chunk = &x[img * image_len..][..images * image_len];
+                    if self.geometry.padding == [0, 0] {
+                        chunk
+                    } else {
+                        pad_images_into(&self.geometry, chunk, &mut padded);
+                        &padded
+                    }
+                }
+            };
+            let outer = &self.row_offsets_in_chunk[..images * self.out_h];
             let into = if img == start {
                 &mut *acc
             } else {
