@@ -5,7 +5,7 @@ use crate::error::Result;
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{BatchNorm2d, Conv2d, ReLU};
 use convkit_nn::{ForwardPass, Module};
-use convkit_tensor::ops::pool::{max_pool2d, Pool2dConfig};
+use convkit_tensor::ops::shortcut::zero_pad_shortcut;
 use convkit_tensor::Tensor;
 use rand::Rng;
 
@@ -76,7 +76,7 @@ impl Shortcut {
 }
 
 /// He et al.'s option-A shortcut: the input subsampled with the block's stride (every `stride`-th
-/// row and column, as a 1×1 max-pooling) and zero channels appended up to `c_out` (after the input's
+/// row and column) and zero channels appended up to `c_out` (after the input's
 /// channels). No parameters.
 ///
 /// # Shapes
@@ -92,20 +92,14 @@ pub struct ZeroPadShortcut {
 
 impl Module for ZeroPadShortcut {
     fn forward_in(&self, x: &Tensor, _pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
-        let s = self.stride;
-        let sub = max_pool2d(x, &Pool2dConfig::new((1, 1), (s, s), (0, 0)))?;
-        let &[n, c, h, w] = sub.dims() else {
-            unreachable!("max_pool2d returns [N, C, H, W]")
-        };
-        if c != self.c_in {
+        if x.rank() == 4 && x.dims()[1] != self.c_in {
             return Err(convkit_tensor::Error::shape(
                 "ZeroPadShortcut",
-                format!("input has {c} channels, expected {}", self.c_in),
+                format!("input has {} channels, expected {}", x.dims()[1], self.c_in),
             )
             .into());
         }
-        let zeros = Tensor::zeros([n, self.c_out - c, h, w]);
-        Ok(Tensor::concat(&[sub, zeros], 1)?)
+        Ok(zero_pad_shortcut(x, self.stride, self.c_out)?)
     }
 
     fn describe(&self) -> String {

@@ -8,7 +8,7 @@ use crate::kernels::conv_geometry::Conv3dGeometry;
 use crate::kernels::map::zip_in_place;
 use crate::ops::{
     activation, adaptive_pool, conv, dropout, elementwise, group_norm, loss, lrn, matmul, norm,
-    pool, reduce, shape_ops, unpool,
+    pool, reduce, shape_ops, shortcut, unpool,
 };
 use crate::tensor::Tensor;
 use std::cell::Cell;
@@ -153,6 +153,10 @@ pub(crate) enum Op {
         input: Tensor,
         indices: Arc<Vec<u32>>,
     },
+    ZeroPadShortcut {
+        input: Tensor,
+        stride: usize,
+    },
     // ── end of pooling ──
 }
 
@@ -220,7 +224,8 @@ impl Op {
             | Op::GlobalAvgPool { input }
             | Op::AdaptiveAvgPool2d { input }
             | Op::AdaptiveMaxPool2d { input, .. }
-            | Op::MaxUnpool2d { input, .. } => vec![input],
+            | Op::MaxUnpool2d { input, .. }
+            | Op::ZeroPadShortcut { input, .. } => vec![input],
             // ── end of pooling ──
         }
     }
@@ -321,6 +326,9 @@ impl Op {
             }
             Op::MaxUnpool2d { input, indices } => {
                 unpool::max_unpool2d_backward(input, indices, out, grad)
+            }
+            Op::ZeroPadShortcut { input, stride } => {
+                shortcut::zero_pad_shortcut_backward(input, *stride, grad)
             } // ── end of pooling ──
         }
     }

@@ -118,6 +118,7 @@ impl Op {
             }
             Op::AdaptiveAvgPool2d { input } => adaptive("adaptive_avg_pool2d", input, out),
             Op::AdaptiveMaxPool2d { input, .. } => adaptive("adaptive_max_pool2d", input, out),
+            Op::ZeroPadShortcut { stride, .. } => sliding(&[1, 1], &[*stride, *stride], &[1, 1]),
             Op::MaxUnpool2d { .. } => {
                 not_followed("max_unpool2d", "scatters to data-dependent positions")
             } // ── end of pooling ──

@@ -14,4 +14,5 @@ pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod shape_ops;
+pub mod shortcut;
 pub mod unpool;
