@@ -121,25 +121,33 @@ fn lane_pair_sum(
 /// `y = a·x + b` (the forward map of every normalisation, with the affine folded in), writing
 /// every element of `y`.
 pub fn scale_shift(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
-    debug_assert_eq!(x.len(), y.len());
-    vectorized(
+    map_into(
+        x,
+        y,
         #[inline(always)]
-        || {
-            for (y, &x) in y.iter_mut().zip(x) {
-                y.write(a * x + b);
-            }
-        },
+        |x| a * x + b,
     )
 }
 
 /// `y = max(a·x + b, 0)`: [`scale_shift`] with a ReLU, writing every element of `y`.
 pub fn scale_shift_relu(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
+    map_into(
+        x,
+        y,
+        #[inline(always)]
+        |x| (a * x + b).max(0.0),
+    )
+}
+
+/// `y = f(x)` elementwise, vectorised, writing every element of `y`.
+#[inline(always)]
+fn map_into(x: &[f32], y: &mut [MaybeUninit<f32>], f: impl Fn(f32) -> f32) {
     debug_assert_eq!(x.len(), y.len());
     vectorized(
         #[inline(always)]
         || {
             for (y, &x) in y.iter_mut().zip(x) {
-                y.write((a * x + b).max(0.0));
+                y.write(f(x));
             }
         },
     )

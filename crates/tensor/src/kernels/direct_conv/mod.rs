@@ -123,24 +123,43 @@ pub fn direct_forward_uninit(
     if filter.allows_winograd() && winograd::applies(g) {
         return winograd::forward(g, input, filter, bias, activation, out.as_mut_ptr().cast());
     }
+    // One job: a pixel block × channel group of `plan`, from the padded input `x` into `out`.
+    let run_job = |plan: &Plan, x: &[f32], job: usize, out: &SharedOut, acc: &mut [f32]| {
+        let (block, group) = (job / plan.groups, job % plan.groups);
+        plan.accumulate(x, filter, block, group, acc);
+        // SAFETY: the jobs of a plan write disjoint (pixel block × channel group) parts of its
+        // output (the batch's, or one image's), and `Plan::write_out` keeps their offsets inside
+        // it; the lengths were checked above.
+        unsafe { plan.write_out(acc, block, group, bias, activation, out) };
+    };
     if by_image(g) {
-        return forward_by_image(g, input, filter, bias, activation, out);
+        // An image per job, padded into a buffer that stays in the core's cache while the tiles
+        // read it (no pass writing the whole padded batch to memory for the tiles to read back).
+        // The images keep the threads busy: one channel group, so each tile reads its image once.
+        let image = Conv2dGeometry { n: 1, ..*g };
+        let plan = Plan::new(&image, filter, 1);
+        out.par_chunks_mut(image.output_len())
+            .zip(input.par_chunks(image.input_len()))
+            .for_each_init(Vec::new, |padded, (out, x)| {
+                padded::pad_images_into(&image, x, padded);
+                let out = SharedOut(out.as_mut_ptr().cast::<f32>());
+                with_scratch(plan.buffer_len(), |acc| {
+                    (0..plan.jobs()).for_each(|job| run_job(&plan, padded, job, &out, acc))
+                });
+            });
+        return;
     }
     let plan = Plan::new(g, filter, 4 * rayon::current_num_threads());
     let padded = padded(g, input);
-    let out_ptr = SharedOut(out.as_mut_ptr().cast::<f32>());
+    let out = SharedOut(out.as_mut_ptr().cast::<f32>());
     (0..plan.jobs()).into_par_iter().for_each(|job| {
-        let (block, group) = (job / plan.groups, job % plan.groups);
         with_scratch(plan.buffer_len(), |acc| {
-            plan.accumulate(&padded, filter, block, group, acc);
-            // SAFETY: jobs write disjoint (pixel block × channel group) parts of `out`, whose
-            // offsets `Plan::write_out` keeps inside `g.output_len()`, checked above.
-            unsafe { plan.write_out(acc, block, group, bias, activation, &out_ptr) };
+            run_job(&plan, &padded, job, &out, acc)
         });
     });
 }
 
-/// Whether `g` runs image by image ([`forward_by_image`]): a padded input, at least two images
+/// Whether [`direct_forward_uninit`] runs `g` image by image: a padded input, at least two images
 /// per thread, and images of at least a pixel block (smaller ones lose more to their last,
 /// partial tile than the cache saves).
 fn by_image(g: &Conv2dGeometry) -> bool {
@@ -148,37 +167,6 @@ fn by_image(g: &Conv2dGeometry) -> bool {
     g.padding != [0, 0]
         && g.n >= 2 * rayon::current_num_threads()
         && oh * ow >= forward::BLOCK_PIXELS
-}
-
-/// [`direct_forward_uninit`] of a large batch, an image per job: each job pads its image into a
-/// buffer that stays in its core's cache while the tiles read it, instead of one pass writing the
-/// whole padded batch to memory and the tiles reading it back.
-fn forward_by_image(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    filter: &PackedFilter,
-    bias: Option<&[f32]>,
-    activation: Option<Activation>,
-    out: &mut [MaybeUninit<f32>],
-) {
-    let image = Conv2dGeometry { n: 1, ..*g };
-    // The images keep the threads busy: one channel group, so each tile reads the image once.
-    let plan = Plan::new(&image, filter, 1);
-    out.par_chunks_mut(image.output_len())
-        .zip(input.par_chunks(image.input_len()))
-        .for_each_init(Vec::new, |padded, (out, x)| {
-            padded::pad_images_into(&image, x, padded);
-            let out_ptr = SharedOut(out.as_mut_ptr().cast::<f32>());
-            with_scratch(plan.buffer_len(), |acc| {
-                for job in 0..plan.jobs() {
-                    let (block, group) = (job / plan.groups, job % plan.groups);
-                    plan.accumulate(padded, filter, block, group, acc);
-                    // SAFETY: the image's jobs write disjoint parts of its output `out`, whose
-                    // offsets `Plan::write_out` keeps inside `image.output_len()`.
-                    unsafe { plan.write_out(acc, block, group, bias, activation, &out_ptr) };
-                }
-            });
-        });
 }
 
 /// The output's base pointer, shared by jobs that write disjoint elements.
