@@ -300,7 +300,10 @@ mod tests {
     /// Three threads cut C into three blocks of rows or columns, the last one short.
     #[test]
     fn parallel_blocks_match_reference() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
         pool.install(|| matches_reference(&[5, 40, 100], &[3, 70]));
     }
 
