@@ -40,11 +40,13 @@ impl DenseLayer {
 }
 
 impl Module for DenseLayer {
-    /// The children in registration order, which is also the order they run in.
+    /// The children in registration order; each norm and the ReLU after it as one op where the
+    /// pass allows ([`ForwardPass::norm_relu`]).
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
-        self.children()
-            .into_iter()
-            .try_fold(x.clone(), |x, (name, child)| pass.call(name, child, &x))
+        let out = pass.norm_relu(("norm1", &self.norm1), "relu1", x, |_| Ok(None))?;
+        let out = pass.call("conv1", &self.conv1, &out)?;
+        let out = pass.norm_relu(("norm2", &self.norm2), "relu2", &out, |_| Ok(None))?;
+        pass.call("conv2", &self.conv2, &out)
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {
