@@ -75,6 +75,10 @@ pub struct RunArgs {
     /// [default: each layer's own, as in PyTorch].
     #[arg(long, value_enum)]
     pub weight_init: Option<WeightInit>,
+    /// Start every residual block of a ResNet as its shortcut, its last batch norm's weight
+    /// zeroed (torchvision's zero_init_residual; Goyal et al. 2017).
+    #[arg(long)]
+    pub zero_init_residual: bool,
     /// Snapshot ensemble (Huang et al.): M cycles of cosine annealing restarted at --lr (per
     /// batch, each cycle a whole number of epochs), saving snapshot-<k>.safetensors at the end of
     /// each; `convkit eval RUN/snapshot-*.safetensors` ensembles them. The cyclic and
@@ -103,6 +107,9 @@ impl RunArgs {
             &mut config.weight_init,
             self.weight_init.map(|w| Some(w.scheme())),
         );
+        if self.zero_init_residual {
+            config.zero_init_residual = true;
+        }
         set(&mut config.snapshots, self.snapshots.map(Some));
         set(&mut config.tta, self.tta);
         set(

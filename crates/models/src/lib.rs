@@ -48,7 +48,9 @@ pub use mobilenet_v2::{
 pub use nin::{nin, NinConfig};
 pub use registry::{build_model, model_names, natural_spec, ModelSpec};
 pub use resnet::{resnet, ResNet, ResNetBlock, ResNetConfig, ResNetStem};
-pub use resnet_blocks::{BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut};
+pub use resnet_blocks::{
+    zero_init_residual, BasicBlock, Bottleneck, ShortcutKind, ZeroPadShortcut,
+};
 pub use small_cnn::small_cnn;
 pub use summary::{summarize, LastConvField, LayerRow, Summary};
 pub use summary_table::{bytes, si, thousands};

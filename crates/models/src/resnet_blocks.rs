@@ -1,13 +1,14 @@
 //! The residual blocks of the ResNet families (torchvision's `BasicBlock` and `Bottleneck`, reused
 //! by the CIFAR ResNets and their plain counterparts) and their shortcut connections.
 use crate::conv_bn::{bn, conv, conv_bn};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use convkit_nn::init::FanMode;
 use convkit_nn::layers::{BatchNorm2d, Conv2d, ReLU};
 use convkit_nn::{ForwardPass, Module};
 use convkit_tensor::ops::shortcut::zero_pad_shortcut;
 use convkit_tensor::Tensor;
 use rand::Rng;
+use std::any::Any;
 
 /// How a block's input reaches its output when the block changes the shape (stride > 1 or more
 /// channels); a shape-keeping block adds its input unchanged except in a plain network.
@@ -64,6 +65,11 @@ impl Shortcut {
             Shortcut::Identity => Some(x.clone()),
             Shortcut::Downsample(d) => Some(pass.call("downsample", d.as_ref(), x)?),
         })
+    }
+
+    /// Whether the block has a shortcut (it is not a plain network's).
+    fn is_some(&self) -> bool {
+        !matches!(self, Shortcut::None)
     }
 
     /// The `downsample` child, when there is one.
@@ -246,4 +252,41 @@ impl Module for Bottleneck {
             "conv1", "bn1", "relu", "conv2", "bn2", "relu", "conv3", "bn3",
         ]]
     }
+}
+
+/// Sets the weight (γ) of the last batch norm of every residual block in `model` to zero, as
+/// torchvision's `zero_init_residual` (Goyal et al. 2017): each block then starts out as its
+/// shortcut, so a deep ResNet starts out as a shallow one. Returns how many blocks it changed.
+///
+/// # Errors
+/// A model without residual blocks (the blocks of a plain network have no shortcut to start as).
+pub fn zero_init_residual(model: &dyn Module) -> Result<usize> {
+    fn visit(module: &dyn Module, count: &mut usize) {
+        let any = module as &dyn Any;
+        let last_norm = match (
+            any.downcast_ref::<BasicBlock>(),
+            any.downcast_ref::<Bottleneck>(),
+        ) {
+            (Some(b), _) => b.shortcut.is_some().then_some(&b.bn2),
+            (_, Some(b)) => b.shortcut.is_some().then_some(&b.bn3),
+            _ => None,
+        };
+        if let Some(weight) = last_norm.and_then(BatchNorm2d::weight) {
+            weight.data_mut().fill(0.0);
+            *count += 1;
+        }
+        for (_, child) in module.children() {
+            visit(child, count);
+        }
+    }
+    let mut count = 0;
+    visit(model, &mut count);
+    if count == 0 {
+        return Err(Error::Unsupported {
+            model: "zero_init_residual",
+            reason: "the model has no residual block with a shortcut and an affine batch norm"
+                .into(),
+        });
+    }
+    Ok(count)
 }

@@ -7,7 +7,7 @@ use convkit_models::{build_model, cifar_resnet, CifarResNetConfig, ShortcutKind}
 use convkit_nn::optim::{Adam, AdamConfig};
 use convkit_nn::{Mode, Module};
 use convkit_tensor::{seeded_rng, Tensor};
-use zoo_common::{assert_overfits, output_dims, spec};
+use zoo_common::{assert_overfits, assert_zero_inits, output_dims, spec};
 
 fn build(name: &str, classes: usize) -> Box<dyn Module> {
     build_model(name, &spec(3, 32, classes), &mut seeded_rng(0)).unwrap()
@@ -33,6 +33,18 @@ fn parameter_counts_match_pytorch() {
         assert_eq!(build(&format!("plain{depth}"), 10).num_parameters(), a);
         assert_eq!(build(&format!("resnet{depth}-b"), 10).num_parameters(), b);
     }
+}
+
+#[test]
+fn zero_init_residual_zeroes_the_last_norm_of_each_block() {
+    assert_zero_inits(build("resnet20", 10).as_ref(), "bn2", 9);
+    assert_zero_inits(build("resnet56-b", 10).as_ref(), "bn2", 27);
+    // A plain network's blocks have no shortcut to start as.
+    let err = convkit_models::zero_init_residual(build("plain20", 10).as_ref()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "zero_init_residual: the model has no residual block with a shortcut and an affine batch norm"
+    );
 }
 
 #[test]

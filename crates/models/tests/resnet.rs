@@ -11,7 +11,7 @@ use convkit_nn::optim::{Adam, AdamConfig};
 use convkit_nn::{Mode, Module};
 use convkit_tensor::seeded_rng;
 use state_dict_keys::assert_matches_torchvision;
-use zoo_common::{assert_overfits, output_dims, spec};
+use zoo_common::{assert_overfits, assert_zero_inits, output_dims, spec};
 
 fn build(name: &str, spec: &ModelSpec) -> Box<dyn Module> {
     build_model(name, spec, &mut seeded_rng(0)).unwrap()
@@ -118,6 +118,7 @@ fn reduced_config_keeps_names_and_rejects_zero_blocks() {
     };
     let model = resnet(&config, &spec(3, 32, 10), &mut seeded_rng(0)).unwrap();
     let names: Vec<String> = model.parameters().into_iter().map(|(n, _)| n).collect();
+    assert_zero_inits(&model, "bn3", 5);
     assert!(names.contains(&"layer1.0.downsample.0.weight".to_string()));
     assert!(names.contains(&"layer2.1.conv3.weight".to_string()));
     assert!(!names.contains(&"layer2.1.downsample.0.weight".to_string()));

@@ -11,8 +11,8 @@ use crate::replicas::{Replicas, SingleProcess};
 use crate::run_data::RunData;
 use crate::step::{GradientHook, StandardStep, TrainStep};
 use crate::whitening::whiten_layer;
-use convkit_models::build_model;
 use convkit_models::transfer::{with_new_head, NormsInEval};
+use convkit_models::{build_model, zero_init_residual};
 use convkit_nn::checkpoint::load_state_dict;
 use convkit_nn::optim::ParamGroup;
 use convkit_nn::reinit::reinitialise;
@@ -81,6 +81,9 @@ impl Trainer {
         };
         if let Some(scheme) = config.weight_init {
             reinitialise(model.as_ref(), scheme, &mut rng)?;
+        }
+        if config.zero_init_residual {
+            zero_init_residual(model.as_ref())?;
         }
         if let Some(path) = &config.init_from {
             let tensors = read_state_dict(path)?;

@@ -392,9 +392,10 @@ fn other_subcommands() {
 }
 
 /// `plot` and the initialisation flag: folders that are not runs, unknown metrics, labels that
-/// don't match the runs, and `--weight-init` beside `--init-from`.
+/// don't match the runs, `--weight-init` or `--zero-init-residual` beside `--init-from`, and
+/// `--zero-init-residual` on a plain network.
 #[test]
-fn plot_and_weight_init() {
+fn plot_and_initialisation_flags() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     let cases = vec![
@@ -414,6 +415,14 @@ fn plot_and_weight_init() {
         case(
             &["train", "--weight-init", "kaiming", "--init-from", "w.pth"],
             &["--weight-init (weight_init): cannot be combined with init_from"],
+        ),
+        case(
+            &["train", "--zero-init-residual", "--init-from", "w.pth"],
+            &["--zero-init-residual (zero_init_residual): initialises a fresh model"],
+        ),
+        case(
+            &["train", "--model", "plain20", "--zero-init-residual"],
+            &["zero_init_residual: the model has no residual block"],
         ),
     ];
     println!("{} bad inputs refused", refuse_all(dir.path(), &cases));

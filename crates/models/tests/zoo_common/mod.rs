@@ -72,3 +72,27 @@ pub fn assert_overfits(
         "{measure:?} loss {first} did not fall by 90% in {steps} steps: (step, loss) {checked:?}"
     );
 }
+
+/// Runs `zero_init_residual` on `model` and checks that it zeroed exactly the weights of the
+/// `blocks` norms called `last` inside the stages (`layerK.`) and left every other weight alone.
+pub fn assert_zero_inits(model: &dyn Module, last: &str, blocks: usize) {
+    let before: Vec<(String, Vec<f32>)> = model
+        .parameters()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_vec()))
+        .collect();
+    assert_eq!(convkit_models::zero_init_residual(model).unwrap(), blocks);
+    let suffix = format!(".{last}.weight");
+    let mut zeroed = 0;
+    for ((name, now), (_, was)) in model.parameters().into_iter().zip(&before) {
+        let now = now.to_vec();
+        if name.starts_with("layer") && name.ends_with(&suffix) {
+            assert!(was.iter().all(|&v| v == 1.0), "{name} started at 1");
+            assert!(now.iter().all(|&v| v == 0.0), "{name} not zeroed");
+            zeroed += 1;
+        } else {
+            assert_eq!(&now, was, "{name} changed");
+        }
+    }
+    assert_eq!(zeroed, blocks);
+}

@@ -62,6 +62,9 @@ pub struct TrainConfig {
     /// Redraw every conv and linear weight from one of the course's initialisations (biases
     /// zeroed) instead of each layer's own default.
     pub weight_init: Option<Scheme>,
+    /// Start every residual block of a ResNet as its shortcut: the weight of its last batch norm
+    /// zeroed (torchvision's `zero_init_residual`).
+    pub zero_init_residual: bool,
     /// Where run folders go; each run gets a new folder inside.
     pub out_dir: PathBuf,
     /// The run folder's name inside `out_dir` [default: `<model>-<dataset>`, with `-2`, `-3`, ...
@@ -141,6 +144,7 @@ impl Default for TrainConfig {
             snapshots: None,
             init_from: None,
             weight_init: None,
+            zero_init_residual: false,
             out_dir: PathBuf::from("runs"),
             run_name: None,
             evaluate_test: true,
@@ -238,6 +242,12 @@ impl TrainConfig {
             return Err(Error::config(
                 "weight_init",
                 "cannot be combined with init_from (the weights would be overwritten); give one of them",
+            ));
+        }
+        if self.zero_init_residual && (self.init_from.is_some() || self.finetune.is_some()) {
+            return Err(Error::config(
+                "zero_init_residual",
+                "initialises a fresh model: imported or pretrained weights would be changed",
             ));
         }
         if let Some(whitening) = &self.whitening {
