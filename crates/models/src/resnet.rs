@@ -168,10 +168,9 @@ impl ResNet {
 
 impl Module for ResNet {
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> convkit_nn::Result<Tensor> {
-        let mut x = x.clone();
-        for (name, layer) in &self.stem {
-            x = pass.call(name, layer.as_ref(), &x)?;
-        }
+        let stem: Vec<(&str, &dyn Module)> =
+            self.stem.iter().map(|(n, m)| (*n, m.as_ref())).collect();
+        let mut x = pass.chain(&stem, x)?;
         for (name, stage) in &self.stages {
             x = pass.call(name, stage, &x)?;
         }

@@ -1,5 +1,6 @@
 //! The residual blocks' batch norms run fused with the ReLU after them (and the shortcut sum) in a
-//! direct training pass, and so do the pre-activation norms of DenseNet's dense layers. A pass with a hook runs the same calls one by one; both must give the same
+//! direct training pass, and so do the pre-activation norms of DenseNet's dense layers and every
+//! batch norm followed by a ReLU in a `Sequential` (MobileNet v1, the small CNN, the ResNet stem). A pass with a hook runs the same calls one by one; both must give the same
 //! loss, gradients and running statistics, for every kind of block and shortcut.
 use convkit_models::build_model;
 use convkit_nn::{ForwardPass, Mode, Module, ModuleCall};
@@ -47,12 +48,15 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
 
 #[test]
 fn fused_and_unfused_training_passes_agree() {
-    // Basic blocks with option A shortcuts, plain blocks, bottlenecks with projections, dense layers.
+    // Basic blocks with option A shortcuts, plain blocks, bottlenecks with projections, dense
+    // layers, Sequentials of conv, norm and ReLU.
     for (name, size) in [
         ("resnet20", 32),
         ("plain20", 32),
         ("resnet50", 32),
         ("densenet121", 32),
+        ("mobilenet-v1", 32),
+        ("smallcnn", 32),
     ] {
         let s = spec(3, size, 10);
         let x = Tensor::randn([2, 3, size, size], &mut seeded_rng(1));

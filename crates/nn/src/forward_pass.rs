@@ -6,9 +6,10 @@
 //! the output. Without hooks a call is a plain `forward_in`, so training pays nothing for this.
 use crate::error::Result;
 use crate::fusion::FusedCalls;
-use crate::layers::{BatchNormNd, ReLU};
+use crate::layers::{ActivationLayer, BatchNorm2d, BatchNormNd, ReLU};
 use crate::module::{join_name, Mode, Module};
 use convkit_tensor::{Activation, Tensor};
+use std::any::Any;
 
 /// One finished module call, as a [`ForwardHook`] sees it.
 pub struct ModuleCall<'a> {
@@ -194,6 +195,30 @@ impl<'h> ForwardPass<'h> {
         }
     }
 
+    /// Runs `children` one after the other on `x`, as a `Sequential` does. In a direct pass
+    /// ([`ForwardPass::is_direct`]) a 2-D batch norm followed by a ReLU runs as one fused op
+    /// ([`ForwardPass::norm_relu`]); otherwise every child is its own call.
+    ///
+    /// # Errors
+    /// A child's or a hook's error.
+    pub fn chain(&mut self, children: &[(&str, &dyn Module)], x: &Tensor) -> Result<Tensor> {
+        let mut x = x.clone();
+        let mut i = 0;
+        while i < children.len() {
+            let (name, child) = children[i];
+            let norm = (child as &dyn Any).downcast_ref::<BatchNorm2d>();
+            let relu = children.get(i + 1).filter(|(_, next)| is_relu(*next));
+            if let (true, Some(norm), Some(&(relu_name, _))) = (self.is_direct(), norm, relu) {
+                x = self.norm_relu((name, norm), relu_name, &x, |_| Ok(None))?;
+                i += 2;
+            } else {
+                x = self.call(name, child, &x)?;
+                i += 1;
+            }
+        }
+        Ok(x)
+    }
+
     /// `relu(residual + shortcut)` (`relu(residual)` without a shortcut), the end of a residual
     /// block, its ReLU shown as the call `relu_name`. A fused pass records no graph and has no
     /// hooks, so there the sum and the ReLU are one in-place pass over `residual`, which must be
@@ -246,6 +271,13 @@ impl<'h> ForwardPass<'h> {
         }
         Ok(output)
     }
+}
+
+/// Whether `module` is a plain ReLU layer.
+fn is_relu(module: &dyn Module) -> bool {
+    (module as &dyn Any)
+        .downcast_ref::<ActivationLayer>()
+        .is_some_and(|a| a.activation() == Activation::Relu)
 }
 
 #[cfg(test)]

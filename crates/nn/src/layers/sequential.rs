@@ -74,9 +74,7 @@ impl Sequential {
 
 impl Module for Sequential {
     fn forward_in(&self, x: &Tensor, pass: &mut ForwardPass<'_>) -> Result<Tensor> {
-        self.children
-            .iter()
-            .try_fold(x.clone(), |x, (name, m)| pass.call(name, m.as_ref(), &x))
+        pass.chain(&self.children(), x)
     }
 
     fn children(&self) -> Vec<(&str, &dyn Module)> {
