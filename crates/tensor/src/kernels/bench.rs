@@ -167,7 +167,10 @@ fn im2col_throughput() {
 #[test]
 #[ignore = "benchmark; run with --ignored --nocapture"]
 fn winograd_against_the_direct_tile() {
-    use super::direct_conv::{direct_forward, filter_dims, uses_winograd, PackedFilter};
+    use super::direct_conv::{
+        direct_backward_weight, direct_forward, filter_dims, uses_winograd,
+        winograd_backward_weight, PackedFilter,
+    };
     for (c, hw, n) in [
         (64, 56, 1),
         (128, 28, 1),
@@ -203,22 +206,26 @@ fn winograd_against_the_direct_tile() {
         let mut y = vec![0.0; g.output_len()];
         let d = PackedFilter::forward(&w, filter_dims(&g), pulp::Arch::new());
         let wf = PackedFilter::forward(&w, filter_dims(&g), pulp::Arch::new()).with_winograd();
-        let (mut td, mut tw) = (f64::MAX, f64::MAX);
+        let (dy, mut dw) = (random_vec(g.output_len(), 3), vec![0.0; g.weight_len()]);
+        let arch = pulp::Arch::new();
+        let mut best = [f64::MAX; 4];
         for _ in 0..3 {
-            td = td.min(time(
-                || direct_forward(&g, &x, &d, None, None, &mut y),
-                Duration::from_millis(300),
-            ));
-            tw = tw.min(time(
-                || direct_forward(&g, &x, &wf, None, None, &mut y),
-                Duration::from_millis(300),
-            ));
+            for (k, b) in best.iter_mut().enumerate() {
+                let mut run = || match k {
+                    0 => direct_forward(&g, &x, &d, None, None, &mut y),
+                    1 => direct_forward(&g, &x, &wf, None, None, &mut y),
+                    2 => direct_backward_weight(&g, &x, &dy, &mut dw, arch),
+                    _ => winograd_backward_weight(&g, &x, &dy, &mut dw, arch),
+                };
+                *b = b.min(time(&mut run, Duration::from_millis(300)));
+            }
         }
+        let [fd, fw, wd, ww] = best.map(|t| t * 1e3);
         println!(
-            "{c}ch {hw}x{hw} n{n}: direct {:.3} ms winograd {:.3} ms ratio {:.2}",
-            td * 1e3,
-            tw * 1e3,
-            tw / td
+            "{c}ch {hw}x{hw} n{n}: forward direct {fd:.3} ms winograd {fw:.3} ms ratio {:.2}; \
+             weight gradient direct {wd:.3} ms winograd {ww:.3} ms ratio {:.2}",
+            fw / fd,
+            ww / wd
         );
     }
 }

@@ -29,7 +29,8 @@
 use super::conv_geometry::{Conv2dGeometry, Conv3dGeometry, ConvGeometry};
 use super::direct_conv::{
     applies, direct_backward_weight, direct_forward, direct_forward_uninit, fills_blocks,
-    filter_dims, input_gradient_geometry, PackedFilter,
+    filter_dims, input_gradient_geometry, uses_winograd_weight_gradient, winograd_backward_weight,
+    PackedFilter,
 };
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
@@ -498,7 +499,12 @@ pub fn conv_backward_weight<const D: usize>(
         assert_eq!(db.len(), g.c_out, "{op}: grad_bias length");
     }
     if let Some(g2) = direct_with_columns(g, |g2| g2.c_out) {
-        direct_backward_weight(&g2, input, grad_out, grad_weight, pulp::Arch::new());
+        let arch = pulp::Arch::new();
+        if uses_winograd_weight_gradient(&g2) {
+            winograd_backward_weight(&g2, input, grad_out, grad_weight, arch);
+        } else {
+            direct_backward_weight(&g2, input, grad_out, grad_weight, arch);
+        }
         if let Some(db) = grad_bias {
             bias_gradient(&p, grad_out, db);
         }

@@ -5,7 +5,8 @@
 use super::conv_geometry::Conv2dGeometry;
 use super::direct_conv::{
     applies, direct_backward_weight, direct_forward, fills_blocks, filter_dims,
-    input_gradient_geometry, uses_winograd, PackedFilter,
+    input_gradient_geometry, uses_winograd, uses_winograd_weight_gradient,
+    winograd_backward_weight, PackedFilter,
 };
 use super::reference::*;
 use super::test_util::{assert_close, random_vec};
@@ -133,7 +134,8 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
 
 /// 3×3 stride-1 geometries that take F(2×2, 3×3): odd and even sizes (half-outside tiles),
 /// outputs of one pixel, padding 0–2, channel counts that need two input slices and several
-/// output groups, and batches whose tile blocks cross images.
+/// output groups, batches whose tile blocks cross images, rows of more tiles than a block, and
+/// enough tiles that the weight gradient splits them between threads.
 fn winograd_geometries() -> Vec<Conv2dGeometry> {
     [
         (1, 64, 64, [4, 4], 1),
@@ -143,6 +145,8 @@ fn winograd_geometries() -> Vec<Conv2dGeometry> {
         (2, 64, 64, [1, 2], 2),
         (1, 130, 150, [6, 5], 1),
         (5, 64, 72, [8, 8], 1),
+        (1, 64, 64, [3, 52], 1),
+        (4, 64, 67, [14, 13], 1),
     ]
     .into_iter()
     .map(|(n, c_in, c_out, size, pad)| Conv2dGeometry {
@@ -160,7 +164,11 @@ fn winograd_geometries() -> Vec<Conv2dGeometry> {
 }
 
 #[test]
-fn winograd_forward_and_input_gradient_match_the_reference() {
+fn winograd_forward_and_gradients_match_the_reference() {
+    let three_threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("a thread pool");
     for (isa, arch) in instruction_sets() {
         for (i, g) in winograd_geometries().iter().enumerate() {
             assert!(uses_winograd(g), "{g:?}");
@@ -185,6 +193,15 @@ fn winograd_forward_and_input_gradient_match_the_reference() {
             direct_forward(&gi, &dy, &filter, None, None, &mut got);
             let what = format!("{isa} winograd dx {g:?}");
             assert_close(&got, &want, tolerance(g.c_out * 9), 1e-4, &what);
+
+            let mut want = vec![0.0; g.weight_len()];
+            conv_reference_backward_weight(g, &x, &dy, &mut want, None);
+            let mut got = vec![f32::NAN; g.weight_len()];
+            // Three threads, so that tiles or channels split unevenly between them.
+            three_threads.install(|| winograd_backward_weight(g, &x, &dy, &mut got, arch));
+            let terms = g.n * g.out_size().iter().product::<usize>();
+            let what = format!("{isa} winograd dw {g:?}");
+            assert_close(&got, &want, tolerance(terms), 1e-4, &what);
         }
     }
 }
@@ -208,6 +225,20 @@ fn winograd_runs_only_where_it_measured_faster() {
     assert!(uses_winograd(&conv(256, 256)));
     assert!(uses_winograd(&conv(256, 512)));
     assert!(!uses_winograd(&conv(512, 512)));
+    // The weight gradient also needs tiles for every thread, and whole vectors of them per
+    // output row unless the channels are many.
+    let batch = |n, c, size| Conv2dGeometry {
+        n,
+        size: [size, size],
+        padding: [1, 1],
+        ..conv(c, c)
+    };
+    let threads = rayon::current_num_threads();
+    assert!(uses_winograd_weight_gradient(&batch(64 * threads, 64, 32)));
+    assert!(uses_winograd_weight_gradient(&batch(64 * threads, 256, 8)));
+    assert!(!uses_winograd_weight_gradient(&batch(128 * threads, 64, 8)));
+    assert!(!uses_winograd_weight_gradient(&batch(1, 64, 4)));
+    assert!(!uses_winograd_weight_gradient(&batch(64 * threads, 32, 32)));
 }
 
 #[test]

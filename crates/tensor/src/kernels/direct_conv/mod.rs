@@ -11,8 +11,8 @@
 //! block in a pixel-major buffer over input-channel slices sized for the cache, then writes it out
 //! channel-major with the bias and the activation applied (the fused epilogue).
 //!
-//! 3×3 convolutions at stride 1 with enough channels (forward and input gradient) take
-//! Winograd's F(2×2, 3×3) instead (`winograd.rs`): 16 multiplications per 2×2 output tile and
+//! 3×3 convolutions at stride 1 with enough channels (forward, input and weight gradient) take
+//! Winograd's F(2×2, 3×3) instead (`winograd/`): 16 multiplications per 2×2 output tile and
 //! channel pair instead of 36, run on the same register tile and epilogue.
 
 mod epilogue;
@@ -25,6 +25,7 @@ mod winograd;
 
 pub use filter::PackedFilter;
 pub use weight_gradient::direct_backward_weight;
+pub use winograd::winograd_backward_weight;
 
 use super::conv_geometry::Conv2dGeometry;
 use super::with_scratch;
@@ -53,6 +54,12 @@ pub fn fills_blocks(channels: usize, arch: pulp::Arch) -> bool {
 /// ([`PackedFilter::with_winograd`]).
 pub fn uses_winograd(g: &Conv2dGeometry) -> bool {
     winograd::applies(g)
+}
+
+/// Whether [`winograd_backward_weight`] rather than [`direct_backward_weight`] runs the weight
+/// gradient of `g`.
+pub fn uses_winograd_weight_gradient(g: &Conv2dGeometry) -> bool {
+    winograd::weight_gradient_applies(g)
 }
 
 /// `[c_out, c_in, kh·kw]` of `g`'s filter, as [`PackedFilter`] takes them.

@@ -10,21 +10,27 @@
 //! transforms its patches one input-channel slice at a time, so V, M and the filter panels stay
 //! in cache.
 
+mod grid;
+mod weight_gradient;
+
+pub(super) use weight_gradient::weight_gradient_applies;
+pub use weight_gradient::winograd_backward_weight;
+
 use super::epilogue::store_channel_major;
 use super::filter::PackedFilter;
-use super::padded::padded_extended;
 use super::tile::{Tile, ROWS};
 use super::SharedOut;
 use crate::kernels::conv_geometry::Conv2dGeometry;
 use crate::kernels::with_scratch;
 use crate::ops::activation::Activation;
+use grid::TileGrid;
 use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
 /// Positions of a transformed 4×4 patch.
-const XI: usize = 16;
+pub(super) const XI: usize = 16;
 /// Tiles per job, a multiple of the register tile's rows.
-const TILES_PER_BLOCK: usize = 4 * ROWS;
+pub(super) const TILES_PER_BLOCK: usize = 4 * ROWS;
 /// Input channels transformed at a time.
 const MAX_CHANNEL_SLICE: usize = 128;
 /// Output channels of a job, at most.
@@ -103,8 +109,7 @@ pub(super) fn forward(
     out: *mut f32,
 ) {
     let plan = Plan::new(g, filter);
-    // Odd output sizes leave the last tile half outside: one more zero row and column of input.
-    let x = padded_extended(g, input, [g.out_size()[0] % 2, g.out_size()[1] % 2]);
+    let x = TileGrid::padded_input(g, input);
     let u = filter.winograd();
     let out = SharedOut(out);
     (0..plan.jobs()).into_par_iter().for_each(|job| {
@@ -120,15 +125,8 @@ pub(super) fn forward(
 
 /// The work split and offsets of one convolution.
 struct Plan {
-    c_in: usize,
+    grid: TileGrid,
     c_out: usize,
-    /// Padded input plane: rows and row length.
-    plane: (usize, usize),
-    out_size: [usize; 2],
-    /// Tiles per output row and column, and in the batch.
-    tiles_y: usize,
-    tiles_x: usize,
-    tiles: usize,
     channel_slice: usize,
     /// Offset of each input channel of a slice in V (`i · TILES_PER_BLOCK`).
     channel_offsets: Vec<usize>,
@@ -141,28 +139,18 @@ struct Plan {
 
 impl Plan {
     fn new(g: &Conv2dGeometry, filter: &PackedFilter) -> Plan {
-        let out_size = g.out_size();
-        let (tiles_y, tiles_x) = (out_size[0].div_ceil(2), out_size[1].div_ceil(2));
-        let tiles = g.n * tiles_y * tiles_x;
+        let grid = TileGrid::new(g);
         let slices = g.c_in.div_ceil(MAX_CHANNEL_SLICE);
         let channel_slice = g.c_in.div_ceil(slices);
         let (width, blocks) = (filter.width(), filter.blocks());
-        let tile_blocks = tiles.div_ceil(TILES_PER_BLOCK);
+        let tile_blocks = grid.tiles.div_ceil(TILES_PER_BLOCK);
         let wanted = 4 * rayon::current_num_threads();
         let by_size = (MAX_GROUP_CHANNELS / width).max(1);
         let by_jobs = blocks.div_ceil(wanted.div_ceil(tile_blocks));
         let blocks_per_group = by_size.min(by_jobs).clamp(1, blocks);
         Plan {
-            c_in: g.c_in,
+            grid,
             c_out: g.c_out,
-            plane: (
-                g.size[0] + 2 * g.padding[0] + out_size[0] % 2,
-                g.size[1] + 2 * g.padding[1] + out_size[1] % 2,
-            ),
-            out_size,
-            tiles_y,
-            tiles_x,
-            tiles,
             channel_slice,
             channel_offsets: (0..channel_slice).map(|i| i * TILES_PER_BLOCK).collect(),
             width,
@@ -174,7 +162,7 @@ impl Plan {
     }
 
     fn jobs(&self) -> usize {
-        self.tiles.div_ceil(TILES_PER_BLOCK) * self.groups
+        self.grid.tiles.div_ceil(TILES_PER_BLOCK) * self.groups
     }
 
     /// Output channels of a group's accumulator rows.
@@ -198,27 +186,7 @@ impl Plan {
     /// The tiles of `block` (over the batch).
     fn block_tiles(&self, block: usize) -> std::ops::Range<usize> {
         let first = block * TILES_PER_BLOCK;
-        first..(first + TILES_PER_BLOCK).min(self.tiles)
-    }
-
-    /// The runs of consecutive tiles of `tiles` within one tile row: (image, tile row, first
-    /// tile column, first local tile, tiles).
-    fn runs(
-        &self,
-        tiles: std::ops::Range<usize>,
-    ) -> impl Iterator<Item = (usize, usize, usize, usize, usize)> + '_ {
-        let per_image = self.tiles_y * self.tiles_x;
-        let mut q = tiles.start;
-        std::iter::from_fn(move || {
-            (q < tiles.end).then(|| {
-                let (img, r) = (q / per_image, q % per_image);
-                let (ty, tx) = (r / self.tiles_x, r % self.tiles_x);
-                let run = (self.tiles_x - tx).min(tiles.end - q);
-                let local = q - tiles.start;
-                q += run;
-                (img, ty, tx, local, run)
-            })
-        })
+        first..(first + TILES_PER_BLOCK).min(self.grid.tiles)
     }
 
     /// Accumulates M (`[ξ][tile][channel of the group]`) of the tiles of `block` over every
@@ -232,20 +200,16 @@ impl Plan {
         let first_block = group * self.blocks_per_group;
         let blocks = first_block..(first_block + self.blocks_per_group).min(self.blocks);
         let v_stride = self.channel_slice * TILES_PER_BLOCK;
-        for c0 in (0..self.c_in).step_by(self.channel_slice) {
-            let channels = self.channel_slice.min(self.c_in - c0);
-            self.arch.dispatch(InputTransform {
-                plan: self,
-                x,
-                tiles: tiles.clone(),
-                c0,
-                channels,
-                v,
-            });
+        let c_in = self.grid.c_in;
+        for c0 in (0..c_in).step_by(self.channel_slice) {
+            let channels = self.channel_slice.min(c_in - c0);
+            let strides = (v_stride, TILES_PER_BLOCK);
+            let grid = &self.grid;
+            grid.transform_input(self.arch, x, tiles.clone(), c0, channels, v, strides);
             for xi in 0..XI {
                 let v_xi = &v[xi * v_stride..][..channels * TILES_PER_BLOCK];
                 for (local, b) in blocks.clone().enumerate() {
-                    let panel = &u[((xi * self.blocks + b) * self.c_in + c0) * self.width..]
+                    let panel = &u[((xi * self.blocks + b) * c_in + c0) * self.width..]
                         [..channels * self.width];
                     for t in (0..count).step_by(ROWS) {
                         // Rows past the last tile repeat it (their results are never written out).
@@ -262,61 +226,6 @@ impl Plan {
                         };
                         // SAFETY: the channel offsets are ascending, and the single inner one too.
                         unsafe { tile.run(self.arch) };
-                    }
-                }
-            }
-        }
-    }
-
-    /// `V[ξ][i][l] = (Bᵀ d B)[ξ]` of the 4×4 patch `d` of input channel `c0 + i` under local tile
-    /// `l` of `tiles`. Written as loops over whole runs of tiles, so they vectorise: each patch
-    /// row is split into its even and odd columns first, then `d B` and `Bᵀ (d B)` are
-    /// element-wise over the run. Inlined into [`InputTransform`], compiled for the vector
-    /// instruction set.
-    #[inline(always)]
-    fn transform_input(
-        &self,
-        x: &[f32],
-        tiles: std::ops::Range<usize>,
-        c0: usize,
-        channels: usize,
-        v: &mut [f32],
-    ) {
-        let (ph, pw) = self.plane;
-        let v_stride = self.channel_slice * TILES_PER_BLOCK;
-        // `d B` of the patch rows, `[row][column of the transform][tile]`.
-        let mut db = [[[0.0f32; TILES_PER_BLOCK]; 4]; 4];
-        let mut even = [0.0f32; TILES_PER_BLOCK + 1];
-        let mut odd = [0.0f32; TILES_PER_BLOCK + 1];
-        for (img, ty, tx, local, run) in self.runs(tiles) {
-            for i in 0..channels {
-                let base = ((img * self.c_in + c0 + i) * ph + 2 * ty) * pw + 2 * tx;
-                for (k, row_db) in db.iter_mut().enumerate() {
-                    let row = &x[base + k * pw..][..2 * run + 2];
-                    for ((pair, e), o) in row.chunks_exact(2).zip(&mut even).zip(&mut odd) {
-                        (*e, *o) = (pair[0], pair[1]);
-                    }
-                    let [b0, b1, b2, b3] = row_db;
-                    for l in 0..run {
-                        b0[l] = even[l] - even[l + 1];
-                        b1[l] = odd[l] + even[l + 1];
-                        b2[l] = even[l + 1] - odd[l];
-                        b3[l] = odd[l] - odd[l + 1];
-                    }
-                }
-                for q in 0..4 {
-                    let [r0, r1, r2, r3] = [&db[0][q], &db[1][q], &db[2][q], &db[3][q]];
-                    let rows: [(&[f32; TILES_PER_BLOCK], &[f32; TILES_PER_BLOCK], f32); 4] = [
-                        (r0, r2, -1.0),
-                        (r1, r2, 1.0),
-                        (r2, r1, -1.0),
-                        (r1, r3, -1.0),
-                    ];
-                    for (k, (a, b, sign)) in rows.into_iter().enumerate() {
-                        let dst = &mut v[(4 * k + q) * v_stride + i * TILES_PER_BLOCK + local..];
-                        for ((d, &a), &b) in dst[..run].iter_mut().zip(a).zip(b) {
-                            *d = a + sign * b;
-                        }
                     }
                 }
             }
@@ -354,8 +263,8 @@ impl Plan {
             tiles: tiles.len(),
             channels,
         });
-        let [oh, ow] = self.out_size;
-        for (img, ty, tx, local, run) in self.runs(tiles) {
+        let [oh, ow] = self.grid.out_size;
+        for (img, ty, tx, local, run) in self.grid.runs(tiles) {
             for a in 0..2 {
                 let oy = 2 * ty + a;
                 if oy >= oh {
@@ -404,27 +313,6 @@ impl Plan {
                 y11[c] = t1[1] - t1[2] - t1[3];
             }
         }
-    }
-}
-
-/// [`Plan::transform_input`] under `pulp`'s dispatch, so that its loops vectorise with the
-/// instruction set of the run.
-struct InputTransform<'a> {
-    plan: &'a Plan,
-    x: &'a [f32],
-    tiles: std::ops::Range<usize>,
-    c0: usize,
-    channels: usize,
-    v: &'a mut [f32],
-}
-
-impl WithSimd for InputTransform<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _: S) {
-        self.plan
-            .transform_input(self.x, self.tiles, self.c0, self.channels, self.v);
     }
 }
 

@@ -1,0 +1,273 @@
+//! The 2×2 output tiles of an F(2×2, 3×3) convolution over its padded input, and the input
+//! transform `V = Bᵀ d B` of the 4×4 patches under them: what the forward pass and the weight
+//! gradient share.
+
+use super::TILES_PER_BLOCK;
+use crate::kernels::conv_geometry::Conv2dGeometry;
+use crate::kernels::direct_conv::padded::padded_extended;
+use pulp::{Simd, WithSimd};
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// A run of consecutive tiles within one tile row: (image, tile row, first tile column, first
+/// tile relative to the range it came from, tiles).
+pub(super) type Run = (usize, usize, usize, usize, usize);
+
+/// The tiles of one convolution, numbered across rows and images.
+pub(super) struct TileGrid {
+    pub c_in: usize,
+    /// Padded input plane, one more zero row and column for odd output sizes: rows and row length.
+    pub plane: (usize, usize),
+    pub out_size: [usize; 2],
+    /// Tiles per output row and column, and in the batch.
+    pub tiles_y: usize,
+    pub tiles_x: usize,
+    pub tiles: usize,
+}
+
+impl TileGrid {
+    pub fn new(g: &Conv2dGeometry) -> TileGrid {
+        let out_size = g.out_size();
+        let (tiles_y, tiles_x) = (out_size[0].div_ceil(2), out_size[1].div_ceil(2));
+        let [extra_y, extra_x] = Self::extra(g);
+        TileGrid {
+            c_in: g.c_in,
+            plane: (
+                g.size[0] + 2 * g.padding[0] + extra_y,
+                g.size[1] + 2 * g.padding[1] + extra_x,
+            ),
+            out_size,
+            tiles_y,
+            tiles_x,
+            tiles: g.n * tiles_y * tiles_x,
+        }
+    }
+
+    /// Zero rows and columns past the padding: odd output sizes leave the last tile half outside.
+    fn extra(g: &Conv2dGeometry) -> [usize; 2] {
+        g.out_size().map(|s| s % 2)
+    }
+
+    /// `input` padded as the tiles read it.
+    pub fn padded_input<'a>(g: &Conv2dGeometry, input: &'a [f32]) -> Cow<'a, [f32]> {
+        padded_extended(g, input, Self::extra(g))
+    }
+
+    /// The runs of consecutive tiles of `tiles` within one tile row.
+    pub fn runs(&self, tiles: Range<usize>) -> impl Iterator<Item = Run> + '_ {
+        let per_image = self.tiles_y * self.tiles_x;
+        let mut q = tiles.start;
+        std::iter::from_fn(move || {
+            (q < tiles.end).then(|| {
+                let (img, r) = (q / per_image, q % per_image);
+                let (ty, tx) = (r / self.tiles_x, r % self.tiles_x);
+                let run = (self.tiles_x - tx).min(tiles.end - q);
+                let local = q - tiles.start;
+                q += run;
+                (img, ty, tx, local, run)
+            })
+        })
+    }
+
+    /// `V[ξ·xi_stride + i·channel_stride + l] = (Bᵀ d B)[ξ]` of the 4×4 patch `d` of input
+    /// channel `c0 + i` under tile `l` of `tiles` (at most [`TILES_PER_BLOCK`] of them), from the
+    /// padded input `x`, with the instruction set of `arch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn transform_input(
+        &self,
+        arch: pulp::Arch,
+        x: &[f32],
+        tiles: Range<usize>,
+        c0: usize,
+        channels: usize,
+        v: &mut [f32],
+        (xi_stride, channel_stride): (usize, usize),
+    ) {
+        assert!(tiles.len() <= TILES_PER_BLOCK, "winograd: too many tiles");
+        arch.dispatch(InputTransform {
+            avx2: avx2::usable(arch),
+            grid: self,
+            x,
+            tiles,
+            c0,
+            channels,
+            v,
+            strides: (xi_stride, channel_stride),
+        });
+    }
+
+    /// [`TileGrid::transform_input`]: with AVX2, eight tiles of a run at a time in registers,
+    /// and the rest by [`TileGrid::transform_tiles`].
+    #[inline(always)]
+    fn transform_input_inline(&self, t: InputTransform<'_>) {
+        let (ph, pw) = self.plane;
+        let (xi_stride, channel_stride) = t.strides;
+        for (img, ty, tx, local, run) in self.runs(t.tiles.clone()) {
+            let chunks = if t.avx2 { run / avx2::TILES } else { 0 };
+            let done = chunks * avx2::TILES;
+            for i in 0..t.channels {
+                let base = ((img * self.c_in + t.c0 + i) * ph + 2 * ty) * pw + 2 * tx;
+                let dst = i * channel_stride + local;
+                if chunks > 0 {
+                    let (last_x, last_v) =
+                        (base + 3 * pw + 2 * done + 2, dst + 15 * xi_stride + done);
+                    assert!(
+                        last_x <= t.x.len() && last_v <= t.v.len(),
+                        "winograd: patch out of range"
+                    );
+                }
+                for c in 0..chunks {
+                    let l = c * avx2::TILES;
+                    // SAFETY: `avx2` is only set where AVX2 runs; the chunk's patch rows and its
+                    // outputs lie before the last ones checked above.
+                    unsafe {
+                        avx2::transform_tiles(
+                            t.x.as_ptr().add(base + 2 * l),
+                            pw,
+                            t.v.as_mut_ptr().add(dst + l),
+                            xi_stride,
+                        )
+                    };
+                }
+                let v = &mut t.v[dst + done..];
+                self.transform_tiles(&t.x[base + 2 * done..], run - done, v, xi_stride);
+            }
+        }
+    }
+
+    /// The transform of `run` consecutive tiles of one channel, whose patches start at `x`
+    /// (rows `pw` apart), into `v[ξ·xi_stride + l]`, written as loops over the run so that they
+    /// vectorise: each patch row is split into its even and odd columns first, then `d B` and
+    /// `Bᵀ (d B)` are element-wise over the run.
+    #[inline(always)]
+    fn transform_tiles(&self, x: &[f32], run: usize, v: &mut [f32], xi_stride: usize) {
+        if run == 0 {
+            return;
+        }
+        let pw = self.plane.1;
+        // `d B` of the patch rows, `[row][column of the transform][tile]`.
+        let mut db = [[[0.0f32; TILES_PER_BLOCK]; 4]; 4];
+        let mut even = [0.0f32; TILES_PER_BLOCK + 1];
+        let mut odd = [0.0f32; TILES_PER_BLOCK + 1];
+        for (k, row_db) in db.iter_mut().enumerate() {
+            let row = &x[k * pw..][..2 * run + 2];
+            for ((pair, e), o) in row.chunks_exact(2).zip(&mut even).zip(&mut odd) {
+                (*e, *o) = (pair[0], pair[1]);
+            }
+            let [b0, b1, b2, b3] = row_db;
+            for l in 0..run {
+                b0[l] = even[l] - even[l + 1];
+                b1[l] = odd[l] + even[l + 1];
+                b2[l] = even[l + 1] - odd[l];
+                b3[l] = odd[l] - odd[l + 1];
+            }
+        }
+        for q in 0..4 {
+            let [r0, r1, r2, r3] = [&db[0][q], &db[1][q], &db[2][q], &db[3][q]];
+            let rows: [(&[f32; TILES_PER_BLOCK], &[f32; TILES_PER_BLOCK], f32); 4] = [
+                (r0, r2, -1.0),
+                (r1, r2, 1.0),
+                (r2, r1, -1.0),
+                (r1, r3, -1.0),
+            ];
+            for (k, (a, b, sign)) in rows.into_iter().enumerate() {
+                let dst = &mut v[(4 * k + q) * xi_stride..];
+                for ((d, &a), &b) in dst[..run].iter_mut().zip(a).zip(b) {
+                    *d = a + sign * b;
+                }
+            }
+        }
+    }
+}
+
+/// [`TileGrid::transform_input`]'s arguments, under `pulp`'s dispatch so that its loops
+/// vectorise with the instruction set of the run.
+struct InputTransform<'a> {
+    /// Whether AVX2 runs, so that whole chunks of tiles take the register transform.
+    avx2: bool,
+    grid: &'a TileGrid,
+    x: &'a [f32],
+    tiles: Range<usize>,
+    c0: usize,
+    channels: usize,
+    v: &'a mut [f32],
+    strides: (usize, usize),
+}
+
+impl WithSimd for InputTransform<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        self.grid.transform_input_inline(self);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Tiles per register transform: one vector.
+    pub const TILES: usize = 8;
+
+    pub fn usable(arch: pulp::Arch) -> bool {
+        matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
+    }
+
+    /// `v[ξ·xi_stride + l] = (Bᵀ d B)[ξ]` of the eight consecutive tiles whose 4×4 patches
+    /// start at `x` (rows `pw` apart, 18 columns read).
+    ///
+    /// # Safety
+    /// AVX2 must be available, the four rows of 18 values readable and the 16 outputs of 8
+    /// writable.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn transform_tiles(x: *const f32, pw: usize, v: *mut f32, xi_stride: usize) {
+        // (even, odd) columns of 16 consecutive values, in order.
+        let split = |at: *const f32| {
+            let (a, b) = (_mm256_loadu_ps(at), _mm256_loadu_ps(at.add(8)));
+            let order =
+                |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(v)));
+            (
+                order(_mm256_shuffle_ps::<0x88>(a, b)),
+                order(_mm256_shuffle_ps::<0xDD>(a, b)),
+            )
+        };
+        // `d B` of each patch row: [row][column of the transform].
+        let db: [[__m256; 4]; 4] = std::array::from_fn(|k| {
+            let row = x.add(k * pw);
+            let ((even, odd), (even1, odd1)) = (split(row), split(row.add(2)));
+            [
+                _mm256_sub_ps(even, even1),
+                _mm256_add_ps(odd, even1),
+                _mm256_sub_ps(even1, odd),
+                _mm256_sub_ps(odd, odd1),
+            ]
+        });
+        let [d0, d1, d2, d3] = db;
+        let columns = d0.into_iter().zip(d1).zip(d2).zip(d3);
+        for (q, (((r0, r1), r2), r3)) in columns.enumerate() {
+            let out = [
+                _mm256_sub_ps(r0, r2),
+                _mm256_add_ps(r1, r2),
+                _mm256_sub_ps(r2, r1),
+                _mm256_sub_ps(r1, r3),
+            ];
+            for (k, o) in out.into_iter().enumerate() {
+                _mm256_storeu_ps(v.add((4 * k + q) * xi_stride), o);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod avx2 {
+    pub const TILES: usize = 8;
+
+    pub fn usable(_: pulp::Arch) -> bool {
+        false
+    }
+
+    pub unsafe fn transform_tiles(_: *const f32, _: usize, _: *mut f32, _: usize) {
+        unreachable!("no AVX2 off x86")
+    }
+}
