@@ -161,9 +161,10 @@ fn im2col_throughput() {
     }
 }
 
-/// Forward time of Winograd's F(2×2, 3×3) against the direct tile on ResNet's 3×3 layers (best
-/// of three alternating runs), which set `winograd.rs`'s limit on the transformed filter (512 →
-/// 512 channels, now over it, measured 1.03–1.66× the direct tile's time).
+/// Forward and weight-gradient time of Winograd's F(2×2, 3×3) against the direct tile on ResNet's
+/// 3×3 layers (best of three alternating runs), which set `winograd/`'s limits: the transformed
+/// filter's size (512 → 512 channels, now over it, measured 1.03–1.66× the direct tile's time)
+/// and where the weight gradient takes it.
 #[test]
 #[ignore = "benchmark; run with --ignored --nocapture"]
 fn winograd_against_the_direct_tile() {

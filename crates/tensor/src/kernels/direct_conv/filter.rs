@@ -130,7 +130,7 @@ impl PackedFilter {
         }
     }
 
-    /// The filter transformed for F(2×2, 3×3) (see `winograd.rs`), made once.
+    /// The filter transformed for F(2×2, 3×3) (see `winograd/`), made once.
     ///
     /// # Panics
     /// If the filter is not 3×3.
