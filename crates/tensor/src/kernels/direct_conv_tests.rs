@@ -225,8 +225,8 @@ fn winograd_runs_only_where_it_measured_faster() {
     assert!(uses_winograd(&conv(256, 256)));
     assert!(uses_winograd(&conv(256, 512)));
     assert!(!uses_winograd(&conv(512, 512)));
-    // The weight gradient also needs tiles for every thread, and whole vectors of them per
-    // output row unless the channels are many.
+    // The weight gradient also needs tiles for every thread, and four of them per output row
+    // unless the channels are many.
     let batch = |n, c, size| Conv2dGeometry {
         n,
         size: [size, size],
@@ -236,7 +236,9 @@ fn winograd_runs_only_where_it_measured_faster() {
     let threads = rayon::current_num_threads();
     assert!(uses_winograd_weight_gradient(&batch(64 * threads, 64, 32)));
     assert!(uses_winograd_weight_gradient(&batch(64 * threads, 256, 8)));
-    assert!(!uses_winograd_weight_gradient(&batch(128 * threads, 64, 8)));
+    assert!(uses_winograd_weight_gradient(&batch(128 * threads, 64, 8)));
+    assert!(!uses_winograd_weight_gradient(&batch(512 * threads, 64, 4)));
+    assert!(uses_winograd_weight_gradient(&batch(512 * threads, 128, 4)));
     assert!(!uses_winograd_weight_gradient(&batch(1, 64, 4)));
     assert!(!uses_winograd_weight_gradient(&batch(64 * threads, 32, 32)));
 }

@@ -96,35 +96,32 @@ impl TileGrid {
         });
     }
 
-    /// [`TileGrid::transform_input`]: with AVX2, eight tiles of a run at a time in registers,
-    /// and the rest by [`TileGrid::transform_tiles`].
+    /// [`TileGrid::transform_input`]: with AVX2, eight or four tiles of a run at a time in
+    /// registers, and the rest by [`TileGrid::transform_tiles`].
     #[inline(always)]
     fn transform_input_inline(&self, t: InputTransform<'_>) {
         let (ph, pw) = self.plane;
         let (xi_stride, channel_stride) = t.strides;
         for (img, ty, tx, local, run) in self.runs(t.tiles.clone()) {
-            let chunks = if t.avx2 { run / avx2::TILES } else { 0 };
-            let done = chunks * avx2::TILES;
+            let done = if t.avx2 { avx2::covered(run) } else { 0 };
             for i in 0..t.channels {
                 let base = ((img * self.c_in + t.c0 + i) * ph + 2 * ty) * pw + 2 * tx;
                 let dst = i * channel_stride + local;
-                if chunks > 0 {
+                if done > 0 {
                     let (last_x, last_v) =
                         (base + 3 * pw + 2 * done + 2, dst + 15 * xi_stride + done);
                     assert!(
                         last_x <= t.x.len() && last_v <= t.v.len(),
                         "winograd: patch out of range"
                     );
-                }
-                for c in 0..chunks {
-                    let l = c * avx2::TILES;
-                    // SAFETY: `avx2` is only set where AVX2 runs; the chunk's patch rows and its
-                    // outputs lie before the last ones checked above.
+                    // SAFETY: `avx2` is only set where AVX2 runs; the patch rows and outputs of
+                    // the tiles it takes lie before the last ones checked above.
                     unsafe {
-                        avx2::transform_tiles(
-                            t.x.as_ptr().add(base + 2 * l),
+                        avx2::transform_run(
+                            t.x.as_ptr().add(base),
                             pw,
-                            t.v.as_mut_ptr().add(dst + l),
+                            done,
+                            t.v.as_mut_ptr().add(dst),
                             xi_stride,
                         )
                     };
@@ -207,21 +204,42 @@ impl WithSimd for InputTransform<'_> {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    /// Tiles per register transform: one vector.
-    pub const TILES: usize = 8;
-
     pub fn usable(arch: pulp::Arch) -> bool {
         matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
     }
 
-    /// `v[ξ·xi_stride + l] = (Bᵀ d B)[ξ]` of the eight consecutive tiles whose 4×4 patches
-    /// start at `x` (rows `pw` apart, 18 columns read).
+    /// Tiles of a run of `run` that [`transform_run`] takes: vectors of eight, then one of four.
+    pub fn covered(run: usize) -> usize {
+        run / 8 * 8 + if run % 8 >= 4 { 4 } else { 0 }
+    }
+
+    /// `v[ξ·xi_stride + l] = (Bᵀ d B)[ξ]` of the first `tiles` (a [`covered`] count) consecutive
+    /// tiles whose 4×4 patches start at `x`, rows `pw` apart.
     ///
     /// # Safety
-    /// AVX2 must be available, the four rows of 18 values readable and the 16 outputs of 8
-    /// writable.
+    /// AVX2 must be available, the four rows of `2·tiles + 2` values readable and the 16 outputs
+    /// of `tiles` writable.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn transform_tiles(x: *const f32, pw: usize, v: *mut f32, xi_stride: usize) {
+    pub unsafe fn transform_run(
+        x: *const f32,
+        pw: usize,
+        tiles: usize,
+        v: *mut f32,
+        stride: usize,
+    ) {
+        let mut l = 0;
+        while l + 8 <= tiles {
+            eight(x.add(2 * l), pw, v.add(l), stride);
+            l += 8;
+        }
+        if l < tiles {
+            four(x.add(2 * l), pw, v.add(l), stride);
+        }
+    }
+
+    /// Eight tiles, one 256-bit vector.
+    #[target_feature(enable = "avx2")]
+    unsafe fn eight(x: *const f32, pw: usize, v: *mut f32, stride: usize) {
         // (even, odd) columns of 16 consecutive values, in order.
         let split = |at: *const f32| {
             let (a, b) = (_mm256_loadu_ps(at), _mm256_loadu_ps(at.add(8)));
@@ -232,28 +250,61 @@ mod avx2 {
                 order(_mm256_shuffle_ps::<0xDD>(a, b)),
             )
         };
-        // `d B` of each patch row: [row][column of the transform].
-        let db: [[__m256; 4]; 4] = std::array::from_fn(|k| {
+        let rows = std::array::from_fn(|k| {
             let row = x.add(k * pw);
             let ((even, odd), (even1, odd1)) = (split(row), split(row.add(2)));
+            [even, odd, even1, odd1]
+        });
+        let (add, sub) = (|a, b| _mm256_add_ps(a, b), |a, b| _mm256_sub_ps(a, b));
+        combine(rows, add, sub, |xi, o| {
+            _mm256_storeu_ps(v.add(xi * stride), o)
+        });
+    }
+
+    /// Four tiles, one 128-bit vector.
+    #[target_feature(enable = "avx2")]
+    unsafe fn four(x: *const f32, pw: usize, v: *mut f32, stride: usize) {
+        let split = |at: *const f32| {
+            let (a, b) = (_mm_loadu_ps(at), _mm_loadu_ps(at.add(4)));
+            (_mm_shuffle_ps::<0x88>(a, b), _mm_shuffle_ps::<0xDD>(a, b))
+        };
+        let rows = std::array::from_fn(|k| {
+            let row = x.add(k * pw);
+            let ((even, odd), (even1, odd1)) = (split(row), split(row.add(2)));
+            [even, odd, even1, odd1]
+        });
+        let (add, sub) = (|a, b| _mm_add_ps(a, b), |a, b| _mm_sub_ps(a, b));
+        combine(rows, add, sub, |xi, o| _mm_storeu_ps(v.add(xi * stride), o));
+    }
+
+    /// `store(ξ, (Bᵀ d B)[ξ])` from each patch row's (even columns, odd columns, even columns
+    /// one tile on, odd columns one tile on), as vectors over tiles. Compiled for AVX2 like its
+    /// callers, so that their closures inline into it.
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn combine<V: Copy>(
+        rows: [[V; 4]; 4],
+        add: impl Fn(V, V) -> V,
+        sub: impl Fn(V, V) -> V,
+        mut store: impl FnMut(usize, V),
+    ) {
+        // `d B` of each patch row: [row][column of the transform].
+        let [d0, d1, d2, d3] = rows.map(|[even, odd, even1, odd1]| {
             [
-                _mm256_sub_ps(even, even1),
-                _mm256_add_ps(odd, even1),
-                _mm256_sub_ps(even1, odd),
-                _mm256_sub_ps(odd, odd1),
+                sub(even, even1),
+                add(odd, even1),
+                sub(even1, odd),
+                sub(odd, odd1),
             ]
         });
-        let [d0, d1, d2, d3] = db;
         let columns = d0.into_iter().zip(d1).zip(d2).zip(d3);
         for (q, (((r0, r1), r2), r3)) in columns.enumerate() {
-            let out = [
-                _mm256_sub_ps(r0, r2),
-                _mm256_add_ps(r1, r2),
-                _mm256_sub_ps(r2, r1),
-                _mm256_sub_ps(r1, r3),
-            ];
+            let out = [sub(r0, r2), add(r1, r2), sub(r2, r1), sub(r1, r3)];
             for (k, o) in out.into_iter().enumerate() {
-                _mm256_storeu_ps(v.add((4 * k + q) * xi_stride), o);
+                store(4 * k + q, o);
             }
         }
     }
@@ -261,13 +312,15 @@ mod avx2 {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod avx2 {
-    pub const TILES: usize = 8;
-
     pub fn usable(_: pulp::Arch) -> bool {
         false
     }
 
-    pub unsafe fn transform_tiles(_: *const f32, _: usize, _: *mut f32, _: usize) {
+    pub fn covered(_: usize) -> usize {
+        0
+    }
+
+    pub unsafe fn transform_run(_: *const f32, _: usize, _: usize, _: *mut f32, _: usize) {
         unreachable!("no AVX2 off x86")
     }
 }
