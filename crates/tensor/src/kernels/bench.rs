@@ -199,7 +199,7 @@ fn winograd_against_the_direct_tile() {
             groups: 1,
         };
         if !uses_winograd(&g) {
-            println!("{c}ch: over the transformed filter's limit, direct only");
+            println!("{c}ch: too few channels or too large a filter for Winograd, direct only");
             continue;
         }
         let x = random_vec(g.input_len(), 1);

@@ -139,6 +139,7 @@ fn input_gradient_of_stride_one_convolutions_matches_the_reference() {
 fn winograd_geometries() -> Vec<Conv2dGeometry> {
     [
         (1, 64, 64, [4, 4], 1),
+        (3, 32, 40, [6, 7], 1),
         (2, 64, 65, [7, 9], 1),
         (3, 72, 80, [5, 6], 0),
         (1, 65, 64, [3, 3], 0),
@@ -219,8 +220,9 @@ fn winograd_runs_only_where_it_measured_faster() {
         dilation: [1, 1],
         groups: 1,
     };
-    assert!(!uses_winograd(&conv(32, 64)));
-    assert!(!uses_winograd(&conv(64, 32)));
+    assert!(!uses_winograd(&conv(16, 32)));
+    assert!(!uses_winograd(&conv(32, 16)));
+    assert!(uses_winograd(&conv(32, 32)));
     assert!(uses_winograd(&conv(64, 64)));
     assert!(uses_winograd(&conv(256, 256)));
     assert!(uses_winograd(&conv(256, 512)));
@@ -240,7 +242,11 @@ fn winograd_runs_only_where_it_measured_faster() {
     assert!(!uses_winograd_weight_gradient(&batch(512 * threads, 64, 4)));
     assert!(uses_winograd_weight_gradient(&batch(512 * threads, 128, 4)));
     assert!(!uses_winograd_weight_gradient(&batch(1, 64, 4)));
-    assert!(!uses_winograd_weight_gradient(&batch(64 * threads, 32, 32)));
+    assert!(!uses_winograd_weight_gradient(&batch(
+        128 * threads,
+        32,
+        16
+    )));
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub fn fills_blocks(channels: usize, arch: pulp::Arch) -> bool {
 }
 
 /// Whether [`direct_forward`] runs `g` by Winograd's F(2×2, 3×3) (3×3, stride 1, no dilation,
-/// at least 64 channels in and out, at most 256 × 512) rather than the direct tile, given a filter that allows it
+/// at least 32 channels in and out, at most 256 × 512) rather than the direct tile, given a filter that allows it
 /// ([`PackedFilter::with_winograd`]).
 pub fn uses_winograd(g: &Conv2dGeometry) -> bool {
     winograd::applies(g)

@@ -35,10 +35,10 @@ pub(super) const TILES_PER_BLOCK: usize = 4 * ROWS;
 const MAX_CHANNEL_SLICE: usize = 128;
 /// Output channels of a job, at most.
 const MAX_GROUP_CHANNELS: usize = 128;
-/// Channels below which the transforms cost more than the multiplications saved: at 16 and 32
-/// channels (ResNet-20's, batch 128) F(2×2, 3×3) took 1.40× and 1.26× the direct tile's time, at
-/// 64 0.76–0.92×.
-const MIN_CHANNELS: usize = 64;
+/// Channels below which the transforms cost more than the multiplications saved: at ResNet-20's
+/// 16, 32 and 64 channels (batch 128) F(2×2, 3×3) took 1.24–1.54×, 0.90–0.91× and 0.70× the
+/// direct tile's time.
+pub(super) const MIN_CHANNELS: usize = 32;
 /// Bytes of the largest transformed filter (16 floats per channel pair). Every block of tiles
 /// reads all of it, so once it outgrows the shared last-level cache its traffic costs more than
 /// the multiplications saved: 512 → 512 channels (16 MiB) ran 1.03–1.66× the direct tile's time

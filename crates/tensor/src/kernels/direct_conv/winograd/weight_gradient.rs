@@ -25,15 +25,18 @@ const TILES_PER_PASS: usize = 8 * TILES_PER_BLOCK;
 
 /// Whether the weight gradient of `g` runs by F(2×2, 3×3) rather than the direct tile: where it
 /// measured faster (`kernels::bench::winograd_against_the_direct_tile`), i.e. where F(2×2, 3×3)
-/// applies, every thread gets a pass of tiles or more (128 channels on one 28×28 image took 1.05×
-/// the direct tile's time), and either the output rows hold four tiles or more (the input
-/// transform's register path) or there are enough channels that the transforms weigh little
-/// (64 channels: 0.92× on 8×8 at batch 128, 0.78× on 32×32 at batch 64).
+/// applies with 64 channels or more (32 on 16×16 at batch 128 took 1.13–1.40× the direct tile's
+/// time), every thread gets a pass of tiles or more (128 channels on one 28×28 image: 1.05×), and
+/// either the output rows hold four tiles or more (the input transform's register path) or there
+/// are enough channels that the transforms weigh little (64 channels: 0.88–0.92× on 8×8 at batch
+/// 128, 0.78× on 32×32 at batch 64).
 pub fn weight_gradient_applies(g: &Conv2dGeometry) -> bool {
     let grid = TileGrid::new(g);
+    let channels = g.c_in.min(g.c_out);
     super::applies(g)
+        && channels >= 64
         && grid.tiles >= rayon::current_num_threads() * TILES_PER_PASS
-        && (grid.tiles_x >= 4 || g.c_in.min(g.c_out) >= 128)
+        && (grid.tiles_x >= 4 || channels >= 128)
 }
 
 /// `grad_weight` (`[c_out, c_in, 3, 3]`, overwritten) of the convolution `g`, which
