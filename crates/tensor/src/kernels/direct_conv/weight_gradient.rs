@@ -40,18 +40,11 @@ pub fn direct_backward_weight(
     arch: pulp::Arch,
 ) {
     let op = "direct_backward_weight";
-    g.assert_valid(op);
     assert!(
         super::applies(g),
         "{op}: not a dense 2-D convolution: {g:?}"
     );
-    assert_eq!(input.len(), g.input_len(), "{op}: input length");
-    assert_eq!(grad_out.len(), g.output_len(), "{op}: grad_out length");
-    assert_eq!(
-        grad_weight.len(),
-        g.weight_len(),
-        "{op}: grad_weight length"
-    );
+    check_lengths(op, g, input, grad_out, grad_weight);
     let plan = Plan::new(g, arch);
     let shared = plan.pads_once().then(|| padded(g, input));
     let x = match &shared {
@@ -73,11 +66,36 @@ pub fn direct_backward_weight(
         });
     });
     for partial in partials.chunks_exact(g.weight_len()) {
-        grad_weight
-            .par_chunks_mut(4096)
-            .zip(partial.par_chunks(4096))
-            .for_each(|(dw, p)| dw.iter_mut().zip(p).for_each(|(d, p)| *d += p));
+        add_into(grad_weight, partial);
     }
+}
+
+/// Checks the buffers of a weight gradient of `g` (`op` names the caller).
+///
+/// # Panics
+/// If `g` is not valid or a buffer's length does not match it.
+pub(super) fn check_lengths(
+    op: &str,
+    g: &Conv2dGeometry,
+    input: &[f32],
+    grad_out: &[f32],
+    grad_weight: &[f32],
+) {
+    g.assert_valid(op);
+    assert_eq!(input.len(), g.input_len(), "{op}: input length");
+    assert_eq!(grad_out.len(), g.output_len(), "{op}: grad_out length");
+    assert_eq!(
+        grad_weight.len(),
+        g.weight_len(),
+        "{op}: grad_weight length"
+    );
+}
+
+/// `sum += part`, element-wise, on all threads (partial sums of split reductions).
+pub(super) fn add_into(sum: &mut [f32], part: &[f32]) {
+    sum.par_chunks_mut(4096)
+        .zip(part.par_chunks(4096))
+        .for_each(|(s, p)| s.iter_mut().zip(p).for_each(|(s, p)| *s += p));
 }
 
 /// Where a job reads its chunks of the input from.

@@ -15,6 +15,7 @@ use super::{TILES_PER_BLOCK, XI};
 use crate::kernels::conv_geometry::Conv2dGeometry;
 use crate::kernels::direct_conv::epilogue::transpose;
 use crate::kernels::direct_conv::tile::{lanes, Tile, ROWS};
+use crate::kernels::direct_conv::weight_gradient::{add_into, check_lengths};
 use crate::kernels::with_scratch;
 use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
@@ -53,15 +54,8 @@ pub fn winograd_backward_weight(
     arch: pulp::Arch,
 ) {
     let op = "winograd_backward_weight";
-    g.assert_valid(op);
     assert!(super::applies(g), "{op}: not a Winograd convolution: {g:?}");
-    assert_eq!(input.len(), g.input_len(), "{op}: input length");
-    assert_eq!(grad_out.len(), g.output_len(), "{op}: grad_out length");
-    assert_eq!(
-        grad_weight.len(),
-        g.weight_len(),
-        "{op}: grad_weight length"
-    );
+    check_lengths(op, g, input, grad_out, grad_weight);
     let plan = Plan::new(g, arch);
     let x = TileGrid::padded_input(g, input);
     let tiles = plan.grid.tiles;
@@ -82,9 +76,7 @@ pub fn winograd_backward_weight(
         .collect();
     let (du, others) = sums.split_first_mut().expect("at least one share");
     for other in others {
-        du.par_chunks_mut(4096)
-            .zip(other.par_chunks(4096))
-            .for_each(|(d, o)| d.iter_mut().zip(o).for_each(|(d, o)| *d += o));
+        add_into(du, other);
     }
     plan.transform_back(du, grad_weight);
 }
