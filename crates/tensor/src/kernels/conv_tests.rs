@@ -154,6 +154,25 @@ fn conv2d_lenet_shapes() {
     check(&conv2(4, (20, 50), [14, 14], 5));
 }
 
+/// ResNet-sized 3×3 layers that the driver sends to Winograd's F(2×2, 3×3): forward and input
+/// gradient from 32 channels, the weight gradient too from 64 with enough tiles for two threads.
+#[test]
+fn conv2d_winograd_layers() {
+    use super::direct_conv::{uses_winograd, uses_winograd_weight_gradient};
+    let two_threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a thread pool");
+    two_threads.install(|| {
+        for (n, c, size) in [(2, 32, [8, 9]), (6, 64, [16, 15])] {
+            let g = conv2(n, (c, c), size, 3);
+            assert!(uses_winograd(&g), "{g:?}");
+            assert_eq!(uses_winograd_weight_gradient(&g), c >= 64, "{g:?}");
+            check(&g);
+        }
+    });
+}
+
 #[test]
 fn conv2d_bands_smaller_than_image() {
     // Force several output-row bands per image (and one row per band) to test the band seams.
