@@ -96,8 +96,8 @@ impl TileGrid {
         });
     }
 
-    /// [`TileGrid::transform_input`]: with AVX2, eight or four tiles of a run at a time in
-    /// registers, and the rest by [`TileGrid::transform_tiles`].
+    /// [`TileGrid::transform_input`]: with AVX2, runs of four tiles or more eight or four at a
+    /// time in registers, shorter ones by [`TileGrid::transform_tiles`].
     #[inline(always)]
     fn transform_input_inline(&self, t: InputTransform<'_>) {
         let (ph, pw) = self.plane;
@@ -208,13 +208,17 @@ mod avx2 {
         matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
     }
 
-    /// Tiles of a run of `run` that [`transform_run`] takes: vectors of eight, then one of four.
+    /// Tiles of a run of `run` that [`transform_run`] takes: all of them from four on.
     pub fn covered(run: usize) -> usize {
-        run / 8 * 8 + if run % 8 >= 4 { 4 } else { 0 }
+        if run >= 4 {
+            run
+        } else {
+            0
+        }
     }
 
-    /// `v[ξ·xi_stride + l] = (Bᵀ d B)[ξ]` of the first `tiles` (a [`covered`] count) consecutive
-    /// tiles whose 4×4 patches start at `x`, rows `pw` apart.
+    /// `v[ξ·xi_stride + l] = (Bᵀ d B)[ξ]` of the first `tiles` (a [`covered`] count, so at least
+    /// four) consecutive tiles whose 4×4 patches start at `x`, rows `pw` apart.
     ///
     /// # Safety
     /// AVX2 must be available, the four rows of `2·tiles + 2` values readable and the 16 outputs
@@ -232,7 +236,14 @@ mod avx2 {
             eight(x.add(2 * l), pw, v.add(l), stride);
             l += 8;
         }
+        if l + 4 <= tiles {
+            four(x.add(2 * l), pw, v.add(l), stride);
+            l += 4;
+        }
+        // The last one to three tiles by a vector of four ending with them (the tiles it shares
+        // with the one before get the same values again).
         if l < tiles {
+            let l = tiles - 4;
             four(x.add(2 * l), pw, v.add(l), stride);
         }
     }
