@@ -193,14 +193,16 @@ impl Plan {
             let channels = self.width.min(self.c_out - first);
             for (img, ty, tx, local, run) in self.grid.runs(tiles.clone()) {
                 let pixels = (2 * run).min(ow - 2 * tx);
-                if channels < self.width || pixels < 2 * run || 2 * ty + 1 >= oh {
-                    rows.fill(0.0);
-                }
+                let partial = channels < self.width || pixels < 2 * run;
                 for a in 0..2 {
                     let oy = 2 * ty + a;
+                    let dst = &mut rows[a * row_floats..][..2 * run * self.width];
+                    // Only the run's own lines are read back, so only they need zeros.
+                    if partial || oy >= oh {
+                        dst.fill(0.0);
+                    }
                     if oy < oh {
                         let src = &grad_out[((img * self.c_out + first) * oh + oy) * ow + 2 * tx..];
-                        let dst = &mut rows[a * row_floats..][..2 * run * self.width];
                         // SAFETY: `dst` holds `2·run ≥ pixels` lines of `width ≥ channels`.
                         unsafe {
                             transpose(
