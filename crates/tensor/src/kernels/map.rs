@@ -16,11 +16,7 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
     fill_new(
         x.len(),
         #[inline(always)]
-        |start, out| {
-            for (o, &v) in out.iter_mut().zip(&x[start..]) {
-                o.write(f(v));
-            }
-        },
+        |start, out| write_mapped(out, [&x[start..]], |[v]| f(v)),
     )
 }
 
@@ -33,13 +29,7 @@ pub fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> 
     fill_new(
         a.len(),
         #[inline(always)]
-        |start, out| {
-            let n = out.len();
-            let (a, b) = (&a[start..][..n], &b[start..][..n]);
-            for (i, o) in out.iter_mut().enumerate() {
-                o.write(f(a[i], b[i]));
-            }
-        },
+        |start, out| write_mapped(out, [&a[start..], &b[start..]], |[a, b]| f(a, b)),
     )
 }
 
@@ -108,13 +98,40 @@ pub fn map3(
         a.len(),
         #[inline(always)]
         |start, out| {
-            let n = out.len();
-            let (a, b, c) = (&a[start..][..n], &b[start..][..n], &c[start..][..n]);
-            for (i, o) in out.iter_mut().enumerate() {
-                o.write(f(a[i], b[i], c[i]));
-            }
+            write_mapped(out, [&a[start..], &b[start..], &c[start..]], |[a, b, c]| {
+                f(a, b, c)
+            })
         },
     )
+}
+
+/// `out[i] = f([x[i] for x in inputs])` for every element of `out` (each input at least as long).
+/// The values of a block go to an array on the stack before `out`: stored straight to `out`, a
+/// value that reads a scalar the caller's closure captured by reference (`|v| v * s`) is reloaded
+/// after every store, as the store might have changed it, and the loop stays scalar.
+#[inline(always)]
+fn write_mapped<const K: usize>(
+    out: &mut [MaybeUninit<f32>],
+    inputs: [&[f32]; K],
+    f: impl Fn([f32; K]) -> f32,
+) {
+    const BLOCK: usize = 64;
+    let n = out.len();
+    let full = n / BLOCK * BLOCK;
+    for (b, out) in out[..full].chunks_exact_mut(BLOCK).enumerate() {
+        let block: [&[f32; BLOCK]; K] = std::array::from_fn(|k| {
+            inputs[k][b * BLOCK..][..BLOCK]
+                .try_into()
+                .expect("a block is BLOCK long")
+        });
+        let values: [f32; BLOCK] = std::array::from_fn(|i| f(std::array::from_fn(|k| block[k][i])));
+        for (o, v) in out.iter_mut().zip(values) {
+            o.write(v);
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(full) {
+        o.write(f(std::array::from_fn(|k| inputs[k][i])));
+    }
 }
 
 /// A new buffer of `len` elements whose chunks `fill(start, chunk)` must write completely; chunks

@@ -102,11 +102,7 @@ fn channel_stats(
     let c = dims.0;
     let pairs: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
-        .map(|ch| {
-            channel_planes(x, ch, dims)
-                .map(kernels::sum_and_squares)
-                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
-        })
+        .map(|ch| kernels::sum_and_squares(channel_planes(x, ch, dims)))
         .collect();
     let mut sums: Vec<f64> = pairs.iter().map(|p| p.0).collect();
     sums.extend(pairs.iter().map(|p| p.1));
@@ -399,10 +395,8 @@ pub(crate) fn batch_norm_backward(
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            channel_planes(&x, ch, dims)
-                .zip(channel_planes(dy, ch, dims))
-                .map(|(x, g)| kernels::grad_sums(x, g, saved.mean[ch]))
-                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+            let planes = channel_planes(&x, ch, dims).zip(channel_planes(dy, ch, dims));
+            kernels::grad_sums(planes, saved.mean[ch])
         })
         .collect();
     let grad_b: Vec<f32> = sums.iter().map(|s| s.0 as f32).collect();

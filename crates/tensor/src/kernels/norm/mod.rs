@@ -2,120 +2,135 @@
 //!
 //! Every normalisation reduces some slices to a mean and a variance, then applies a per-slice
 //! linear map; backward reduces `Σg` and `Σg·(x − mean)` and applies another linear map. These
-//! are those reductions and maps: sums accumulate in f64 over 8 independent lanes (so the compiler
-//! vectorises them and long reductions keep their precision), the maps are single fused passes.
-//! Each runs under [`vectorized`], with the CPU's widest vectors.
+//! are those reductions and maps: sums accumulate in f64 over 8 independent lanes (so long
+//! reductions keep their precision), widened by AVX2 where the CPU has it; the maps are single
+//! fused passes under [`vectorized`], with the CPU's widest vectors. Every closure that the maps
+//! run owns its scalars (`move`): a loop that writes through one slice while reading a captured
+//! scalar by reference stays scalar, as LLVM must reload the scalar after every store.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 use super::map::vectorized;
 use std::mem::MaybeUninit;
 
 const LANES: usize = 8;
 
-/// Σ f(a_i, b_i, c_i) over equally long slices, in f64 lanes (fixed-size chunks, so the loop
-/// has no bounds checks and vectorises). Callers pass the same slice twice when they need fewer.
+/// `N` sums in one pass over the triples of equally long slices that `planes` yields: sum `k`
+/// adds `term(k, a_i, b_i, c_i)` widened to f64, squared after widening where `square[k]` (exact:
+/// the product of two f32 fits an f64). Lane `l` adds elements `l, l + 8, …` of each triple in
+/// turn, the 0–7 left over at each triple's end go to a separate tail sum, and the lanes are
+/// added in order before the tail, so the AVX2 path and the portable one give the same bits.
 #[inline(always)]
-fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f64) -> f64 {
-    debug_assert!(a.len() == b.len() && a.len() == c.len());
-    let (ca, cb, cc) = (
-        a.chunks_exact(LANES),
-        b.chunks_exact(LANES),
-        c.chunks_exact(LANES),
-    );
-    let tail: f64 = (ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .zip(cc.remainder()))
-    .map(|((&a, &b), &c)| f(a, b, c))
-    .sum();
-    let mut acc = [0.0f64; LANES];
-    for ((a, b), c) in ca.zip(cb).zip(cc) {
-        for l in 0..LANES {
-            acc[l] += f(a[l], b[l], c[l]);
+fn sums<'a, const N: usize>(
+    planes: impl Iterator<Item = [&'a [f32]; 3]>,
+    square: [bool; N],
+    term: impl Fn(usize, f32, f32, f32) -> f32 + Copy,
+) -> [f64; N] {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: AVX2 is available.
+        return unsafe { avx2::lane_sums(planes, square, term) };
+    }
+    vectorized(
+        #[inline(always)]
+        move || lane_sums(planes, square, term, add_widened),
+    )
+}
+
+/// [`sums`] with `add(lanes, terms, square)` adding one chunk's eight terms to the lanes. The
+/// widening is the caller's: LLVM, left to widen on its own, packs the sums of one element
+/// into a vector instead of eight elements' (scalar code, 3–4× slower).
+#[inline(always)]
+fn lane_sums<'a, const N: usize>(
+    planes: impl Iterator<Item = [&'a [f32]; 3]>,
+    square: [bool; N],
+    term: impl Fn(usize, f32, f32, f32) -> f32,
+    add: impl Fn(&mut [f64; LANES], [f32; LANES], bool),
+) -> [f64; N] {
+    let mut acc = [[0.0f64; LANES]; N];
+    let mut tail = [0.0f64; N];
+    for [a, b, c] in planes {
+        debug_assert!(a.len() == b.len() && a.len() == c.len());
+        let (ca, cb, cc) = (
+            a.chunks_exact(LANES),
+            b.chunks_exact(LANES),
+            c.chunks_exact(LANES),
+        );
+        let (ta, tb, tc) = (ca.remainder(), cb.remainder(), cc.remainder());
+        for ((a, b), c) in ca.zip(cb).zip(cc) {
+            for (k, acc) in acc.iter_mut().enumerate() {
+                add(
+                    acc,
+                    std::array::from_fn(|l| term(k, a[l], b[l], c[l])),
+                    square[k],
+                );
+            }
+        }
+        for (k, tail) in tail.iter_mut().enumerate() {
+            for i in 0..ta.len() {
+                *tail += widened(term(k, ta[i], tb[i], tc[i]), square[k]);
+            }
         }
     }
-    acc.iter().sum::<f64>() + tail
+    std::array::from_fn(|k| acc[k].iter().sum::<f64>() + tail[k])
+}
+
+/// `t` in f64, squared if `square`.
+#[inline(always)]
+fn widened(t: f32, square: bool) -> f64 {
+    let t = t as f64;
+    if square {
+        t * t
+    } else {
+        t
+    }
+}
+
+/// The portable `add` of [`lane_sums`].
+#[inline(always)]
+fn add_widened(lanes: &mut [f64; LANES], terms: [f32; LANES], square: bool) {
+    for (s, &t) in lanes.iter_mut().zip(&terms) {
+        *s += widened(t, square);
+    }
 }
 
 /// Σx.
 pub fn sum(x: &[f32]) -> f64 {
-    vectorized(
-        #[inline(always)]
-        || lane_sum(x, x, x, |x, _, _| x as f64),
-    )
+    let [s] = sums(std::iter::once([x; 3]), [false], |_, x, _, _| x);
+    s
 }
 
 /// Σ(x − mean)².
 pub fn centered_sq_sum(x: &[f32], mean: f32) -> f64 {
-    vectorized(
-        #[inline(always)]
-        || {
-            lane_sum(x, x, x, |x, _, _| {
-                let d = (x - mean) as f64;
-                d * d
-            })
-        },
-    )
+    let [s] = sums(std::iter::once([x; 3]), [true], move |_, x, _, _| x - mean);
+    s
 }
 
-/// (Σx, Σx²) in one pass (each sum in the lanes and order of [`lane_sum`]; x² is exact in f64).
-pub fn sum_and_squares(x: &[f32]) -> (f64, f64) {
-    vectorized(
-        #[inline(always)]
-        || {
-            lane_pair_sum(x, x, x, |x, _, _| {
-                let x = x as f64;
-                (x, x * x)
-            })
-        },
-    )
+/// (Σx, Σx²) over all the slices `planes` yields, in one pass.
+pub fn sum_and_squares<'a>(planes: impl Iterator<Item = &'a [f32]>) -> (f64, f64) {
+    let [s, sq] = sums(planes.map(|x| [x; 3]), [false, true], |_, x, _, _| x);
+    (s, sq)
 }
 
-/// (Σg, Σg·(x − mean)) over equally long `x` and `g`, in one pass (each sum in the lanes and
-/// order of [`lane_sum`]).
-pub fn grad_sums(x: &[f32], g: &[f32], mean: f32) -> (f64, f64) {
-    debug_assert_eq!(x.len(), g.len());
-    vectorized(
-        #[inline(always)]
-        || lane_pair_sum(x, g, g, |x, g, _| (g as f64, (g * (x - mean)) as f64)),
-    )
-}
-
-/// Two sums Σ f(a_i, b_i, c_i) in one pass, in the lanes and order of [`lane_sum`].
-#[inline(always)]
-fn lane_pair_sum(
-    a: &[f32],
-    b: &[f32],
-    c: &[f32],
-    f: impl Fn(f32, f32, f32) -> (f64, f64),
+/// (Σg, Σg·(x − mean)) over the pairs of equally long slices `x` and `g` that `planes` yields,
+/// in one pass.
+pub fn grad_sums<'a>(
+    planes: impl Iterator<Item = (&'a [f32], &'a [f32])>,
+    mean: f32,
 ) -> (f64, f64) {
-    debug_assert!(a.len() == b.len() && a.len() == c.len());
-    let (ca, cb, cc) = (
-        a.chunks_exact(LANES),
-        b.chunks_exact(LANES),
-        c.chunks_exact(LANES),
+    let [sg, sgx] = sums(
+        planes.map(|(x, g)| [x, g, g]),
+        [false, false],
+        move |k, x, g, _| {
+            if k == 0 {
+                g
+            } else {
+                g * (x - mean)
+            }
+        },
     );
-    let tail = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .zip(cc.remainder());
-    let (tail_0, tail_1) = tail.fold((0.0f64, 0.0f64), |(s0, s1), ((&a, &b), &c)| {
-        let (v0, v1) = f(a, b, c);
-        (s0 + v0, s1 + v1)
-    });
-    let (mut s0, mut s1) = ([0.0f64; LANES], [0.0f64; LANES]);
-    for ((a, b), c) in ca.zip(cb).zip(cc) {
-        for l in 0..LANES {
-            let (v0, v1) = f(a[l], b[l], c[l]);
-            s0[l] += v0;
-            s1[l] += v1;
-        }
-    }
-    (
-        s0.iter().sum::<f64>() + tail_0,
-        s1.iter().sum::<f64>() + tail_1,
-    )
+    (sg, sgx)
 }
 
 /// `y = a·x + b` (the forward map of every normalisation, with the affine folded in), writing
@@ -135,7 +150,7 @@ pub fn scale_shift_relu(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, b: f32) {
         x,
         y,
         #[inline(always)]
-        |x| (a * x + b).max(0.0),
+        move |x| (a * x + b).max(0.0),
     )
 }
 
@@ -145,7 +160,7 @@ fn map_into(x: &[f32], y: &mut [MaybeUninit<f32>], f: impl Fn(f32) -> f32) {
     debug_assert_eq!(x.len(), y.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for (y, &x) in y.iter_mut().zip(x) {
                 y.write(f(x));
             }
@@ -159,7 +174,7 @@ pub fn scale_shift_add_relu(x: &[f32], r: &[f32], y: &mut [MaybeUninit<f32>], a:
     debug_assert!(x.len() == y.len() && x.len() == r.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for ((y, &x), &r) in y.iter_mut().zip(x).zip(r) {
                 y.write((a * x + b + r).max(0.0));
             }
@@ -172,7 +187,7 @@ pub fn relu_mask_into(g: &[f32], y: &[f32], out: &mut [MaybeUninit<f32>]) {
     debug_assert!(g.len() == y.len() && g.len() == out.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for ((o, &g), &y) in out.iter_mut().zip(g).zip(y) {
                 o.write(g * if y > 0.0 { 1.0 } else { 0.0 });
             }
@@ -186,7 +201,7 @@ pub fn grad_map(g: &[f32], x: &[f32], dx: &mut [MaybeUninit<f32>], (a, b, c): (f
     debug_assert!(g.len() == x.len() && x.len() == dx.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for ((dx, &g), &x) in dx.iter_mut().zip(g).zip(x) {
                 dx.write(a * g + b * x + c);
             }
@@ -218,7 +233,7 @@ pub fn affine_row_forward(x: &[f32], y: &mut [f32], w: &[f32], b: &[f32], mean: 
     debug_assert!(x.len() == y.len() && x.len() == w.len() && x.len() == b.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for (((y, &x), &w), &b) in y.iter_mut().zip(x).zip(w).zip(b) {
                 let a = invstd * w;
                 *y = x * a + (b - mean * a);
@@ -238,13 +253,18 @@ pub fn affine_row_backward(
     invstd: f32,
 ) {
     debug_assert!(x.len() == g.len() && x.len() == w.len() && x.len() == dx.len());
+    let planes = std::iter::once([x, g, w]);
+    let [sum_dyhat, sum_dyhat_xc] = sums(planes, [false, false], move |k, x, g, w| {
+        if k == 0 {
+            g * w
+        } else {
+            g * w * (x - mean)
+        }
+    });
+    let (_, b, c) = batch_stats_grad_coefs(1.0, mean, invstd, sum_dyhat, sum_dyhat_xc, x.len());
     vectorized(
         #[inline(always)]
-        || {
-            let sum_dyhat = lane_sum(g, w, w, |g, w, _| (g * w) as f64);
-            let sum_dyhat_xc = lane_sum(x, g, w, |x, g, w| (g * w * (x - mean)) as f64);
-            let (_, b, c) =
-                batch_stats_grad_coefs(1.0, mean, invstd, sum_dyhat, sum_dyhat_xc, x.len());
+        move || {
             for (((dx, &x), &g), &w) in dx.iter_mut().zip(x).zip(g).zip(w) {
                 *dx = invstd * w * g + b * x + c;
             }
@@ -264,7 +284,7 @@ pub fn affine_row_param_grads(
     debug_assert!(x.len() == g.len() && x.len() == dw.len() && x.len() == db.len());
     vectorized(
         #[inline(always)]
-        || {
+        move || {
             for (((dw, db), &x), &g) in dw.iter_mut().zip(db.iter_mut()).zip(x).zip(g) {
                 *dw += g * (x - mean) * invstd;
                 *db += g;
@@ -287,13 +307,69 @@ mod tests {
             let m = 0.25;
             let naive_sq: f64 = x.iter().map(|&v| ((v - m) as f64).powi(2)).sum();
             assert!((centered_sq_sum(&x, m) - naive_sq).abs() < 1e-9);
-            let (s1, s2) = sum_and_squares(&x);
+            let (s1, s2) = sum_and_squares([&x[..]].into_iter());
             let naive_x2: f64 = x.iter().map(|&v| (v as f64).powi(2)).sum();
             assert!((s1 - naive).abs() < 1e-9 && (s2 - naive_x2).abs() < 1e-9);
-            let (sg, sgx) = grad_sums(&x, &g, m);
+            let (sg, sgx) = grad_sums([(&x[..], &g[..])].into_iter(), m);
             let naive_sgx: f64 = x.iter().zip(&g).map(|(&v, &g)| (g * (v - m)) as f64).sum();
             assert!((sg - g.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-9);
             assert!((sgx - naive_sgx).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn sums_over_several_planes_add_every_plane_and_its_tail() {
+        let x: Vec<f32> = (0..61).map(|i| (i as f32 * 0.29).sin() + 0.5).collect();
+        let g: Vec<f32> = (0..61).map(|i| (i as f32 * 0.13).cos()).collect();
+        // Planes of 13, 8, 0 and 40 values: tails of 5, 0, 0 and 0.
+        let cuts = [0, 13, 21, 21, 61];
+        let planes = || cuts.windows(2).map(|w| &x[w[0]..w[1]]);
+        let (s, sq) = sum_and_squares(planes());
+        assert!((s - x.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-9);
+        assert!((sq - x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()).abs() < 1e-9);
+        let pairs = cuts.windows(2).map(|w| (&x[w[0]..w[1]], &g[w[0]..w[1]]));
+        let (sg, sgx) = grad_sums(pairs, 0.5);
+        assert!((sg - g.iter().map(|&v| v as f64).sum::<f64>()).abs() < 1e-9);
+        let naive_sgx: f64 = x
+            .iter()
+            .zip(&g)
+            .map(|(&v, &g)| (g * (v - 0.5)) as f64)
+            .sum();
+        assert!((sgx - naive_sgx).abs() < 1e-6);
+    }
+
+    /// The AVX2 widening must give the portable path's bits: same lanes, same order.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_sums_equal_the_portable_sums_bit_for_bit() {
+        if !avx2::available() {
+            return;
+        }
+        let x: Vec<f32> = (0..1000)
+            .map(|i| (i as f32 * 0.71).sin() * 3.0 + 1.0)
+            .collect();
+        let g: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.05).cos()).collect();
+        for cuts in [
+            vec![0, 0],
+            vec![0, 7],
+            vec![0, 999],
+            vec![0, 100, 108, 517, 1000],
+        ] {
+            let planes = || {
+                cuts.windows(2)
+                    .map(|w| [&x[w[0]..w[1]], &g[w[0]..w[1]], &g[w[0]..w[1]]])
+            };
+            let term = |k: usize, x: f32, g: f32, _: f32| if k == 0 { x } else { g * (x - 0.3) };
+            for square in [[false, false], [true, false], [false, true]] {
+                let portable = lane_sums(planes(), square, term, add_widened);
+                // SAFETY: AVX2 is available (checked above).
+                let fast = unsafe { avx2::lane_sums(planes(), square, term) };
+                assert_eq!(
+                    portable.map(f64::to_bits),
+                    fast.map(f64::to_bits),
+                    "cuts {cuts:?}, square {square:?}"
+                );
+            }
         }
     }
 
@@ -309,7 +385,7 @@ mod tests {
         let dyhat: Vec<f32> = g.iter().map(|g| g * w).collect();
         let m1 = dyhat.iter().sum::<f32>() / n as f32;
         let m2 = dyhat.iter().zip(&xhat).map(|(a, b)| a * b).sum::<f32>() / n as f32;
-        let (sd, sdx) = grad_sums(&x, &dyhat, mean);
+        let (sd, sdx) = grad_sums([(&x[..], &dyhat[..])].into_iter(), mean);
         let coefs = batch_stats_grad_coefs(w, mean, invstd, sd, sdx, n);
         let mut dx = [MaybeUninit::new(0.0); 5];
         grad_map(&g, &x, &mut dx, coefs);
