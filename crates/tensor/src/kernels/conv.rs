@@ -35,7 +35,7 @@ use super::direct_conv::{
 use super::gemm::{Gemm, MatMut, MatRef};
 use super::im2col::{col2im_rows, im2col_rows};
 use super::vol2col::{col2vol_rows, vol2col_rows};
-use super::with_scratch;
+use super::{norm, with_scratch};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -555,16 +555,16 @@ pub fn conv_backward_weight<const D: usize>(
     }
 }
 
-/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`, channels in parallel: a channel's sum is
-/// one serial chain of f32 adds (for a 16-channel layer as slow as its weight gradient), image
-/// after image, so the result does not depend on the thread count.
+/// `db [c_out]` (overwritten) `= Σ_{n, voxels} grad_out`, channels in parallel, each channel's
+/// planes in the f64 lanes of [`norm::sum`] (a serial chain of f32 adds cost as much as a
+/// 16-channel layer's weight gradient), so the result does not depend on the thread count.
 fn bias_gradient(p: &Plan, grad_out: &[f32], db: &mut [f32]) {
     let image = (p.c_out * p.out_vol).max(1);
     db.par_iter_mut().enumerate().for_each(|(c, b)| {
-        *b = grad_out
+        let planes = grad_out
             .chunks_exact(image)
-            .map(|img| img[c * p.out_vol..][..p.out_vol].iter().sum::<f32>())
-            .fold(0.0, |acc, s| acc + s);
+            .map(|img| &img[c * p.out_vol..][..p.out_vol]);
+        *b = norm::sum(planes) as f32;
     });
 }
 
@@ -580,7 +580,7 @@ fn backward_weight_image(
 ) {
     if let Some(db) = db {
         for (b, row) in db.iter_mut().zip(dy.chunks_exact(p.out_vol)) {
-            *b += row.iter().sum::<f32>();
+            *b += norm::sum(std::iter::once(row)) as f32;
         }
     }
     for grp in 0..p.groups {

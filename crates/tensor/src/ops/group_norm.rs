@@ -42,7 +42,7 @@ fn row_stats(x: &[f32], row_len: usize) -> Vec<(f32, f32)> {
     x.par_chunks(row_len)
         .with_min_len(MIN_TASK_LEN / row_len + 1)
         .map(|row| {
-            let mean = (kernels::sum(row) / row_len as f64) as f32;
+            let mean = (kernels::sum(std::iter::once(row)) / row_len as f64) as f32;
             let var = (kernels::centered_sq_sum(row, mean) / row_len as f64) as f32;
             (mean, var)
         })

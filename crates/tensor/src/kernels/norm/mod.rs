@@ -95,9 +95,9 @@ fn add_widened(lanes: &mut [f64; LANES], terms: [f32; LANES], square: bool) {
     }
 }
 
-/// Σx.
-pub fn sum(x: &[f32]) -> f64 {
-    let [s] = sums(std::iter::once([x; 3]), [false], |_, x, _, _| x);
+/// Σx over all the slices `planes` yields.
+pub fn sum<'a>(planes: impl Iterator<Item = &'a [f32]>) -> f64 {
+    let [s] = sums(planes.map(|x| [x; 3]), [false], |_, x, _, _| x);
     s
 }
 
@@ -303,7 +303,7 @@ mod tests {
             let x: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
             let g: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
             let naive: f64 = x.iter().map(|&v| v as f64).sum();
-            assert!((sum(&x) - naive).abs() < 1e-9);
+            assert!((sum(std::iter::once(&x[..])) - naive).abs() < 1e-9);
             let m = 0.25;
             let naive_sq: f64 = x.iter().map(|&v| ((v - m) as f64).powi(2)).sum();
             assert!((centered_sq_sum(&x, m) - naive_sq).abs() < 1e-9);

@@ -241,7 +241,7 @@ pub(super) fn conv_transpose_backward(
                 db.fill(0.0);
                 let vol = g.size.iter().product();
                 for (plane, b) in grad.chunks_exact(vol).zip((0..g.c_in).cycle()) {
-                    db[b] += plane.iter().sum::<f32>();
+                    db[b] += crate::kernels::norm::sum(std::iter::once(plane)) as f32;
                 }
             }
         },
