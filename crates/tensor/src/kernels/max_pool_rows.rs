@@ -181,7 +181,8 @@ fn fold_max((best, best_at): (f32, u32), v: f32, at: u32) -> (f32, u32) {
 }
 
 /// The maxima of the 2×2 windows over rows `r0` and `r1` (`w` apart in the plane) that start at
-/// every second column, the first cell at flat index `first`.
+/// every second column, the first cell at flat index `first`. With AVX2, eight windows at a time
+/// (a row's last ones by eight that end with them, written twice with the same values).
 #[inline(never)]
 fn max_2x2<const IDX: bool>(
     r0: &[f32],
@@ -191,6 +192,17 @@ fn max_2x2<const IDX: bool>(
     first: u32,
     w: u32,
 ) {
+    let n = vals.len();
+    assert!(r0.len() >= 2 * n && r1.len() >= 2 * n && (!IDX || at.len() >= n));
+    #[cfg(target_arch = "x86_64")]
+    if n >= 8 && avx2::available() {
+        for ox in (0..n).step_by(8).map(|ox| ox.min(n - 8)) {
+            // SAFETY: AVX2 is available; windows `ox..ox + 8` lie in the rows and the outputs
+            // (asserted above).
+            unsafe { avx2::max_2x2_eight::<IDX>(r0, r1, vals, at, ox, first, w) };
+        }
+        return;
+    }
     let cells = r0.chunks_exact(2).zip(r1.chunks_exact(2));
     for (ox, (out, (p, q))) in vals.iter_mut().zip(cells).enumerate() {
         let a = first + 2 * ox as u32;
@@ -200,6 +212,68 @@ fn max_2x2<const IDX: bool>(
         *out = m.0;
         if IDX {
             at[ox] = m.1;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        matches!(pulp::Arch::new(), pulp::Arch::V3(_) | pulp::Arch::V4(_))
+    }
+
+    /// [`super::max_2x2`]'s windows `ox..ox + 8`, tap by tap in the same order, with the same
+    /// rule ([`super::fold_max`]: a greater value or a NaN takes over).
+    ///
+    /// # Safety
+    /// AVX2 must be available; `r0` and `r1` must hold `2·(ox + 8)` values, `vals` (and `at` when
+    /// `IDX`) `ox + 8`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn max_2x2_eight<const IDX: bool>(
+        r0: &[f32],
+        r1: &[f32],
+        vals: &mut [f32],
+        at: &mut [u32],
+        ox: usize,
+        first: u32,
+        w: u32,
+    ) {
+        // Even and odd columns of 16 values: shuffles within 128-bit halves, then the 64-bit
+        // pairs put in order.
+        let split = |row: &[f32]| {
+            let (a, b) = (
+                _mm256_loadu_ps(row.as_ptr().add(2 * ox)),
+                _mm256_loadu_ps(row.as_ptr().add(2 * ox + 8)),
+            );
+            let order = |v: __m256| {
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)))
+            };
+            (
+                order(_mm256_shuffle_ps::<0b10_00_10_00>(a, b)),
+                order(_mm256_shuffle_ps::<0b11_01_11_01>(a, b)),
+            )
+        };
+        let ((p0, p1), (q0, q1)) = (split(r0), split(r1));
+        let base = _mm256_add_epi32(
+            _mm256_set1_epi32((first + 2 * ox as u32) as i32),
+            _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14),
+        );
+        let mut best = p0;
+        let mut best_at = _mm256_castsi256_ps(base);
+        for (v, offset) in [(p1, 1), (q0, w), (q1, w + 1)] {
+            let take = _mm256_or_ps(
+                _mm256_cmp_ps::<_CMP_GT_OQ>(v, best),
+                _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v),
+            );
+            best = _mm256_blendv_ps(best, v, take);
+            let cand_at = _mm256_add_epi32(base, _mm256_set1_epi32(offset as i32));
+            best_at = _mm256_blendv_ps(best_at, _mm256_castsi256_ps(cand_at), take);
+        }
+        _mm256_storeu_ps(vals.as_mut_ptr().add(ox), best);
+        if IDX {
+            _mm256_storeu_ps(at.as_mut_ptr().add(ox).cast(), best_at);
         }
     }
 }

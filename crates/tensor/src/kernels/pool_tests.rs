@@ -134,16 +134,21 @@ fn max_pool_ties_nan_and_negative() {
 fn max_pool_2x2_fast_path_ties_nan_and_values_only() {
     // ReLU-like input: many exact zeros (ties keep the first cell in window order) and NaNs
     // (the last NaN of a window wins, as in the reference and PyTorch).
-    let g = pg(2, 3, (6, 8), (2, 2), (2, 2), (0, 0), (1, 1), false);
-    let mut x = random_vec(g.input_len(), 21);
-    x.iter_mut().for_each(|v| *v = v.max(0.0));
-    (x[9], x[10], x[17], x[50]) = (f32::NAN, f32::NAN, f32::NAN, f32::NAN);
-    let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
-    let (mut ry, mut ridx) = (y.clone(), idx.clone());
-    max_pool2d_forward(&g, &x, &mut y, &mut idx);
-    max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
-    assert_eq!(idx, ridx);
-    assert_eq!(bits(&y), bits(&ry));
+    // Rows of 4 windows (scalar), 14 (a vector of 8, then one overlapping it) and 17 (odd width).
+    for size in [(6, 8), (6, 28), (4, 35)] {
+        let g = pg(2, 3, size, (2, 2), (2, 2), (0, 0), (1, 1), false);
+        let mut x = random_vec(g.input_len(), 21);
+        x.iter_mut().for_each(|v| *v = v.max(0.0));
+        for (k, i) in [9, 10, 17, 50, 71, 72, 100].into_iter().enumerate() {
+            x[i] = f32::from_bits(f32::NAN.to_bits() + k as u32);
+        }
+        let (mut y, mut idx) = (vec![0.0; g.output_len()], vec![0u32; g.output_len()]);
+        let (mut ry, mut ridx) = (y.clone(), idx.clone());
+        max_pool2d_forward(&g, &x, &mut y, &mut idx);
+        max_pool2d_reference(&g, &x, &mut ry, &mut ridx);
+        assert_eq!(idx, ridx, "{size:?}");
+        assert_eq!(bits(&y), bits(&ry), "{size:?}");
+    }
     // The values-only kernel agrees on every geometry (the no-grad path).
     for g in geoms() {
         let x = random_vec(g.input_len(), 22);
