@@ -286,14 +286,16 @@ pub fn max_pool2d_backward(
         "max_pool2d_backward: grad_input length"
     );
     let (op, hw) = (g.out_h() * g.out_w(), g.h * g.w);
-    grad_input.fill(0.0);
+    if op == 0 {
+        grad_input.fill(0.0);
+        return;
+    }
     let work = grad_input.len() + 2 * op * g.n * g.c;
-    let pairs: Vec<(&[f32], &[u32])> = grad_out
-        .chunks(op.max(1))
-        .zip(indices.chunks(op.max(1)))
-        .collect();
+    let pairs: Vec<(&[f32], &[u32])> = grad_out.chunks(op).zip(indices.chunks(op)).collect();
+    // Each plane is zeroed by the job that scatters into it, just before, while it is in cache.
     planes(&pairs, 1, grad_input, hw, work, |pair, gi| {
         let (go, idx) = pair[0];
+        gi.fill(0.0);
         for (&gv, &i) in go.iter().zip(idx) {
             if let Some(cell) = gi.get_mut(i as usize) {
                 *cell += gv;
