@@ -195,7 +195,7 @@ fn max_2x2<const IDX: bool>(
     let n = vals.len();
     assert!(r0.len() >= 2 * n && r1.len() >= 2 * n && (!IDX || at.len() >= n));
     #[cfg(target_arch = "x86_64")]
-    if n >= 8 && avx2::available() {
+    if n >= 8 && super::has_avx2(pulp::Arch::new()) {
         for ox in (0..n).step_by(8).map(|ox| ox.min(n - 8)) {
             // SAFETY: AVX2 is available; windows `ox..ox + 8` lie in the rows and the outputs
             // (asserted above).
@@ -219,10 +219,6 @@ fn max_2x2<const IDX: bool>(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
-
-    pub fn available() -> bool {
-        matches!(pulp::Arch::new(), pulp::Arch::V3(_) | pulp::Arch::V4(_))
-    }
 
     /// [`super::max_2x2`]'s windows `ox..ox + 8`, tap by tap in the same order, with the same
     /// rule ([`super::fold_max`]: a greater value or a NaN takes over).

@@ -52,6 +52,13 @@ thread_local! {
     static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
+/// Whether `arch` has AVX2 (pulp's V3 and V4 instruction sets), for the kernels that are written
+/// with its intrinsics.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2(arch: pulp::Arch) -> bool {
+    matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
+}
+
 /// Runs `f` with this thread's scratch buffer resized to at least `len` elements (contents are
 /// unspecified). Re-entrant: a nested call (e.g. a rayon job stolen while waiting) finds the
 /// buffer taken and allocates its own.

@@ -89,8 +89,7 @@ mod avx2 {
 
     /// Whether the register transpose can run: AVX2 under `arch`, and no activation or ReLU.
     pub fn usable(arch: pulp::Arch, activation: Option<Activation>) -> bool {
-        matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
-            && matches!(activation, None | Some(Activation::Relu))
+        crate::kernels::has_avx2(arch) && matches!(activation, None | Some(Activation::Relu))
     }
 
     /// Transposes 8 rows of 8 (`src`, `src_stride` apart) into 8 rows of 8 at `dst`,

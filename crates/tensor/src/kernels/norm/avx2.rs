@@ -5,15 +5,10 @@
 use super::LANES;
 use std::arch::x86_64::*;
 
-/// Whether the CPU has AVX2 (pulp's dispatch would pick its V3 or V4 instruction set).
-pub fn available() -> bool {
-    matches!(pulp::Arch::new(), pulp::Arch::V3(_) | pulp::Arch::V4(_))
-}
-
 /// [`super::lane_sums`] with the widening in AVX2 registers: the same lanes, in the same order.
 ///
 /// # Safety
-/// AVX2 must be available ([`available`]).
+/// AVX2 must be available.
 #[target_feature(enable = "avx2")]
 pub unsafe fn lane_sums<'a, const N: usize>(
     planes: impl Iterator<Item = [&'a [f32]; 3]>,

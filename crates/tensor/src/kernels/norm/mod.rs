@@ -28,7 +28,7 @@ fn sums<'a, const N: usize>(
     term: impl Fn(usize, f32, f32, f32) -> f32 + Copy,
 ) -> [f64; N] {
     #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
+    if super::has_avx2(pulp::Arch::new()) {
         // SAFETY: AVX2 is available.
         return unsafe { avx2::lane_sums(planes, square, term) };
     }
@@ -342,7 +342,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_sums_equal_the_portable_sums_bit_for_bit() {
-        if !avx2::available() {
+        if !crate::kernels::has_avx2(pulp::Arch::new()) {
             return;
         }
         let x: Vec<f32> = (0..1000)

@@ -205,7 +205,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     pub fn usable(arch: pulp::Arch) -> bool {
-        matches!(arch, pulp::Arch::V3(_) | pulp::Arch::V4(_))
+        crate::kernels::has_avx2(arch)
     }
 
     /// Tiles of a run of `run` that [`transform_run`] takes: all of them from four on.
